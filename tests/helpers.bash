@@ -1,0 +1,26 @@
+# Shared setup for fb's bats suites: `load helpers` at the top of each file.
+
+FB_ROOT="$(cd "$BATS_TEST_DIRNAME/.." && pwd)"
+PATH="$FB_ROOT/build/bin:$PATH"
+export FB_ROOT PATH
+# The real photo sets and reference tensors live beside the checkout.
+FB_SHARED="${FB_SHARED:-$FB_ROOT/../shared}"
+FB_SHARED_DATA="${FB_SHARED_DATA:-$FB_SHARED/data}"
+export FB_SHARED FB_SHARED_DATA
+# Tests never depend on the user's colour or terminal settings.
+unset NO_COLOR
+
+# Skip the current test unless ../shared/data/<set> exists.
+shared_data_or_skip() {
+    [ -d "$FB_SHARED_DATA/${1:-}" ] ||
+        skip "no shared photo set at $FB_SHARED_DATA/${1:-} (a fresh clone has none)"
+}
+
+# Skip unless the ResNet50 weights were built (`make weights`).
+weights_or_skip() {
+    [ -f "${FB_WEIGHTS:-$FB_ROOT/build/share/fb/resnet50.fbw}" ] ||
+        skip "no ResNet50 weights; run 'make weights'"
+}
+
+# Fixture makers built from tests/tools/*.c
+PATH="$FB_ROOT/build/tests/tools:$PATH"

@@ -1,0 +1,48 @@
+/* Minimal test harness for fb's C unit tests: TAP output, numeric checks.
+ * A test program exits 0 when all passed, 1 when any failed, 77 when it
+ * skipped as a whole (say why with SKIP_ALL). */
+#ifndef FB_CHECK_H
+#define FB_CHECK_H
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+static int check_count, check_failed;
+
+#define CHECK(cond, ...) do {                                              \
+    check_count++;                                                         \
+    if (cond) { printf("ok %d - ", check_count); }                         \
+    else { check_failed++; printf("not ok %d - ", check_count); }          \
+    printf(__VA_ARGS__); printf("\n");                                     \
+    if (!(cond)) printf("#   failed: %s (%s:%d)\n", #cond, __FILE__, __LINE__); \
+} while (0)
+
+/* |got - want| <= tol, printing both on failure. */
+#define CHECK_NEAR(got, want, tol, ...) do {                               \
+    double g_ = (got), w_ = (want);                                        \
+    CHECK(fabs(g_ - w_) <= (tol), __VA_ARGS__);                            \
+    if (!(fabs(g_ - w_) <= (tol))) printf("#   got %.9g want %.9g tol %g\n", g_, w_, (double)(tol)); \
+} while (0)
+
+#define SKIP_ALL(...) do { printf("1..0 # SKIP "); printf(__VA_ARGS__); printf("\n"); exit(77); } while (0)
+
+static inline int check_done(void)
+{
+    printf("1..%d\n", check_count);
+    if (check_failed) printf("# %d of %d checks failed\n", check_failed, check_count);
+    return check_failed ? 1 : 0;
+}
+
+/* Max |a[i]-b[i]| over n floats. */
+static inline double check_max_abs_diff(const float *a, const float *b, size_t n)
+{
+    double m = 0;
+    for (size_t i = 0; i < n; i++) {
+        double d = fabs((double)a[i] - (double)b[i]);
+        if (d > m || d != d) m = d;
+    }
+    return m;
+}
+
+#endif
