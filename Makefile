@@ -38,25 +38,38 @@ MAN5     := $(wildcard man/*.5)
 MAN7     := $(wildcard man/*.7)
 WEIGHTS  := $(SHAREDIR)/resnet50.fbw
 
+# Short build lines; `make V=1` shows the full commands.
+ifneq ($(V),1)
+Q = @
+SAY = @printf '  %-6s %s\n'
+else
+SAY = @true
+endif
+
 .PHONY: all tools weights test unit deps install uninstall demo bench clean
 all: tools weights
 
 tools: $(TOOLS)
 
 $(BUILD)/lib/%.o: lib/%.c $(wildcard include/fb/*.h) | $(BUILD)/lib
-	$(CC) $(CFLAGS) $(if $(filter lib/kern%,$<),$(KERNEL_CFLAGS)) -c -o $@ $<
+	$(SAY) CC $<
+	$(Q)$(CC) $(CFLAGS) $(if $(filter lib/kern%,$<),$(KERNEL_CFLAGS)) -c -o $@ $<
 
 $(BUILD)/libfb.a: $(LIB_OBJ)
-	rm -f $@ && ar rcs $@ $^
+	$(SAY) AR $@
+	$(Q)rm -f $@ && ar rcs $@ $^
 
 $(BINDIR)/%: cmd/%.c $(BUILD)/libfb.a $(wildcard include/fb/*.h) | $(BINDIR)
-	$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libfb.a $(LDLIBS)
+	$(SAY) LD $@
+	$(Q)$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libfb.a $(LDLIBS)
 
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libfb.a $(wildcard include/fb/*.h tests/unit/*.h) | $(BUILD)/tests
-	$(CC) $(CFLAGS) -Itests/unit -o $@ $< $(BUILD)/libfb.a $(LDLIBS)
+	$(SAY) LD $@
+	$(Q)$(CC) $(CFLAGS) -Itests/unit -o $@ $< $(BUILD)/libfb.a $(LDLIBS)
 
 $(BUILD)/tests/tools/%: tests/tools/%.c $(BUILD)/libfb.a $(wildcard include/fb/*.h) | $(BUILD)/tests/tools
-	$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libfb.a $(LDLIBS)
+	$(SAY) LD $@
+	$(Q)$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libfb.a $(LDLIBS)
 
 $(BUILD)/lib $(BINDIR) $(BUILD)/tests $(BUILD)/tests/tools $(SHAREDIR):
 	mkdir -p $@

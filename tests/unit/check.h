@@ -10,19 +10,21 @@
 
 static int check_count, check_failed;
 
+/* cond is evaluated exactly once. */
 #define CHECK(cond, ...) do {                                              \
+    int ok_ = !!(cond);                                                    \
     check_count++;                                                         \
-    if (cond) { printf("ok %d - ", check_count); }                         \
+    if (ok_) { printf("ok %d - ", check_count); }                          \
     else { check_failed++; printf("not ok %d - ", check_count); }          \
     printf(__VA_ARGS__); printf("\n");                                     \
-    if (!(cond)) printf("#   failed: %s (%s:%d)\n", #cond, __FILE__, __LINE__); \
+    if (!ok_) printf("#   failed: %s (%s:%d)\n", #cond, __FILE__, __LINE__); \
 } while (0)
 
 /* |got - want| <= tol, printing both on failure. */
 #define CHECK_NEAR(got, want, tol, ...) do {                               \
-    double g_ = (got), w_ = (want);                                        \
-    CHECK(fabs(g_ - w_) <= (tol), __VA_ARGS__);                            \
-    if (!(fabs(g_ - w_) <= (tol))) printf("#   got %.9g want %.9g tol %g\n", g_, w_, (double)(tol)); \
+    double g_ = (got), w_ = (want), t_ = (tol);                            \
+    CHECK(fabs(g_ - w_) <= t_, __VA_ARGS__);                               \
+    if (!(fabs(g_ - w_) <= t_)) printf("#   got %.9g want %.9g tol %g\n", g_, w_, t_); \
 } while (0)
 
 #define SKIP_ALL(...) do { printf("1..0 # SKIP "); printf(__VA_ARGS__); printf("\n"); exit(77); } while (0)

@@ -1,0 +1,132 @@
+/* fb-info: what is in an fb stream — the head and wc of fb. */
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fb/stream.h"
+#include "fb/util.h"
+
+static const char *usage =
+    "usage: fb-info [-r | -c] [FILE...]\n"
+    "Reads fb streams (standard input when no FILE or FILE is -), checks every\n"
+    "record, and prints the header, record count per class and value range.\n"
+    "  -r, --records  print one line per record instead: index, id, class\n"
+    "  -c, --count    print only the number of records\n"
+    "      --help     this text;  --version  the version\n";
+
+enum mode { SUMMARY, RECORDS, COUNT };
+
+typedef struct {
+    unsigned long *per_class;   /* indexed by label; grows with the class table */
+    int nclasses;
+    unsigned long unlabelled;
+    double min, max, sum;
+    unsigned long long values;
+} tally;
+
+static void tally_record(tally *t, const fb_header *h, const fb_record *rec)
+{
+    if (h->nclasses > t->nclasses) {
+        t->per_class = fb_xrealloc(t->per_class, h->nclasses * sizeof *t->per_class);
+        memset(t->per_class + t->nclasses, 0, (h->nclasses - t->nclasses) * sizeof *t->per_class);
+        t->nclasses = h->nclasses;
+    }
+    if (rec->label == FB_NO_LABEL) t->unlabelled++;
+    else t->per_class[rec->label]++;
+    size_t n = fb_header_count(h);
+    for (size_t i = 0; i < n; i++) {
+        double v = h->dtype == FB_U8 ? ((const unsigned char *)rec->data)[i]
+                                     : ((const float *)rec->data)[i];
+        if (t->values == 0 || v < t->min) t->min = v;
+        if (t->values == 0 || v > t->max) t->max = v;
+        t->sum += v;
+        t->values++;
+    }
+}
+
+static void print_summary(const char *name, const fb_header *h, const tally *t,
+                          unsigned long records)
+{
+    printf("stream:     %s\n", name);
+    printf("records:    %lu\n", records);
+    printf("tensor:     %s ", fb_dtype_name(h->dtype));
+    for (int i = 0; i < h->rank; i++) printf(i ? "x%u" : "%u", h->dims[i]);
+    printf("\n");
+    if (t->values)
+        printf("values:     min %g, max %g, mean %g\n", t->min, t->max, t->sum / t->values);
+    printf("classes:    %d\n", h->nclasses);
+    for (int i = 0; i < h->nclasses; i++)
+        printf("  %-24s %lu\n", h->classes[i], i < t->nclasses ? t->per_class[i] : 0);
+    if (t->unlabelled) printf("  %-24s %lu\n", "(no label)", t->unlabelled);
+    printf("provenance:\n");
+    for (const char *line = h->provenance; line && *line;) {
+        size_t n = strcspn(line, "\n");
+        printf("  %.*s\n", (int)n, line);
+        line += n + (line[n] == '\n');
+    }
+}
+
+/* Reads one whole stream; 0 when it was read to a clean end. */
+static int info(FILE *f, const char *name, enum mode mode)
+{
+    char err[512];
+    fb_reader *r = fb_reader_open(f, name, err, sizeof err);
+    if (!r) {
+        fb_warn("%s", err);
+        return -1;
+    }
+    tally t = {0};
+    fb_record rec;
+    int rc;
+    while ((rc = fb_reader_next(r, &rec)) == 1) {
+        const fb_header *h = fb_reader_header(r);
+        if (mode == RECORDS)
+            printf("%llu\t%s\t%s\n", (unsigned long long)fb_reader_count(r) - 1, rec.id,
+                   rec.label == FB_NO_LABEL ? "-" : h->classes[rec.label]);
+        else if (mode == SUMMARY)
+            tally_record(&t, h, &rec);
+    }
+    if (rc < 0) fb_warn("%s", fb_reader_error(r));
+    else if (mode == SUMMARY)
+        print_summary(strcmp(name, "-") ? name : "stdin", fb_reader_header(r), &t,
+                      (unsigned long)fb_reader_count(r));
+    else if (mode == COUNT)
+        printf("%llu\n", (unsigned long long)fb_reader_count(r));
+    free(t.per_class);
+    fb_reader_close(r);
+    return rc < 0 ? -1 : 0;
+}
+
+int main(int argc, char **argv)
+{
+    fb_set_progname(argv[0]);
+    fb_handle_help_version(argc, argv, usage);
+    static const struct option longopts[] = {
+        {"records", no_argument, 0, 'r'}, {"count", no_argument, 0, 'c'}, {0, 0, 0, 0}};
+    enum mode mode = SUMMARY;
+    int c;
+    while ((c = getopt_long(argc, argv, "rc", longopts, NULL)) != -1) {
+        if (c == 'r') mode = RECORDS;
+        else if (c == 'c') mode = COUNT;
+        else {
+            fputs(usage, stderr);
+            return FB_EXIT_USAGE;
+        }
+    }
+    int failed = 0;
+    if (optind == argc) return info(stdin, "-", mode) ? FB_EXIT_FAILURE : FB_EXIT_OK;
+    for (int i = optind; i < argc; i++) {
+        FILE *f = fb_open_input(argv[i]);
+        if (!f) {
+            fb_warn("%s: %s", argv[i], strerror(errno));
+            failed++;
+            continue;
+        }
+        if (i > optind && mode == SUMMARY) printf("\n");
+        failed += info(f, argv[i], mode) != 0;
+        if (f != stdin) fclose(f);
+    }
+    return failed ? FB_EXIT_FAILURE : FB_EXIT_OK;
+}
