@@ -345,8 +345,10 @@ static int adopt_segment(fb_reader *r)
 static int read_segment(fb_reader *r)
 {
     size_t have = r->raw.len;
-    if (rd(r, sizeof MAGIC - have, "the stream header") < 0) return -1;
-    if (memcmp(r->raw.p, MAGIC, sizeof MAGIC) != 0) {
+    int rc = rd(r, sizeof MAGIC - have, "the stream header");
+    /* A short file that does not even start like a stream is "not a stream". */
+    if (rc < 0 && memcmp(r->raw.p, MAGIC, r->raw.len) == 0) return -1;
+    if (rc < 0 || memcmp(r->raw.p, MAGIC, sizeof MAGIC) != 0) {
         if (r->segment == 0) return rerr(r, "not an fb stream (no fb stream header)");
         return rerr(r, "corrupt stream: unexpected bytes after the end of segment %d", r->segment);
     }
