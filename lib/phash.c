@@ -1,0 +1,265 @@
+/* Perceptual hash, loader allowlist and duplicate grouping (see fb/phash.h). */
+#include "fb/phash.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <vips/vips.h>
+
+/* Loader class name -> short format.  Exact names, not substrings: anything
+ * else (JPEG 2000, SVG, ImageMagick, PDF, ...) is refused unopened. */
+static const struct { const char *loader, *format; } allowed_loaders[] = {
+    { "VipsForeignLoadJpegFile", "jpeg" },
+    { "VipsForeignLoadPngFile", "png" },
+    { "VipsForeignLoadWebpFile", "webp" },
+    { "VipsForeignLoadTiffFile", "tiff" },
+    { "VipsForeignLoadNsgifFile", "gif" },
+    { "VipsForeignLoadGifFile", "gif" },
+    { "VipsForeignLoadHeifFile", "heif" },
+};
+
+const char *fb_image_format(const char *path)
+{
+    const char *loader = vips_foreign_find_load(path);
+    if (!loader) {
+        vips_error_clear();   /* "not a known file format" is our NULL */
+        return NULL;
+    }
+    for (size_t i = 0; i < sizeof allowed_loaders / sizeof allowed_loaders[0]; i++)
+        if (strcmp(loader, allowed_loaders[i].loader) == 0) return allowed_loaders[i].format;
+    return NULL;
+}
+
+int fb_hamming(uint64_t a, uint64_t b) { return __builtin_popcountll(a ^ b); }
+
+static int compare_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+uint64_t fb_phash_pixels(const double pixels[32 * 32])
+{
+    /* DCT-II basis for the 9 lowest frequencies; row/column 0 (mean and
+     * pure horizontal/vertical means) are dropped, as in the classic pHash,
+     * so brightness changes do not matter. */
+    double basis[9][32];
+    for (int u = 0; u < 9; u++)
+        for (int x = 0; x < 32; x++)
+            basis[u][x] = cos(M_PI * (2 * x + 1) * u / 64.0);
+    double rows[32][9];   /* DCT along each row */
+    for (int y = 0; y < 32; y++)
+        for (int u = 0; u < 9; u++) {
+            double s = 0;
+            for (int x = 0; x < 32; x++) s += pixels[y * 32 + x] * basis[u][x];
+            rows[y][u] = s;
+        }
+    double coef[64];
+    for (int v = 1; v < 9; v++)
+        for (int u = 1; u < 9; u++) {
+            double s = 0;
+            for (int y = 0; y < 32; y++) s += rows[y][u] * basis[v][y];
+            coef[(v - 1) * 8 + (u - 1)] = s;
+        }
+    double sorted[64];
+    memcpy(sorted, coef, sizeof sorted);
+    qsort(sorted, 64, sizeof sorted[0], compare_double);
+    double median = (sorted[31] + sorted[32]) / 2;
+    uint64_t hash = 0;
+    for (int i = 0; i < 64; i++)
+        if (coef[i] > median) hash |= 1ULL << i;
+    return hash;
+}
+
+/* 32x32 grayscale doubles from an image file, EXIF orientation applied. */
+static int load_gray32(const char *path, double out[32 * 32], char *err, size_t errlen)
+{
+    VipsImage *thumb = NULL, *flat = NULL, *gray = NULL, *dbl = NULL;
+    int rc = -1;
+    /* vips_thumbnail shrinks on load (fast for big JPEGs) and autorotates. */
+    if (vips_thumbnail(path, &thumb, 32, "height", 32, "size", VIPS_SIZE_FORCE, NULL)) goto done;
+    VipsImage *in = thumb;
+    if (vips_image_hasalpha(in)) {
+        /* Transparent areas count as white, the way most viewers show them. */
+        VipsArrayDouble *white = vips_array_double_newv(1, 255.0);
+        int bad = vips_flatten(in, &flat, "background", white, NULL);
+        vips_area_unref(VIPS_AREA(white));
+        if (bad) goto done;
+        in = flat;
+    }
+    if (vips_colourspace(in, &gray, VIPS_INTERPRETATION_B_W, NULL)) goto done;
+    if (vips_cast(gray, &dbl, VIPS_FORMAT_DOUBLE, NULL)) goto done;
+    size_t n = 0;
+    double *mem = vips_image_write_to_memory(dbl, &n);
+    if (!mem) goto done;
+    if (dbl->Xsize != 32 || dbl->Ysize != 32 || n < 32 * 32 * dbl->Bands * sizeof(double)) {
+        g_free(mem);
+        vips_error("fb", "thumbnail is %dx%d, not 32x32", dbl->Xsize, dbl->Ysize);
+        goto done;
+    }
+    for (int i = 0; i < 32 * 32; i++) out[i] = mem[i * dbl->Bands];
+    g_free(mem);
+    rc = 0;
+done:
+    if (rc) {
+        const char *msg = vips_error_buffer();
+        snprintf(err, errlen, "%s", *msg ? msg : "cannot decode");
+        /* vips messages end in a newline; ours must not. */
+        size_t len = strlen(err);
+        while (len && (err[len - 1] == '\n' || err[len - 1] == ' ')) err[--len] = 0;
+        for (char *p = err; *p; p++) if (*p == '\n') *p = ' ';
+        vips_error_clear();
+    }
+    if (dbl) g_object_unref(dbl);
+    if (gray) g_object_unref(gray);
+    if (flat) g_object_unref(flat);
+    if (thumb) g_object_unref(thumb);
+    return rc;
+}
+
+int fb_phash_file(const char *path, uint64_t *hash, char *err, size_t errlen)
+{
+    if (!fb_image_format(path)) {
+        snprintf(err, errlen, "not an image fb can read");
+        return -1;
+    }
+    double pixels[32 * 32];
+    if (load_gray32(path, pixels, err, errlen)) return -1;
+    *hash = fb_phash_pixels(pixels);
+    return 0;
+}
+
+/* ---- union-find ---- */
+
+int fb_groups_init(fb_groups *g, size_t n)
+{
+    g->n = n;
+    g->parent = malloc((n ? n : 1) * sizeof *g->parent);
+    if (!g->parent) return -1;
+    for (size_t i = 0; i < n; i++) g->parent[i] = i;
+    return 0;
+}
+
+void fb_groups_free(fb_groups *g)
+{
+    free(g->parent);
+    g->parent = NULL;
+    g->n = 0;
+}
+
+size_t fb_groups_find(fb_groups *g, size_t i)
+{
+    size_t root = i;
+    while (g->parent[root] != root) root = g->parent[root];
+    while (g->parent[i] != root) {   /* path compression */
+        size_t next = g->parent[i];
+        g->parent[i] = root;
+        i = next;
+    }
+    return root;
+}
+
+void fb_groups_join(fb_groups *g, size_t a, size_t b)
+{
+    size_t ra = fb_groups_find(g, a), rb = fb_groups_find(g, b);
+    /* The smaller index stays the root, so representatives do not depend on
+     * the order pairs were found in. */
+    if (ra < rb) g->parent[rb] = ra;
+    else if (rb < ra) g->parent[ra] = rb;
+}
+
+size_t fb_groups_join_phash(fb_groups *g, const uint64_t *hash,
+                            const unsigned char *has_hash, int maxdist)
+{
+    size_t pairs = 0;
+    if (maxdist < 0) return 0;
+    /* All pairs: 1e4 photos are 5e7 popcounts, well under a second. */
+    for (size_t i = 0; i < g->n; i++) {
+        if (!has_hash[i]) continue;
+        for (size_t j = i + 1; j < g->n; j++)
+            if (has_hash[j] && fb_hamming(hash[i], hash[j]) <= maxdist) {
+                fb_groups_join(g, i, j);
+                pairs++;
+            }
+    }
+    return pairs;
+}
+
+/* ---- byte identity ---- */
+
+int fb_file_digest(const char *path, uint64_t *size, uint64_t *digest)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) return -1;
+    uint64_t h = 0xcbf29ce484222325ULL, n = 0;
+    unsigned char buf[65536];
+    size_t got;
+    while ((got = fread(buf, 1, sizeof buf, f)) > 0) {
+        for (size_t i = 0; i < got; i++) {
+            h ^= buf[i];
+            h *= 0x100000001b3ULL;
+        }
+        n += got;
+    }
+    int bad = ferror(f);
+    int e = errno;
+    fclose(f);
+    if (bad) { errno = e ? e : EIO; return -1; }
+    *size = n;
+    *digest = h;
+    return 0;
+}
+
+int fb_files_identical(const char *a, const char *b)
+{
+    FILE *fa = fopen(a, "rb"), *fb = fopen(b, "rb");
+    int result = -1;
+    if (!fa || !fb) goto done;
+    unsigned char ba[65536], bb[65536];
+    for (;;) {
+        size_t na = fread(ba, 1, sizeof ba, fa), nb = fread(bb, 1, sizeof bb, fb);
+        if (ferror(fa) || ferror(fb)) goto done;
+        if (na != nb || memcmp(ba, bb, na) != 0) { result = 0; goto done; }
+        if (na == 0) { result = 1; goto done; }
+    }
+done:
+    if (fa) fclose(fa);
+    if (fb) fclose(fb);
+    return result;
+}
+
+typedef struct { uint64_t size, digest; size_t index; } digest_entry;
+
+static int compare_digest_entry(const void *a, const void *b)
+{
+    const digest_entry *x = a, *y = b;
+    if (x->size != y->size) return x->size < y->size ? -1 : 1;
+    if (x->digest != y->digest) return x->digest < y->digest ? -1 : 1;
+    return (x->index > y->index) - (x->index < y->index);
+}
+
+size_t fb_groups_join_identical(fb_groups *g, char *const *paths, const uint64_t *size,
+                                const uint64_t *digest, const unsigned char *has_digest)
+{
+    digest_entry *e = malloc((g->n ? g->n : 1) * sizeof *e);
+    if (!e) return 0;
+    size_t m = 0, pairs = 0;
+    for (size_t i = 0; i < g->n; i++)
+        if (has_digest[i]) e[m++] = (digest_entry){ size[i], digest[i], i };
+    qsort(e, m, sizeof *e, compare_digest_entry);
+    for (size_t i = 0; i < m; ) {
+        size_t j = i + 1;
+        while (j < m && e[j].size == e[i].size && e[j].digest == e[i].digest) j++;
+        /* Same digest: confirm byte by byte against the run's first file. */
+        for (size_t k = i + 1; k < j; k++)
+            if (fb_files_identical(paths[e[i].index], paths[e[k].index]) == 1) {
+                fb_groups_join(g, e[i].index, e[k].index);
+                pairs++;
+            }
+        i = j;
+    }
+    free(e);
+    return pairs;
+}
