@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <zlib.h>
+
 #include "fb/stream.h"
 #include "fb/util.h"
 
@@ -12,7 +14,8 @@ static const char *usage =
     "usage: fb-info [-r | -c] [FILE...]\n"
     "Reads fb streams (standard input when no FILE or FILE is -), checks every\n"
     "record, and prints the header, record count per class and value range.\n"
-    "  -r, --records  print one line per record instead: index, id, class\n"
+    "  -r, --records  print one line per record instead: index, id, class, CRC-32\n"
+    "                 of the tensor (to compare two runs record by record)\n"
     "  -c, --count    print only the number of records\n"
     "      --help     this text;  --version  the version\n";
 
@@ -83,8 +86,9 @@ static int info(FILE *f, const char *name, enum mode mode)
     while ((rc = fb_reader_next(r, &rec)) == 1) {
         const fb_header *h = fb_reader_header(r);
         if (mode == RECORDS)
-            printf("%llu\t%s\t%s\n", (unsigned long long)fb_reader_count(r) - 1, rec.id,
-                   rec.label == FB_NO_LABEL ? "-" : h->classes[rec.label]);
+            printf("%llu\t%s\t%s\t%08lx\n", (unsigned long long)fb_reader_count(r) - 1, rec.id,
+                   rec.label == FB_NO_LABEL ? "-" : h->classes[rec.label],
+                   crc32(0L, rec.data, (uInt)rec.nbytes));
         else if (mode == SUMMARY)
             tally_record(&t, h, &rec);
     }

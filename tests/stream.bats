@@ -17,13 +17,18 @@ setup() { cd "$BATS_TEST_TMPDIR"; }
     [[ "$output" == *"backbone=resnet50"* ]]
 }
 
-@test "fb-info -r lists records: index, id, class" {
+@test "fb-info -r lists records: index, id, class, tensor CRC" {
     fbt-make -t u8 -d 2x2x3 -n 3 -C a,b > s.fbt
     run fb-info -r s.fbt
     [ "$status" -eq 0 ]
-    [ "${lines[0]}" = "$(printf '0\trec0\ta')" ]
-    [ "${lines[2]}" = "$(printf '2\trec2\ta')" ]
+    [[ "${lines[0]}" =~ ^0$'\t'rec0$'\t'a$'\t'[0-9a-f]{8}$ ]]
+    [[ "${lines[2]}" =~ ^2$'\t'rec2$'\t'a$'\t'[0-9a-f]{8}$ ]]
     [ "${#lines[@]}" -eq 3 ]
+    # The CRC is of the tensor alone: same values, same CRC; other values, another.
+    fbt-make -t u8 -d 2x2x3 -n 3 -C x > same.fbt
+    fbt-make -t u8 -d 2x2x3 -n 3 -C a,b -s 5 > other.fbt
+    [ "$(fb-info -r s.fbt | cut -f4)" = "$(fb-info -r same.fbt | cut -f4)" ]
+    [ "$(fb-info -r s.fbt | cut -f4 | head -1)" != "$(fb-info -r other.fbt | cut -f4 | head -1)" ]
 }
 
 @test "fb-info -c counts records from standard input" {
