@@ -1,0 +1,60 @@
+/* Compute kernels for the ResNet50 forward pass (lib/kern_*.c, built with
+ * -O3 -march=native).  Every tensor is one image, NHWC without the N:
+ * element (y, x, c) of an H x W x C tensor is at (y * W + x) * C + c.
+ * Convolution weights are [kh][kw][cin][cout] (Keras order), so a conv is
+ * out[H'W' x cout] = patches[H'W' x kh*kw*cin] * w[kh*kw*cin x cout].
+ * All kernels are single-threaded; fb runs one image per thread. */
+#ifndef FB_KERN_H
+#define FB_KERN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Keras "caffe" preprocessing: RGB uint8 -> BGR float minus the ImageNet
+ * mean [103.939, 116.779, 123.68] (B, G, R), no scaling.
+ * rgb: [n][3] uint8  ->  bgr: [n][3] float */
+void fb_kern_preprocess(const uint8_t *rgb, size_t n, float *bgr);
+
+/* Output side of a k x k conv with stride s and symmetric zero padding p. */
+static inline int fb_conv_out(int in, int k, int stride, int pad)
+{
+    return (in + 2 * pad - k) / stride + 1;
+}
+
+/* Floats of scratch fb_kern_conv2d needs for these shapes (0 for 1x1 stride 1). */
+size_t fb_kern_conv2d_scratch(int h, int w, int cin, int k, int stride, int pad);
+
+/* Convolution with the fused epilogue
+ *   out = act(conv(in, w) + bias [+ residual])
+ * for output positions (rows of the GEMM) [row0, row1) only, so that several
+ * threads can share one image; (0, ho*wo) is the whole conv.
+ * in: [h][w][cin], w: [k][k][cin][cout], bias: [cout], residual: NULL or
+ * [ho][wo][cout] (may not alias out), out: [ho][wo][cout], relu: 0/1.
+ * 1x1 stride 1 is a plain GEMM on the input; 1x1 stride s subsamples first;
+ * larger kernels gather patches (im2col) into scratch. */
+void fb_kern_conv2d(const float *in, int h, int w, int cin,
+                    const float *weights, const float *bias, int k, int stride, int pad, int cout,
+                    const float *residual, int relu, float *out, float *scratch,
+                    int row0, int row1);
+
+/* The epilogue alone, one pass over rows x cols:
+ * out[r][c] = act(out[r][c] + bias[c] + residual[r][c]); residual may be NULL. */
+void fb_kern_bias_act(float *out, const float *bias, const float *residual,
+                      size_t rows, int cols, int relu);
+
+/* Max pool k x k / stride over the input zero-padded by pad on every side
+ * (Keras ZeroPadding2D + MaxPooling2D "valid": padding counts as 0).
+ * in: [h][w][c] -> out: [ho][wo][c], output rows oy in [oy0, oy1) only. */
+void fb_kern_maxpool(const float *in, int h, int w, int c, int k, int stride, int pad, float *out,
+                     int oy0, int oy1);
+
+/* Global average pool: in [n][c] -> out [c] (mean over the n positions). */
+void fb_kern_avgpool(const float *in, size_t n, int c, float *out);
+
+/* Dense layer: out[cout] = in[cin] * w[cin][cout] + bias[cout]. */
+void fb_kern_dense(const float *in, int cin, const float *w, const float *bias, int cout, float *out);
+
+/* Softmax over n values (max-subtracted, accumulated in double). */
+void fb_kern_softmax(const float *in, int n, float *out);
+
+#endif

@@ -1,0 +1,290 @@
+/* Keras ImageNet ResNet50 forward pass, one image at a time per team of
+ * threads (see include/fb/resnet.h).  Shapes follow keras 2.2.4
+ * applications.ResNet50: the stride of stages 3-5 is on the first 1x1. */
+#include "fb/resnet.h"
+#include "fb/kern.h"
+
+#include <cblas.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The largest activation: 112x112x64 after conv1 = 56x56x256 in stage 2. */
+#define MAX_ACT ((size_t)112 * 112 * 64)
+
+static const int stage_blocks[4] = {3, 4, 6, 3};
+static const int stage_width[4] = {64, 128, 256, 512};
+
+static const fb_conv_params *expect(const fb_weights *w, const char *name, int k, int cin, int cout,
+                                    int stride, int pad, char *err, size_t errlen)
+{
+    const fb_conv_params *p = fb_weights_find_tensor(w, name);
+    if (!p) {
+        snprintf(err, errlen, "weights file has no layer %s (not a ResNet50 file?)", name);
+        return NULL;
+    }
+    if (p->kh != k || p->kw != k || p->cin != cin || p->cout != cout || p->stride != stride || p->pad != pad) {
+        snprintf(err, errlen, "weights layer %s is %dx%d/%d pad %d, %d->%d; expected %dx%d/%d pad %d, %d->%d",
+                 name, p->kh, p->kw, p->stride, p->pad, p->cin, p->cout, k, k, stride, pad, cin, cout);
+        return NULL;
+    }
+    return p;
+}
+
+int fb_resnet_init(fb_resnet *net, const fb_weights *w, char *err, size_t errlen)
+{
+    memset(net, 0, sizeof *net);
+    net->weights = w;
+    if (!(net->conv1 = expect(w, "conv1", 7, 3, 64, 2, 3, err, errlen))) return -1;
+    if (!(net->fc = expect(w, "fc1000", 1, 2048, FB_RESNET_CLASSES, 1, 0, err, errlen))) return -1;
+    if (w->nlabels != FB_RESNET_CLASSES) {
+        snprintf(err, errlen, "weights file has %d class labels, expected %d", w->nlabels, FB_RESNET_CLASSES);
+        return -1;
+    }
+    int cin = 64, nb = 0;
+    for (int s = 0; s < 4; s++)
+        for (int i = 0; i < stage_blocks[s]; i++) {
+            fb_resnet_block *b = &net->blocks[nb++];
+            int f = stage_width[s], stride = (i == 0 && s > 0) ? 2 : 1;
+            char name[32];
+            /* Keras names: res<stage><block letter>_branch2a/2b/2c, _branch1 */
+            snprintf(name, sizeof name, "res%d%c_branch2a", s + 2, 'a' + i);
+            if (!(b->a = expect(w, name, 1, cin, f, stride, 0, err, errlen))) return -1;
+            snprintf(name, sizeof name, "res%d%c_branch2b", s + 2, 'a' + i);
+            if (!(b->b = expect(w, name, 3, f, f, 1, 1, err, errlen))) return -1;
+            snprintf(name, sizeof name, "res%d%c_branch2c", s + 2, 'a' + i);
+            if (!(b->c = expect(w, name, 1, f, 4 * f, 1, 0, err, errlen))) return -1;
+            if (i == 0) {
+                snprintf(name, sizeof name, "res%d%c_branch1", s + 2, 'a' + i);
+                if (!(b->shortcut = expect(w, name, 1, cin, 4 * f, stride, 0, err, errlen))) return -1;
+            }
+            cin = 4 * f;
+        }
+    return 0;
+}
+
+/* ------------------------------------------------------------ one image */
+
+/* Threads working together on one image: each computes a slice of every
+ * layer's output rows, then all meet at the barrier before the next layer. */
+typedef struct {
+    int nthreads, tid;
+    pthread_barrier_t *barrier;
+} team;
+
+static void team_sync(const team *t)
+{
+    if (t->nthreads > 1) pthread_barrier_wait(t->barrier);
+}
+
+/* This thread's share [*lo, *hi) of n rows, in multiples of 16 rows so GEMM
+ * tiles stay whole. */
+static void team_rows(const team *t, int n, int *lo, int *hi)
+{
+    int per = (n + t->nthreads - 1) / t->nthreads;
+    per = (per + 15) / 16 * 16;
+    *lo = t->tid * per < n ? t->tid * per : n;
+    *hi = *lo + per < n ? *lo + per : n;
+}
+
+/* Activations shared by a team; scratch is per thread. */
+typedef struct {
+    float *x, *t1, *t2, *s;       /* MAX_ACT floats each */
+} activations;
+
+/* conv + bias [+ residual] [+ ReLU]: in [h][w][cin] -> out [ho][wo][cout] */
+static void conv(const team *t, const fb_conv_params *p, const float *in, int h, int w,
+                 const float *residual, int relu, float *out, float *scratch, int *ho, int *wo)
+{
+    *ho = fb_conv_out(h, p->kh, p->stride, p->pad);
+    *wo = fb_conv_out(w, p->kw, p->stride, p->pad);
+    int lo, hi;
+    team_rows(t, *ho * *wo, &lo, &hi);
+    fb_kern_conv2d(in, h, w, p->cin, p->w, p->b, p->kh, p->stride, p->pad, p->cout,
+                   residual, relu, out, scratch, lo, hi);
+    team_sync(t);
+}
+
+/* Bottleneck block: x [h][w][cin] -> x [h/s][w/s][4f] (buffers rotate). */
+static void block_forward(const team *t, const fb_resnet_block *b, activations *a, float *scratch,
+                          int *h, int *w)
+{
+    int h1, w1, h2, w2, hs, ws;
+    conv(t, b->a, a->x, *h, *w, NULL, 1, a->t1, scratch, &h1, &w1);      /* [h/s][w/s][f]  */
+    conv(t, b->b, a->t1, h1, w1, NULL, 1, a->t2, scratch, &h2, &w2);     /* [h/s][w/s][f]  */
+    const float *shortcut = a->x;                                         /* [h/s][w/s][4f] */
+    if (b->shortcut) {
+        conv(t, b->shortcut, a->x, *h, *w, NULL, 0, a->s, scratch, &hs, &ws);
+        shortcut = a->s;
+    }
+    conv(t, b->c, a->t2, h2, w2, shortcut, 1, a->t1, scratch, &h1, &w1); /* [h/s][w/s][4f] */
+    float *tmp = a->x;
+    a->x = a->t1;
+    a->t1 = tmp;
+    *h = h1;
+    *w = w1;
+}
+
+/* image [224][224][3] uint8 RGB -> features [2048], logits [1000] (if not NULL).
+ * Every thread of the team calls this with the same arguments. */
+static void forward(const team *t, const fb_resnet *net, activations *a, float *scratch,
+                    const uint8_t *image, float *features, float *logits)
+{
+    int lo, hi, h = FB_RESNET_SIDE, w = FB_RESNET_SIDE;
+    team_rows(t, FB_RESNET_PIXELS, &lo, &hi);
+    fb_kern_preprocess(image + (size_t)lo * 3, (size_t)(hi - lo), a->s + (size_t)lo * 3); /* [224][224][3] */
+    team_sync(t);
+    conv(t, net->conv1, a->s, h, w, NULL, 1, a->t1, scratch, &h, &w);    /* [112][112][64] */
+    int ho = fb_conv_out(h, 3, 2, 1);
+    team_rows(t, ho, &lo, &hi);
+    fb_kern_maxpool(a->t1, h, w, 64, 3, 2, 1, a->x, lo, hi);              /* [56][56][64] */
+    team_sync(t);
+    h = w = ho;
+    for (int i = 0; i < FB_RESNET_NBLOCKS; i++)
+        block_forward(t, &net->blocks[i], a, scratch, &h, &w);           /* ... [7][7][2048] */
+    if (t->tid == 0) {
+        float pooled[FB_RESNET_FEATURES];
+        fb_kern_avgpool(a->x, (size_t)h * w, FB_RESNET_FEATURES, pooled); /* [2048] */
+        if (features) memcpy(features, pooled, sizeof pooled);
+        if (logits) fb_kern_dense(pooled, FB_RESNET_FEATURES, net->fc->w, net->fc->b,
+                                  FB_RESNET_CLASSES, logits);              /* [1000] */
+    }
+    team_sync(t);
+}
+
+/* ------------------------------------------------------------- runner */
+
+struct fb_resnet_runner {
+    const fb_resnet *net;
+    int nthreads;
+    activations act[64];          /* one set per thread (images spread) */
+    float *scratch[64];           /* one per thread */
+    /* the current job */
+    const uint8_t *images;
+    float *features, *logits;
+    int n;
+    int active;                   /* threads running this job */
+    atomic_int next;
+    pthread_barrier_t barrier;
+    /* Workers wait here until the team size is known (thread creation may fail). */
+    pthread_mutex_t gate_lock;
+    pthread_cond_t gate;
+    int go;
+};
+
+#define MAX_THREADS 64
+
+static size_t scratch_floats(const fb_resnet *net)
+{
+    /* conv1's patches (112*112 x 147) are the largest; stage 2's 3x3 next. */
+    size_t m = fb_kern_conv2d_scratch(224, 224, 3, 7, 2, 3);
+    size_t s2 = fb_kern_conv2d_scratch(56, 56, net->blocks[0].b->cin, 3, 1, 1);
+    return m > s2 ? m : s2;
+}
+
+fb_resnet_runner *fb_resnet_runner_new(const fb_resnet *net, int nthreads)
+{
+    if (nthreads < 1) nthreads = 1;
+    if (nthreads > MAX_THREADS) nthreads = MAX_THREADS;
+    fb_resnet_runner *r = calloc(1, sizeof *r);
+    if (!r) return NULL;
+    r->net = net;
+    r->nthreads = nthreads;
+    size_t sc = scratch_floats(net);
+    for (int i = 0; i < nthreads; i++) {
+        float **bufs[4] = {&r->act[i].x, &r->act[i].t1, &r->act[i].t2, &r->act[i].s};
+        for (int k = 0; k < 4; k++)
+            if (!(*bufs[k] = aligned_alloc(64, MAX_ACT * sizeof(float)))) goto fail;
+        if (!(r->scratch[i] = aligned_alloc(64, sc * sizeof(float)))) goto fail;
+    }
+    /* Our threads are the parallelism; OpenBLAS must not start its own. */
+    openblas_set_num_threads(1);
+    return r;
+fail:
+    fb_resnet_runner_free(r);
+    return NULL;
+}
+
+void fb_resnet_runner_free(fb_resnet_runner *r)
+{
+    if (!r) return;
+    for (int i = 0; i < r->nthreads; i++) {
+        free(r->act[i].x); free(r->act[i].t1); free(r->act[i].t2); free(r->act[i].s);
+        free(r->scratch[i]);
+    }
+    free(r);
+}
+
+typedef struct {
+    fb_resnet_runner *r;
+    int tid;
+} worker_arg;
+
+static void run_image(fb_resnet_runner *r, const team *t, activations *a, float *scratch, int i)
+{
+    forward(t, r->net, a, scratch, r->images + (size_t)i * FB_RESNET_INPUT,
+            r->features ? r->features + (size_t)i * FB_RESNET_FEATURES : NULL,
+            r->logits ? r->logits + (size_t)i * FB_RESNET_CLASSES : NULL);
+}
+
+static void *worker(void *p)
+{
+    worker_arg *wa = p;
+    fb_resnet_runner *r = wa->r;
+    pthread_mutex_lock(&r->gate_lock);
+    while (!r->go) pthread_cond_wait(&r->gate, &r->gate_lock);
+    pthread_mutex_unlock(&r->gate_lock);
+    if (r->n >= r->active) {
+        /* Images spread: each thread runs whole images, taking the next one. */
+        team solo = {1, 0, NULL};
+        int i;
+        while ((i = atomic_fetch_add(&r->next, 1)) < r->n)
+            run_image(r, &solo, &r->act[wa->tid], r->scratch[wa->tid], i);
+    } else {
+        /* Fewer images than threads: all threads share each image. */
+        team all = {r->active, wa->tid, &r->barrier};
+        activations a = r->act[0];   /* the same buffers in every thread */
+        for (int i = 0; i < r->n; i++) {
+            run_image(r, &all, &a, r->scratch[wa->tid], i);
+            /* block_forward rotated the local copy; every thread rotated alike. */
+        }
+    }
+    return NULL;
+}
+
+int fb_resnet_run(fb_resnet_runner *r, const uint8_t *images, int n, float *features, float *logits)
+{
+    if (n <= 0) return 0;
+    r->images = images;
+    r->features = features;
+    r->logits = logits;
+    r->n = n;
+    atomic_store(&r->next, 0);
+    pthread_mutex_init(&r->gate_lock, NULL);
+    pthread_cond_init(&r->gate, NULL);
+    r->go = 0;
+    pthread_t th[MAX_THREADS];
+    worker_arg args[MAX_THREADS];
+    int started = 1;
+    for (int i = 1; i < r->nthreads; i++) {
+        args[i] = (worker_arg){r, i};
+        if (pthread_create(&th[i], NULL, worker, &args[i]) != 0) break;
+        started++;
+    }
+    /* Fewer threads than asked (resource limits) still give the right answer. */
+    r->active = started;
+    if (started > 1) pthread_barrier_init(&r->barrier, NULL, (unsigned)started);
+    pthread_mutex_lock(&r->gate_lock);
+    r->go = 1;
+    pthread_cond_broadcast(&r->gate);
+    pthread_mutex_unlock(&r->gate_lock);
+    args[0] = (worker_arg){r, 0};
+    worker(&args[0]);
+    for (int i = 1; i < started; i++) pthread_join(th[i], NULL);
+    if (started > 1) pthread_barrier_destroy(&r->barrier);
+    pthread_cond_destroy(&r->gate);
+    pthread_mutex_destroy(&r->gate_lock);
+    return started;
+}
