@@ -1,0 +1,489 @@
+/* fb-prep's per-image pipeline: sniff the format from the bytes, load with
+ * shrink-on-load, flatten alpha, resize by policy, convert to 8-bit sRGB,
+ * apply the EXIF orientation and write size×size×3 RGB into memory.
+ *
+ * Cost per image is dominated by fixed overheads (building the vips
+ * pipeline), so the common case — an sRGB JPEG with no alpha and no
+ * orientation — takes the shortest route: one reload with shrink, one
+ * resize, one write to memory. */
+#include "fb/prep.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <vips/vips.h>
+
+void fb_prep_opts_default(fb_prep_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    o->size = 224;
+    o->policy = FB_RESIZE_SQUASH;
+    o->kernel = VIPS_KERNEL_LINEAR;
+    o->background[0] = o->background[1] = o->background[2] = 255;
+    o->max_pixels = 100e6;
+}
+
+static const char *const policy_names[] = { "squash", "crop", "pad" };
+
+int fb_prep_parse_policy(const char *s, fb_resize_policy *out)
+{
+    for (int i = 0; i < 3; i++)
+        if (strcmp(s, policy_names[i]) == 0) { *out = (fb_resize_policy)i; return 0; }
+    return -1;
+}
+
+const char *fb_prep_policy_name(fb_resize_policy p)
+{
+    return (unsigned)p < 3 ? policy_names[p] : "?";
+}
+
+static const struct { const char *name; int kernel; } kernels[] = {
+    { "nearest", VIPS_KERNEL_NEAREST }, { "linear", VIPS_KERNEL_LINEAR },
+    { "cubic", VIPS_KERNEL_CUBIC }, { "mitchell", VIPS_KERNEL_MITCHELL },
+    { "lanczos2", VIPS_KERNEL_LANCZOS2 }, { "lanczos3", VIPS_KERNEL_LANCZOS3 },
+};
+
+int fb_prep_parse_kernel(const char *s, int *out)
+{
+    for (size_t i = 0; i < sizeof kernels / sizeof kernels[0]; i++)
+        if (strcmp(s, kernels[i].name) == 0) { *out = kernels[i].kernel; return 0; }
+    return -1;
+}
+
+const char *fb_prep_kernel_name(int kernel)
+{
+    for (size_t i = 0; i < sizeof kernels / sizeof kernels[0]; i++)
+        if (kernels[i].kernel == kernel) return kernels[i].name;
+    return "?";
+}
+
+int fb_prep_parse_colour(const char *s, uint8_t rgb[3])
+{
+    static const struct { const char *name; uint8_t v[3]; } named[] = {
+        { "white", { 255, 255, 255 } }, { "black", { 0, 0, 0 } },
+        { "gray", { 128, 128, 128 } }, { "grey", { 128, 128, 128 } },
+    };
+    for (size_t i = 0; i < sizeof named / sizeof named[0]; i++)
+        if (strcasecmp(s, named[i].name) == 0) { memcpy(rgb, named[i].v, 3); return 0; }
+    unsigned r, g, b;
+    char tail;
+    if (s[0] == '#' && strlen(s) == 7 && sscanf(s + 1, "%2x%2x%2x%c", &r, &g, &b, &tail) == 3) {
+        rgb[0] = (uint8_t)r; rgb[1] = (uint8_t)g; rgb[2] = (uint8_t)b;
+        return 0;
+    }
+    if (sscanf(s, "%u,%u,%u%c", &r, &g, &b, &tail) == 3 && r < 256 && g < 256 && b < 256) {
+        rgb[0] = (uint8_t)r; rgb[1] = (uint8_t)g; rgb[2] = (uint8_t)b;
+        return 0;
+    }
+    return -1;
+}
+
+/* ---- formats ---- */
+
+static int starts(const unsigned char *h, size_t n, const void *magic, size_t m)
+{
+    return n >= m && memcmp(h, magic, m) == 0;
+}
+
+/* HEIF and AVIF are ISO media files whose "ftyp" brand names an image
+ * codec; the same container with a video brand is not a photo. */
+static int is_heif(const unsigned char *h, size_t n)
+{
+    static const char *const brands[] = { "heic", "heix", "hevc", "hevx", "heim", "heis",
+                                          "mif1", "msf1", "avif", "avis" };
+    if (n < 12 || memcmp(h + 4, "ftyp", 4) != 0) return 0;
+    for (size_t i = 0; i < sizeof brands / sizeof brands[0]; i++)
+        if (memcmp(h + 8, brands[i], 4) == 0) return 1;
+    return 0;
+}
+
+static int is_svg(const unsigned char *h, size_t n)
+{
+    size_t i = 0;
+    if (starts(h, n, "\xEF\xBB\xBF", 3)) i = 3;
+    while (i < n && (h[i] == ' ' || h[i] == '\t' || h[i] == '\r' || h[i] == '\n')) i++;
+    if (i >= n || h[i] != '<') return 0;
+    return memmem(h, n, "<svg", 4) != NULL;
+}
+
+fb_image_format fb_prep_sniff(const unsigned char *h, size_t n)
+{
+    if (n == 0) return FB_FMT_EMPTY;
+    if (starts(h, n, "\xFF\xD8\xFF", 3)) return FB_FMT_JPEG;
+    if (starts(h, n, "\x89PNG\r\n\x1A\n", 8)) return FB_FMT_PNG;
+    if (starts(h, n, "GIF87a", 6) || starts(h, n, "GIF89a", 6)) return FB_FMT_GIF;
+    if (n >= 12 && memcmp(h, "RIFF", 4) == 0 && memcmp(h + 8, "WEBP", 4) == 0) return FB_FMT_WEBP;
+    if (starts(h, n, "II*\0", 4) || starts(h, n, "MM\0*", 4) ||
+        starts(h, n, "II+\0", 4) || starts(h, n, "MM\0+", 4)) return FB_FMT_TIFF;
+    if (is_heif(h, n)) return FB_FMT_HEIF;
+    if (starts(h, n, "\0\0\0\x0CjP  \r\n\x87\n", 12) || starts(h, n, "\xFF\x4F\xFF\x51", 4))
+        return FB_FMT_JPEG2000;
+    if (starts(h, n, "\0\0\0\x0CJXL \r\n\x87\n", 12) || starts(h, n, "\xFF\x0A", 2)) return FB_FMT_JXL;
+    if (starts(h, n, "BM", 2) && n >= 14) return FB_FMT_BMP;
+    if (starts(h, n, "%PDF", 4)) return FB_FMT_PDF;
+    if (starts(h, n, "\x1F\x8B", 2)) return FB_FMT_GZIP;
+    if (starts(h, n, "8BPS", 4)) return FB_FMT_PSD;
+    if (starts(h, n, "\0\0\1\0", 4) || starts(h, n, "\0\0\2\0", 4)) return FB_FMT_ICO;
+    if (starts(h, n, "\x76\x2F\x31\x01", 4)) return FB_FMT_EXR;
+    if (starts(h, n, "SIMPLE  =", 9)) return FB_FMT_FITS;
+    if (starts(h, n, "\x08\xF2\xA6\xB6", 4) || starts(h, n, "\xB6\xA6\xF2\x08", 4)) return FB_FMT_VIPS;
+    if (n >= 3 && h[0] == 'P' && strchr("1234567Ff", h[1]) && h[1] &&
+        (h[2] == '\n' || h[2] == ' ' || h[2] == '\r' || h[2] == '\t')) return FB_FMT_PNM;
+    if (is_svg(h, n)) return FB_FMT_SVG;
+    return FB_FMT_UNKNOWN;
+}
+
+const char *fb_prep_format_name(fb_image_format f)
+{
+    switch (f) {
+    case FB_FMT_EMPTY: return "empty";
+    case FB_FMT_JPEG: return "JPEG";
+    case FB_FMT_PNG: return "PNG";
+    case FB_FMT_WEBP: return "WebP";
+    case FB_FMT_TIFF: return "TIFF";
+    case FB_FMT_GIF: return "GIF";
+    case FB_FMT_HEIF: return "HEIF/AVIF";
+    case FB_FMT_JPEG2000: return "JPEG 2000";
+    case FB_FMT_BMP: return "BMP";
+    case FB_FMT_SVG: return "SVG";
+    case FB_FMT_PDF: return "PDF";
+    case FB_FMT_PNM: return "PNM";
+    case FB_FMT_GZIP: return "gzip (SVGZ?)";
+    case FB_FMT_JXL: return "JPEG XL";
+    case FB_FMT_PSD: return "Photoshop";
+    case FB_FMT_ICO: return "ICO/CUR";
+    case FB_FMT_EXR: return "OpenEXR";
+    case FB_FMT_FITS: return "FITS";
+    case FB_FMT_VIPS: return "VIPS";
+    case FB_FMT_UNKNOWN: break;
+    }
+    return "unknown";
+}
+
+int fb_prep_format_accepted(fb_image_format f)
+{
+    return f >= FB_FMT_JPEG && f <= FB_FMT_HEIF;
+}
+
+const char *fb_prep_accepted_list(void)
+{
+    return "JPEG, PNG, WebP, TIFF, GIF, HEIF/AVIF";
+}
+
+/* ---- libvips set-up ---- */
+
+/* The loaders fb trusts with photos.  Everything else libvips could open
+ * (JPEG 2000, SVG, PDF, ImageMagick, FITS, …) is blocked: Debian's 8.14
+ * aborts the process in the JPEG 2000 loader and hangs on a truncated SVGZ,
+ * and none of them is a photo format. */
+static const char *const allowed_loaders[] = {
+    "VipsForeignLoadJpeg", "VipsForeignLoadPng", "VipsForeignLoadWebp",
+    "VipsForeignLoadTiff", "VipsForeignLoadNsgif", "VipsForeignLoadHeif",
+};
+
+static void drop_vips_warning(const char *domain, GLogLevelFlags level, const char *msg, void *data)
+{
+    /* Warnings about recoverable damage would reach stderr without the
+     * file's name; real failures come back as errors and are reported. */
+    (void)domain; (void)level; (void)msg; (void)data;
+}
+
+int fb_prep_vips_init(const char *argv0)
+{
+    if (VIPS_INIT(argv0)) return -1;
+    vips_operation_block_set("VipsForeignLoad", TRUE);
+    for (size_t i = 0; i < sizeof allowed_loaders / sizeof allowed_loaders[0]; i++)
+        vips_operation_block_set(allowed_loaders[i], FALSE);
+    /* Every image is seen once: caching operations only costs time. */
+    vips_cache_set_max(0);
+    /* fb-prep runs its own decoder processes; vips' threadpool per image
+     * would only add start-up cost. */
+    vips_concurrency_set(1);
+    g_log_set_handler("VIPS", G_LOG_LEVEL_WARNING, drop_vips_warning, NULL);
+    return 0;
+}
+
+/* ---- one image ---- */
+
+/* vips' error buffer as one line: "a; b". */
+static void take_vips_error(char *err, size_t errlen, const char *fallback)
+{
+    const char *buf = vips_error_buffer();
+    if (!buf || !*buf) buf = fallback;
+    size_t j = 0;
+    for (size_t i = 0; buf[i] && j + 3 < errlen; i++) {
+        if (buf[i] == '\n') {
+            if (buf[i + 1]) { err[j++] = ';'; err[j++] = ' '; }
+        } else {
+            err[j++] = buf[i];
+        }
+    }
+    err[j] = 0;
+    vips_error_clear();
+}
+
+/* Loads page 0 of path with the loader for its sniffed format.  shrink
+ * is an integer shrink-on-load factor for JPEG and WebP. */
+static VipsImage *load(const char *path, fb_image_format fmt, int shrink)
+{
+    VipsImage *x = NULL;
+    int rc = -1;
+    VipsAccess seq = VIPS_ACCESS_SEQUENTIAL;
+    /* Truncated or corrupt data is an error, not half a photo. */
+    VipsFailOn fail = VIPS_FAIL_ON_ERROR;
+    switch (fmt) {
+    case FB_FMT_JPEG:
+        rc = vips_jpegload(path, &x, "access", seq, "fail_on", fail, "shrink", shrink, NULL);
+        break;
+    case FB_FMT_WEBP:
+        rc = vips_webpload(path, &x, "access", seq, "fail_on", fail, "scale", 1.0 / shrink, NULL);
+        break;
+    case FB_FMT_PNG: rc = vips_pngload(path, &x, "access", seq, "fail_on", fail, NULL); break;
+    case FB_FMT_TIFF: rc = vips_tiffload(path, &x, "access", seq, "fail_on", fail, NULL); break;
+    case FB_FMT_GIF: rc = vips_gifload(path, &x, "access", seq, "fail_on", fail, NULL); break;
+    case FB_FMT_HEIF: rc = vips_heifload(path, &x, "access", seq, "fail_on", fail, NULL); break;
+    default: vips_error("fb-prep", "no loader"); break;
+    }
+    return rc ? NULL : x;
+}
+
+/* The overall reduction from the stored image to the output: squash and
+ * crop fit the shorter side, pad the longer. */
+static double reduction(int w, int h, const fb_prep_opts *o)
+{
+    int side = o->policy == FB_RESIZE_PAD ? (w > h ? w : h) : (w < h ? w : h);
+    return (double)side / o->size;
+}
+
+/* Shrink-on-load is a box-like DCT reduction: leave at least a factor of
+ * two for the antialiasing kernel, as vips_thumbnail does. */
+static int load_shrink(fb_image_format fmt, double factor)
+{
+    if (fmt != FB_FMT_JPEG && fmt != FB_FMT_WEBP) return 1;
+    for (int s = 8; s > 1; s /= 2)
+        if (factor >= 2.0 * s) return s;
+    return 1;
+}
+
+/* Gives x an interpretation vips can convert from when the file's is
+ * missing or odd (e.g. a 2-band TIFF tagged "multiband"). */
+static int normalise_interpretation(VipsImage *in, VipsImage **out)
+{
+    VipsInterpretation guess = vips_image_guess_interpretation(in);
+    if (guess == vips_image_get_interpretation(in)) {
+        *out = in;
+        g_object_ref(in);
+        return 0;
+    }
+    return vips_copy(in, out, "interpretation", guess, NULL);
+}
+
+static int has_icc(VipsImage *x)
+{
+    return vips_image_get_typeof(x, VIPS_META_ICC_NAME) != 0;
+}
+
+/* To 8-bit sRGB, keeping any alpha band.  An embedded ICC profile is
+ * honoured (this is how CMYK and wide-gamut photos come out right); a
+ * profile lcms cannot use falls back to vips' built-in conversion rather
+ * than losing the photo. */
+static int to_srgb(VipsImage *in, VipsImage **out)
+{
+    VipsInterpretation in_type = vips_image_get_interpretation(in);
+    if (has_icc(in) && in_type != VIPS_INTERPRETATION_LAB) {
+        if (vips_icc_transform(in, out, "srgb", "embedded", TRUE, "depth", 8,
+                               "intent", VIPS_INTENT_RELATIVE, NULL) == 0)
+            return 0;
+        vips_error_clear();
+    }
+    if (in_type == VIPS_INTERPRETATION_sRGB && in->BandFmt == VIPS_FORMAT_UCHAR) {
+        *out = in;
+        g_object_ref(in);
+        return 0;
+    }
+    return vips_colourspace(in, out, VIPS_INTERPRETATION_sRGB, NULL);
+}
+
+/* Whatever came out of the colour conversion, make it exactly 3 uchar bands. */
+static int to_rgb8(VipsImage *in, VipsImage **out, VipsImage **t)
+{
+    VipsImage *x = in;
+    if (x->BandFmt == VIPS_FORMAT_USHORT) {
+        if (vips_rshift_const1(x, &t[0], 8, NULL) || vips_cast_uchar(t[0], &t[1], NULL)) return -1;
+        x = t[1];
+    } else if (x->BandFmt != VIPS_FORMAT_UCHAR) {
+        if (vips_cast_uchar(x, &t[1], NULL)) return -1;
+        x = t[1];
+    }
+    if (x->Bands == 1 || x->Bands == 2) {
+        if (vips_extract_band(x, &t[2], 0, NULL)) return -1;
+        VipsImage *grey[3] = { t[2], t[2], t[2] };
+        if (vips_bandjoin(grey, &t[3], 3, NULL)) return -1;
+        x = t[3];
+    } else if (x->Bands > 3) {
+        if (vips_extract_band(x, &t[3], 0, "n", 3, NULL)) return -1;
+        x = t[3];
+    }
+    *out = x;
+    g_object_ref(x);
+    return 0;
+}
+
+/* Flattens alpha onto the background in the image's own depth, before the
+ * resize: that is what a premultiplied resize followed by flattening gives,
+ * without colour fringes at transparent edges.  Grey+alpha becomes RGB+alpha
+ * first so that a coloured background stays coloured. */
+static int flatten(VipsImage *in, VipsImage **out, const fb_prep_opts *o, VipsImage **t)
+{
+    VipsImage *x = in;
+    if (vips_image_get_interpretation(x) == VIPS_INTERPRETATION_CMYK) {
+        if (to_srgb(x, &t[0])) return -1;
+        x = t[0];
+    }
+    if (x->Bands == 2) {
+        if (vips_extract_band(x, &t[1], 0, NULL) || vips_extract_band(x, &t[2], 1, NULL)) return -1;
+        VipsImage *rgba[4] = { t[1], t[1], t[1], t[2] };
+        VipsInterpretation type = x->BandFmt == VIPS_FORMAT_USHORT ?
+            VIPS_INTERPRETATION_RGB16 : VIPS_INTERPRETATION_sRGB;
+        if (vips_bandjoin(rgba, &t[3], 4, NULL) ||
+            vips_copy(t[3], &t[4], "interpretation", type, NULL)) return -1;
+        vips_image_remove(t[4], VIPS_META_ICC_NAME);   /* a grey profile no longer fits */
+        x = t[4];
+    }
+    double scale = x->BandFmt == VIPS_FORMAT_USHORT ? 257.0 : 1.0;
+    double bg[3] = { o->background[0] * scale, o->background[1] * scale, o->background[2] * scale };
+    VipsArrayDouble *a = vips_array_double_new(bg, 3);
+    int rc = vips_flatten(x, out, "background", a, "max_alpha", 255.0 * scale, NULL);
+    vips_area_unref(VIPS_AREA(a));
+    return rc;
+}
+
+static int resize(VipsImage *in, VipsImage **out, const fb_prep_opts *o)
+{
+    double hscale = (double)o->size / in->Xsize, vscale = (double)o->size / in->Ysize;
+    if (o->policy == FB_RESIZE_CROP) hscale = vscale = hscale > vscale ? hscale : vscale;
+    if (o->policy == FB_RESIZE_PAD) hscale = vscale = hscale < vscale ? hscale : vscale;
+    return vips_resize(in, out, hscale, "vscale", vscale, "kernel", (VipsKernel)o->kernel, NULL);
+}
+
+/* Centre crop or pad to exactly size×size.  For squash this only absorbs a
+ * one-pixel rounding difference. */
+static int fit(VipsImage *in, VipsImage **out, const fb_prep_opts *o)
+{
+    if (in->Xsize == o->size && in->Ysize == o->size) {
+        *out = in;
+        g_object_ref(in);
+        return 0;
+    }
+    double bg[3] = { o->background[0], o->background[1], o->background[2] };
+    VipsArrayDouble *a = vips_array_double_new(bg, 3);
+    VipsExtend extend = o->policy == FB_RESIZE_PAD ? VIPS_EXTEND_BACKGROUND : VIPS_EXTEND_COPY;
+    int rc = vips_gravity(in, out, VIPS_COMPASS_DIRECTION_CENTRE, o->size, o->size,
+                          "extend", extend, "background", a, NULL);
+    vips_area_unref(VIPS_AREA(a));
+    return rc;
+}
+
+/* Opens the file, checks what it is and how big it claims to be, and
+ * returns the image loaded with the right shrink.  NULL with err set. */
+static VipsImage *open_checked(const char *path, const fb_prep_opts *o, char *err, size_t errlen)
+{
+    unsigned char head[512];
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        snprintf(err, errlen, "%s", strerror(errno));
+        return NULL;
+    }
+    size_t n = fread(head, 1, sizeof head, f);
+    int read_error = ferror(f);
+    fclose(f);
+    if (read_error) {
+        snprintf(err, errlen, "%s", errno == EISDIR ? "is a directory" : "read error");
+        return NULL;
+    }
+    fb_image_format fmt = fb_prep_sniff(head, n);
+    if (fmt == FB_FMT_EMPTY) {
+        snprintf(err, errlen, "empty file");
+        return NULL;
+    }
+    if (fmt == FB_FMT_UNKNOWN) {
+        snprintf(err, errlen, "not a known image format");
+        return NULL;
+    }
+    if (!fb_prep_format_accepted(fmt)) {
+        snprintf(err, errlen, "%s images are not accepted (fb-prep reads %s)",
+                 fb_prep_format_name(fmt), fb_prep_accepted_list());
+        return NULL;
+    }
+    VipsImage *x = load(path, fmt, 1);
+    if (!x) {
+        take_vips_error(err, errlen, "cannot read the image header");
+        return NULL;
+    }
+    double pixels = (double)x->Xsize * x->Ysize;
+    if (pixels > o->max_pixels) {
+        snprintf(err, errlen, "%d×%d is %.0f megapixels, over the limit of %.0f (--max-pixels)",
+                 x->Xsize, x->Ysize, pixels / 1e6, o->max_pixels / 1e6);
+        g_object_unref(x);
+        return NULL;
+    }
+    int shrink = load_shrink(fmt, reduction(x->Xsize, x->Ysize, o));
+    if (shrink > 1) {
+        g_object_unref(x);
+        x = load(path, fmt, shrink);
+        if (!x) take_vips_error(err, errlen, "cannot load the image");
+    }
+    return x;
+}
+
+/* The pipeline after loading; every intermediate lives in t. */
+static int convert(VipsImage *loaded, const fb_prep_opts *o, VipsImage **t, VipsImage **out)
+{
+    VipsImage *x = loaded;
+    int orientation = vips_image_get_orientation(x);
+    if (normalise_interpretation(x, &t[0])) return -1;
+    x = t[0];
+    if (vips_image_hasalpha(x)) {
+        if (flatten(x, &t[1], o, t + 10)) return -1;
+        x = t[1];
+    }
+    if (resize(x, &t[2], o) || to_srgb(t[2], &t[3]) || to_rgb8(t[3], &t[4], t + 20)) return -1;
+    x = t[4];
+    if (orientation > 1 && orientation <= 8) {
+        /* Rotating needs random access: do it on the small image, in memory. */
+        if (!(t[5] = vips_image_copy_memory(x)) || vips_autorot(t[5], &t[6], NULL)) return -1;
+        x = t[6];
+    }
+    return fit(x, out, o);
+}
+
+int fb_prep_image(const char *path, const fb_prep_opts *o, uint8_t *out, char *err, size_t errlen)
+{
+    VipsImage *loaded = open_checked(path, o, err, errlen);
+    if (!loaded) return -1;
+    VipsImage *base = vips_image_new();
+    VipsImage **t = (VipsImage **)vips_object_local_array(VIPS_OBJECT(base), 32);
+    t[31] = loaded;
+    VipsImage *final = NULL;
+    int rc = -1;
+    if (convert(loaded, o, t, &final) == 0) {
+        size_t len = 0;
+        void *pixels = vips_image_write_to_memory(final, &len);
+        size_t want = (size_t)o->size * o->size * 3;
+        if (pixels && len == want) {
+            memcpy(out, pixels, want);
+            rc = 0;
+        } else if (pixels) {
+            snprintf(err, errlen, "internal error: %zu bytes of pixels, expected %zu", len, want);
+        } else {
+            take_vips_error(err, errlen, "cannot decode the image");
+        }
+        g_free(pixels);
+        g_object_unref(final);
+    } else {
+        take_vips_error(err, errlen, "cannot convert the image");
+    }
+    g_object_unref(base);
+    return rc;
+}

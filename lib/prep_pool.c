@@ -1,0 +1,300 @@
+/* fb-prep's decoder processes.
+ *
+ * Each decoder is a child process running fb_prep_image in a loop; the
+ * parent hands out paths, collects pixels, puts them back in input order
+ * and calls the sink.  Processes rather than threads because a decoder can
+ * abort (libvips 8.14's JPEG 2000 loader corrupts its heap on a file of
+ * the test suites) or never return: a process can be killed and replaced,
+ * a thread cannot.  The parent never initialises libvips, so forking a new
+ * decoder at any time is safe.
+ *
+ * Protocol on a socketpair, native byte order:
+ *   parent → child  u32 length, path bytes
+ *   child → parent  u32 status; status 0: size*size*3 pixel bytes;
+ *                   status 1: u32 length, reason bytes
+ */
+#include "fb/prep.h"
+#include "fb/util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+enum { REASON_MAX = 512, MAX_JOBS = 64 };
+
+typedef struct {
+    pid_t pid;
+    int fd;              /* parent's end of the socketpair, -1 when not running */
+    size_t job;          /* index being decoded, or SIZE_MAX when idle */
+    double deadline;
+} decoder;
+
+typedef struct {
+    int done;            /* 0 pending, 1 has a result */
+    int ok;
+    uint8_t *pixels;
+    char reason[REASON_MAX];
+} result_slot;
+
+typedef struct {
+    const fb_prep_opts *opts;
+    decoder dec[MAX_JOBS];
+    int jobs;
+    size_t npixels;
+} pool;
+
+static int write_full(int fd, const void *buf, size_t n, int flags)
+{
+    const char *p = buf;
+    while (n > 0) {
+        ssize_t w = flags ? send(fd, p, n, flags) : write(fd, p, n);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) return -1;
+        p += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+/* 0 when all n bytes were read, -1 on end of file or error. */
+static int read_full(int fd, void *buf, size_t n)
+{
+    char *p = buf;
+    while (n > 0) {
+        ssize_t r = read(fd, p, n);
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0) return -1;
+        p += r;
+        n -= (size_t)r;
+    }
+    return 0;
+}
+
+/* ---- the child ---- */
+
+static _Noreturn void decoder_main(int fd, const fb_prep_opts *o, size_t npixels)
+{
+    /* Nothing a decoder does may reach the output stream. */
+    int devnull = open("/dev/null", O_WRONLY);
+    if (devnull >= 0) { dup2(devnull, STDOUT_FILENO); close(devnull); }
+    if (fb_prep_vips_init("fb-prep")) _exit(3);
+    uint8_t *pixels = malloc(npixels);
+    if (!pixels) _exit(4);
+    char *path = NULL;
+    char err[REASON_MAX];
+    for (;;) {
+        uint32_t len;
+        if (read_full(fd, &len, 4) != 0) break;
+        char *p = realloc(path, (size_t)len + 1);
+        if (!p) _exit(4);
+        path = p;
+        if (read_full(fd, path, len) != 0) break;
+        path[len] = 0;
+        err[0] = 0;
+        uint32_t status = fb_prep_image(path, o, pixels, err, sizeof err) == 0 ? 0 : 1;
+        if (write_full(fd, &status, 4, 0)) break;
+        if (status == 0) {
+            if (write_full(fd, pixels, npixels, 0)) break;
+        } else {
+            uint32_t n = (uint32_t)strlen(err);
+            if (write_full(fd, &n, 4, 0) || write_full(fd, err, n, 0)) break;
+        }
+    }
+    /* _exit, not exit: the parent's unflushed stdio buffers were copied
+     * into this process by fork and must not be written twice. */
+    _exit(0);
+}
+
+/* ---- the parent ---- */
+
+static int decoder_start(pool *p, decoder *d)
+{
+    int sv[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) return -1;
+    fflush(stderr);
+    pid_t pid = fork();
+    if (pid < 0) {
+        close(sv[0]);
+        close(sv[1]);
+        return -1;
+    }
+    if (pid == 0) {
+        close(sv[0]);
+        for (int i = 0; i < p->jobs; i++)
+            if (p->dec[i].fd >= 0) close(p->dec[i].fd);
+        decoder_main(sv[1], p->opts, p->npixels);
+    }
+    close(sv[1]);
+    d->pid = pid;
+    d->fd = sv[0];
+    d->job = SIZE_MAX;
+    return 0;
+}
+
+/* Ends a decoder: kill it when it must not finish its work. */
+static int decoder_stop(decoder *d, int kill_it)
+{
+    int status = 0;
+    if (d->fd < 0) return 0;
+    if (kill_it) kill(d->pid, SIGKILL);
+    close(d->fd);
+    d->fd = -1;
+    while (waitpid(d->pid, &status, 0) < 0 && errno == EINTR) {}
+    return status;
+}
+
+static void describe_death(int status, char *reason, size_t len)
+{
+    if (WIFSIGNALED(status))
+        snprintf(reason, len, "the decoder crashed on this file (signal %d, %s)",
+                 WTERMSIG(status), strsignal(WTERMSIG(status)));
+    else if (WIFEXITED(status) && WEXITSTATUS(status) == 3)
+        snprintf(reason, len, "the decoder could not start libvips");
+    else
+        snprintf(reason, len, "the decoder stopped unexpectedly on this file (exit status %d)",
+                 WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+}
+
+static int decoder_send(decoder *d, size_t job, const char *path, double timeout)
+{
+    size_t n = strlen(path);
+    uint32_t len = (uint32_t)n;
+    if (write_full(d->fd, &len, 4, MSG_NOSIGNAL) || write_full(d->fd, path, n, MSG_NOSIGNAL))
+        return -1;
+    d->job = job;
+    d->deadline = fb_now() + timeout;
+    return 0;
+}
+
+/* Reads one reply into slot.  -1 when the decoder died instead. */
+static int decoder_receive(decoder *d, result_slot *slot, size_t npixels)
+{
+    uint32_t status, n;
+    if (read_full(d->fd, &status, 4)) return -1;
+    if (status == 0) {
+        if (read_full(d->fd, slot->pixels, npixels)) return -1;
+        slot->ok = 1;
+    } else {
+        if (read_full(d->fd, &n, 4)) return -1;
+        if (n >= REASON_MAX) n = REASON_MAX - 1;
+        if (read_full(d->fd, slot->reason, n)) return -1;
+        slot->reason[n] = 0;
+        slot->ok = 0;
+    }
+    slot->done = 1;
+    d->job = SIZE_MAX;
+    return 0;
+}
+
+/* Records a decoder's death as its file's failure and starts a new one. */
+static int decoder_replace(pool *p, decoder *d, result_slot *slot, int killed, double timeout)
+{
+    int status = decoder_stop(d, 1);
+    if (killed)
+        snprintf(slot->reason, REASON_MAX, "gave up after %g s (--timeout): the decoder hung", timeout);
+    else
+        describe_death(status, slot->reason, REASON_MAX);
+    slot->ok = 0;
+    slot->done = 1;
+    d->job = SIZE_MAX;
+    return decoder_start(p, d);
+}
+
+static int earliest_wait_ms(const pool *p)
+{
+    double now = fb_now(), first = -1;
+    for (int i = 0; i < p->jobs; i++)
+        if (p->dec[i].job != SIZE_MAX && (first < 0 || p->dec[i].deadline < first))
+            first = p->dec[i].deadline;
+    if (first < 0) return -1;
+    double ms = (first - now) * 1000.0 + 1;
+    return ms < 0 ? 0 : ms > 1e6 ? 1000000 : (int)ms;
+}
+
+int fb_prep_run(const fb_prep_opts *o, int jobs, double timeout,
+                const char *const *paths, size_t n,
+                fb_prep_sink sink, void *ctx, char *err, size_t errlen)
+{
+    pool p = { .opts = o, .jobs = jobs < 1 ? 1 : jobs > MAX_JOBS ? MAX_JOBS : jobs };
+    p.npixels = (size_t)o->size * o->size * 3;
+    if (n == 0) return 0;
+    if ((size_t)p.jobs > n) p.jobs = (int)n;
+    /* Results wait here until every earlier file is written; the window
+     * bounds memory and keeps every decoder busy while one file is slow. */
+    size_t window = 4 * (size_t)p.jobs;
+    result_slot *slots = calloc(window, sizeof *slots);
+    int rc = -1;
+    for (int i = 0; i < p.jobs; i++) p.dec[i].fd = -1;
+    if (!slots) goto out;
+    for (size_t i = 0; i < window; i++)
+        if (!(slots[i].pixels = malloc(p.npixels))) goto out;
+    for (int i = 0; i < p.jobs; i++)
+        if (decoder_start(&p, &p.dec[i])) goto out;
+
+    size_t next_send = 0, next_sink = 0;
+    rc = 0;
+    while (next_sink < n && rc == 0) {
+        for (int i = 0; i < p.jobs && next_send < n && next_send < next_sink + window; i++) {
+            decoder *d = &p.dec[i];
+            if (d->job != SIZE_MAX) continue;
+            result_slot *slot = &slots[next_send % window];
+            slot->done = 0;
+            if (decoder_send(d, next_send, paths[next_send], timeout) != 0) {
+                /* It died before taking the file: fail this file (never
+                 * retry, so a decoder that cannot start cannot loop). */
+                int status = decoder_stop(d, 1);
+                describe_death(status, slot->reason, REASON_MAX);
+                slot->ok = 0;
+                slot->done = 1;
+                d->job = SIZE_MAX;
+                if (decoder_start(&p, d)) { rc = -1; break; }
+            }
+            next_send++;
+        }
+        if (rc) break;
+
+        struct pollfd pfd[MAX_JOBS];
+        int busy[MAX_JOBS], nbusy = 0;
+        for (int i = 0; i < p.jobs; i++)
+            if (p.dec[i].job != SIZE_MAX) {
+                pfd[nbusy] = (struct pollfd){ .fd = p.dec[i].fd, .events = POLLIN };
+                busy[nbusy++] = i;
+            }
+        if (nbusy > 0 && poll(pfd, nbusy, earliest_wait_ms(&p)) < 0 && errno != EINTR) {
+            rc = -1;
+            break;
+        }
+        double now = fb_now();
+        for (int k = 0; k < nbusy && rc == 0; k++) {
+            decoder *d = &p.dec[busy[k]];
+            result_slot *slot = &slots[d->job % window];
+            if (pfd[k].revents & (POLLIN | POLLHUP | POLLERR)) {
+                if (decoder_receive(d, slot, p.npixels) != 0 &&
+                    decoder_replace(&p, d, slot, 0, timeout) != 0) rc = -1;
+            } else if (now >= d->deadline) {
+                if (decoder_replace(&p, d, slot, 1, timeout) != 0) rc = -1;
+            }
+        }
+        while (rc == 0 && next_sink < n && slots[next_sink % window].done) {
+            result_slot *slot = &slots[next_sink % window];
+            slot->done = 0;
+            if (sink(ctx, next_sink, slot->ok ? slot->pixels : NULL, slot->ok ? NULL : slot->reason))
+                rc = 1;
+            next_sink++;
+        }
+    }
+out:
+    if (rc < 0) snprintf(err, errlen, "cannot run decoder processes: %s", strerror(errno));
+    for (int i = 0; i < p.jobs; i++) decoder_stop(&p.dec[i], rc != 0);
+    if (slots)
+        for (size_t i = 0; i < window; i++) free(slots[i].pixels);
+    free(slots);
+    return rc;
+}
