@@ -1,0 +1,362 @@
+/* The head's layers (see include/fb/layers.h) and the small thread pool that
+ * splits the dense layers' GEMMs.  Built with -O3 -march=native (lib/kern*). */
+#include "fb/layers.h"
+
+#include <cblas.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <string.h>
+#if defined(__x86_64__)
+#include <immintrin.h>
+#define cpu_relax() _mm_pause()
+#else
+#define cpu_relax() ((void)0)
+#endif
+
+/* ------------------------------------------------------------------ pool */
+
+#define FB_PAR_MAX 8
+/* A batch-32 GEMM takes tens of microseconds: too short to put a worker to
+ * sleep in between.  Workers spin this many rounds, then block on a condvar
+ * (so an idle pool, e.g. while a stream is read, costs no CPU). */
+#define FB_PAR_SPIN 200000
+
+static struct {
+    int n;
+    pthread_t th[FB_PAR_MAX];
+    void (*fn)(void *, int, int);
+    void *ctx;
+    atomic_uint gen;
+    atomic_int pending;
+    atomic_int quit;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+} pool = { .n = 1, .mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER };
+
+static void *pool_worker(void *arg)
+{
+    int t = (int)(size_t)arg;
+    unsigned seen = 0;
+    for (;;) {
+        int spins = 0;
+        while (atomic_load(&pool.gen) == seen) {
+            if (++spins < FB_PAR_SPIN) { cpu_relax(); continue; }
+            pthread_mutex_lock(&pool.mu);
+            while (atomic_load(&pool.gen) == seen) pthread_cond_wait(&pool.cv, &pool.mu);
+            pthread_mutex_unlock(&pool.mu);
+        }
+        seen = atomic_load(&pool.gen);
+        if (atomic_load(&pool.quit)) return NULL;
+        pool.fn(pool.ctx, t, pool.n);
+        atomic_fetch_sub(&pool.pending, 1);
+    }
+}
+
+void fb_par_init(int nthreads)
+{
+    fb_par_shutdown();
+    if (nthreads < 1) nthreads = 1;
+    if (nthreads > FB_PAR_MAX) nthreads = FB_PAR_MAX;
+    openblas_set_num_threads(1);
+    atomic_store(&pool.quit, 0);
+    pool.n = 1;
+    for (int t = 1; t < nthreads; t++) {
+        if (pthread_create(&pool.th[t], NULL, pool_worker, (void *)(size_t)t) != 0) break;
+        pool.n++;
+    }
+}
+
+int fb_par_threads(void) { return pool.n; }
+
+void fb_par_shutdown(void)
+{
+    if (pool.n <= 1) return;
+    pthread_mutex_lock(&pool.mu);
+    atomic_store(&pool.quit, 1);
+    atomic_fetch_add(&pool.gen, 1);
+    pthread_cond_broadcast(&pool.cv);
+    pthread_mutex_unlock(&pool.mu);
+    for (int t = 1; t < pool.n; t++) pthread_join(pool.th[t], NULL);
+    pool.n = 1;
+}
+
+void fb_par_run(void (*fn)(void *, int, int), void *ctx)
+{
+    if (pool.n <= 1) { fn(ctx, 0, 1); return; }
+    pool.fn = fn;
+    pool.ctx = ctx;
+    atomic_store(&pool.pending, pool.n - 1);
+    pthread_mutex_lock(&pool.mu);
+    atomic_fetch_add(&pool.gen, 1);
+    pthread_cond_broadcast(&pool.cv);
+    pthread_mutex_unlock(&pool.mu);
+    fn(ctx, 0, pool.n);
+    while (atomic_load(&pool.pending) > 0) cpu_relax();
+}
+
+/* [lo, hi) of n items for part t of nt, chunk starts aligned to `align`. */
+static void split_range(int n, int t, int nt, int align, int *lo, int *hi)
+{
+    int chunk = (n + nt - 1) / nt;
+    chunk = (chunk + align - 1) / align * align;
+    *lo = t * chunk < n ? t * chunk : n;
+    *hi = *lo + chunk < n ? *lo + chunk : n;
+}
+
+/* Splitting pays only for GEMMs big enough to amortise the hand-off. */
+static int worth_splitting(int B, int K, int N) { return (double)B * K * N >= 1 << 18; }
+
+/* ----------------------------------------------------------------- dense */
+
+typedef struct {
+    float *out, *dinp, *dw, *dbias;
+    const float *inp, *w, *bias, *dout;
+    int B, K, N;
+} dense_args;
+
+/* Columns [lo,hi) of out [B,N] = inp [B,K] . w [K,N] + bias. */
+static void dense_forward_cols(const dense_args *a, int lo, int hi)
+{
+    if (hi <= lo) return;
+    for (int b = 0; b < a->B; b++)
+        memcpy(a->out + (size_t)b * a->N + lo, a->bias + lo, (size_t)(hi - lo) * sizeof(float));
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, a->B, hi - lo, a->K, 1.0f,
+                a->inp, a->K, a->w + lo, a->N, 1.0f, a->out + lo, a->N);
+}
+
+static void dense_forward_part(void *ctx, int t, int nt)
+{
+    const dense_args *a = ctx;
+    int lo, hi;
+    split_range(a->N, t, nt, 16, &lo, &hi);
+    dense_forward_cols(a, lo, hi);
+}
+
+void fb_dense_forward(float *out, const float *inp, const float *w, const float *bias,
+                      int B, int K, int N)
+{
+    dense_args a = { .out = out, .inp = inp, .w = w, .bias = bias, .B = B, .K = K, .N = N };
+    if (fb_par_threads() > 1 && worth_splitting(B, K, N)) fb_par_run(dense_forward_part, &a);
+    else dense_forward_cols(&a, 0, N);
+}
+
+/* Rows [klo,khi) of dw = inp^T . dout, columns [klo,khi) of dinp = dout . w^T,
+ * and (part 0) dbias.  Each output element is computed by exactly one part. */
+static void dense_backward_rows(const dense_args *a, int klo, int khi, int do_bias)
+{
+    int B = a->B, K = a->K, N = a->N;
+    if (khi > klo) {
+        if (a->dinp)
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, khi - klo, N, 1.0f,
+                        a->dout, N, a->w + (size_t)klo * N, N, 0.0f, a->dinp + klo, K);
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, khi - klo, N, B, 1.0f,
+                    a->inp + klo, K, a->dout, N, 0.0f, a->dw + (size_t)klo * N, N);
+    }
+    if (do_bias) {
+        memset(a->dbias, 0, (size_t)N * sizeof(float));
+        for (int b = 0; b < B; b++) {
+            const float *d = a->dout + (size_t)b * N;
+            for (int n = 0; n < N; n++) a->dbias[n] += d[n];
+        }
+    }
+}
+
+static void dense_backward_part(void *ctx, int t, int nt)
+{
+    const dense_args *a = ctx;
+    int lo, hi;
+    split_range(a->K, t, nt, 16, &lo, &hi);
+    dense_backward_rows(a, lo, hi, t == nt - 1);
+}
+
+void fb_dense_backward(float *dinp, float *dw, float *dbias, const float *dout,
+                       const float *inp, const float *w, int B, int K, int N)
+{
+    dense_args a = { .dinp = dinp, .dw = dw, .dbias = dbias, .dout = dout, .inp = inp,
+                     .w = w, .B = B, .K = K, .N = N };
+    if (fb_par_threads() > 1 && worth_splitting(B, K, N)) fb_par_run(dense_backward_part, &a);
+    else dense_backward_rows(&a, 0, K, 1);
+}
+
+/* ------------------------------------------------------------------ ReLU */
+
+void fb_relu_forward(float *out, const float *inp, size_t n)
+{
+    for (size_t i = 0; i < n; i++) out[i] = inp[i] > 0 ? inp[i] : 0;
+}
+
+void fb_relu_backward(float *dinp, const float *dout, const float *out, size_t n)
+{
+    for (size_t i = 0; i < n; i++) dinp[i] = out[i] > 0 ? dout[i] : 0;
+}
+
+/* --------------------------------------------------------------- dropout */
+
+void fb_dropout_mask(float *mask, size_t n, float rate, fb_rng *rng)
+{
+    if (rate <= 0) {
+        for (size_t i = 0; i < n; i++) mask[i] = 1;
+        return;
+    }
+    float keep = 1.0f / (1.0f - rate);
+    /* Two 32-bit uniforms per 64-bit draw: the mask is drawn every step. */
+    uint32_t threshold = (uint32_t)((double)rate * 4294967296.0);
+    for (size_t i = 0; i < n; i += 2) {
+        uint64_t r = fb_rng_u64(rng);
+        mask[i] = (uint32_t)r >= threshold ? keep : 0;
+        if (i + 1 < n) mask[i + 1] = (uint32_t)(r >> 32) >= threshold ? keep : 0;
+    }
+}
+
+void fb_dropout_forward(float *out, const float *inp, const float *mask, size_t n)
+{
+    for (size_t i = 0; i < n; i++) out[i] = inp[i] * mask[i];
+}
+
+void fb_dropout_backward(float *dinp, const float *dout, const float *mask, size_t n)
+{
+    for (size_t i = 0; i < n; i++) dinp[i] = dout[i] * mask[i];
+}
+
+/* ------------------------------------------------------------- BatchNorm */
+
+void fb_batchnorm_forward_train(float *out, float *mean, float *rstd, const float *inp,
+                                const float *gamma, const float *beta, int B, int C, float eps)
+{
+    /* Row-wise passes keep the [B,C] accesses contiguous; sums in double so a
+     * channel with a large offset keeps its small variance. */
+    double s[C], ss[C];
+    for (int c = 0; c < C; c++) s[c] = ss[c] = 0;
+    for (int b = 0; b < B; b++)
+        for (int c = 0; c < C; c++) s[c] += inp[(size_t)b * C + c];
+    for (int c = 0; c < C; c++) mean[c] = (float)(s[c] / B);
+    for (int b = 0; b < B; b++)
+        for (int c = 0; c < C; c++) {
+            double d = inp[(size_t)b * C + c] - mean[c];
+            ss[c] += d * d;
+        }
+    for (int c = 0; c < C; c++) rstd[c] = (float)(1.0 / sqrt(ss[c] / B + eps));
+    for (int b = 0; b < B; b++)
+        for (int c = 0; c < C; c++) {
+            size_t i = (size_t)b * C + c;
+            out[i] = (inp[i] - mean[c]) * rstd[c] * gamma[c] + beta[c];
+        }
+}
+
+void fb_batchnorm_update_running(float *run_mean, float *run_var, const float *mean,
+                                 const float *rstd, int B, int C, float momentum, float eps)
+{
+    double unbias = B > 1 ? (double)B / (B - 1) : 1.0;
+    for (int c = 0; c < C; c++) {
+        double var = 1.0 / ((double)rstd[c] * rstd[c]) - eps;
+        if (var < 0) var = 0;
+        run_mean[c] = momentum * run_mean[c] + (1 - momentum) * mean[c];
+        run_var[c] = (float)(momentum * run_var[c] + (1 - momentum) * var * unbias);
+    }
+}
+
+void fb_batchnorm_forward_infer(float *out, const float *inp, const float *gamma,
+                                const float *beta, const float *run_mean,
+                                const float *run_var, int B, int C, float eps)
+{
+    float scale[C], shift[C];
+    for (int c = 0; c < C; c++) {
+        scale[c] = gamma[c] / sqrtf(run_var[c] + eps);
+        shift[c] = beta[c] - run_mean[c] * scale[c];
+    }
+    for (int b = 0; b < B; b++)
+        for (int c = 0; c < C; c++) {
+            size_t i = (size_t)b * C + c;
+            out[i] = inp[i] * scale[c] + shift[c];
+        }
+}
+
+void fb_batchnorm_backward_infer(float *dinp, float *dgamma, float *dbeta, const float *dout,
+                                 const float *inp, const float *gamma, const float *run_mean,
+                                 const float *run_var, int B, int C, float eps)
+{
+    for (int c = 0; c < C; c++) dgamma[c] = dbeta[c] = 0;
+    for (int b = 0; b < B; b++)
+        for (int c = 0; c < C; c++) {
+            size_t i = (size_t)b * C + c;
+            float rs = 1.0f / sqrtf(run_var[c] + eps);
+            dbeta[c] += dout[i];
+            dgamma[c] += dout[i] * (inp[i] - run_mean[c]) * rs;
+            dinp[i] = dout[i] * gamma[c] * rs;
+        }
+}
+
+void fb_batchnorm_backward(float *dinp, float *dgamma, float *dbeta, const float *dout,
+                           const float *inp, const float *mean, const float *rstd,
+                           const float *gamma, int B, int C)
+{
+    /* With xhat = (x - mean) * rstd and g = dout * gamma:
+     * dx = rstd * (g - mean_b(g) - xhat * mean_b(g * xhat)) */
+    float sum_d[C], sum_dx[C];
+    for (int c = 0; c < C; c++) sum_d[c] = sum_dx[c] = 0;
+    for (int b = 0; b < B; b++)
+        for (int c = 0; c < C; c++) {
+            size_t i = (size_t)b * C + c;
+            float xhat = (inp[i] - mean[c]) * rstd[c];
+            sum_d[c] += dout[i];
+            sum_dx[c] += dout[i] * xhat;
+        }
+    for (int c = 0; c < C; c++) {
+        dbeta[c] = sum_d[c];
+        dgamma[c] = sum_dx[c];
+    }
+    for (int b = 0; b < B; b++)
+        for (int c = 0; c < C; c++) {
+            size_t i = (size_t)b * C + c;
+            float xhat = (inp[i] - mean[c]) * rstd[c];
+            float g_mean = gamma[c] * sum_d[c] / B, gx_mean = gamma[c] * sum_dx[c] / B;
+            dinp[i] = rstd[c] * (dout[i] * gamma[c] - g_mean - xhat * gx_mean);
+        }
+}
+
+/* --------------------------------------------------- softmax + x-entropy */
+
+void fb_softmax(float *probs, const float *logits, int B, int C)
+{
+    for (int b = 0; b < B; b++) {
+        const float *z = logits + (size_t)b * C;
+        float *p = probs + (size_t)b * C;
+        float mx = z[0];
+        for (int c = 1; c < C; c++) if (z[c] > mx) mx = z[c];
+        double sum = 0;
+        for (int c = 0; c < C; c++) sum += (p[c] = expf(z[c] - mx));
+        for (int c = 0; c < C; c++) p[c] = (float)(p[c] / sum);
+    }
+}
+
+double fb_softmax_xent_forward(float *probs, float *losses, const float *logits,
+                               const int *labels, int B, int C)
+{
+    double total = 0;
+    for (int b = 0; b < B; b++) {
+        const float *z = logits + (size_t)b * C;
+        float mx = z[0];
+        for (int c = 1; c < C; c++) if (z[c] > mx) mx = z[c];
+        double sum = 0;
+        for (int c = 0; c < C; c++) sum += exp((double)z[c] - mx);
+        for (int c = 0; c < C; c++) probs[(size_t)b * C + c] = (float)(exp((double)z[c] - mx) / sum);
+        /* log-sum-exp form: finite even when p[label] underflows to 0 */
+        double loss = log(sum) - ((double)z[labels[b]] - mx);
+        losses[b] = (float)loss;
+        total += loss;
+    }
+    return B > 0 ? total / B : 0;
+}
+
+void fb_softmax_xent_backward(float *dlogits, const float *probs, const int *labels,
+                              const float *weights, int B, int C)
+{
+    for (int b = 0; b < B; b++) {
+        float w = (weights ? weights[b] : 1.0f) / B;
+        for (int c = 0; c < C; c++) {
+            size_t i = (size_t)b * C + c;
+            dlogits[i] = w * (probs[i] - (c == labels[b] ? 1.0f : 0.0f));
+        }
+    }
+}

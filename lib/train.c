@@ -1,0 +1,341 @@
+/* Loading a feature stream into memory, the training loop (Adam or SGD with
+ * momentum, L2 weight decay, class weights, early stopping that restores the
+ * best epoch), evaluation, and stratified folds. */
+#include "fb/head.h"
+#include "fb/layers.h"
+#include "fb/stream.h"
+#include "fb/util.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* --------------------------------------------------------------- data */
+
+void fb_dataset_free(fb_dataset *ds)
+{
+    for (size_t i = 0; i < ds->n; i++) free(ds->ids[i]);
+    for (int c = 0; c < ds->nclasses; c++) free(ds->classes[c]);
+    free(ds->ids);
+    free(ds->classes);
+    free(ds->x);
+    free(ds->y);
+    free(ds->provenance);
+    memset(ds, 0, sizeof *ds);
+}
+
+static int dataset_grow(fb_dataset *ds)
+{
+    size_t cap = ds->cap ? ds->cap * 2 : 256;
+    float *x = realloc(ds->x, cap * ds->dim * sizeof(float));
+    if (x) ds->x = x;
+    int *y = realloc(ds->y, cap * sizeof(int));
+    if (y) ds->y = y;
+    char **ids = realloc(ds->ids, cap * sizeof(char *));
+    if (ids) ds->ids = ids;
+    if (!x || !y || !ids) return -1;
+    ds->cap = cap;
+    return 0;
+}
+
+int fb_dataset_read(fb_dataset *ds, FILE *f, const char *name, char *err, size_t errlen)
+{
+    memset(ds, 0, sizeof *ds);
+    if (errlen) err[0] = 0;
+    fb_reader *r = fb_reader_open(f, name, err, errlen);
+    if (!r) return -1;
+    const fb_header *h = fb_reader_header(r);
+    if (h->dtype != FB_F32 || h->rank != 1) {
+        snprintf(err, errlen, "%s: records are %s of rank %d; fb-train wants feature vectors "
+                 "(float32, rank 1) as fb-feat writes them", name, fb_dtype_name(h->dtype), h->rank);
+        fb_reader_close(r);
+        return -1;
+    }
+    ds->dim = (int)h->dims[0];
+    fb_record rec;
+    int rc;
+    while ((rc = fb_reader_next(r, &rec)) == 1) {
+        if (ds->n == ds->cap && dataset_grow(ds) != 0) {
+            snprintf(err, errlen, "%s: out of memory after %zu records", name, ds->n);
+            rc = -1;
+            break;
+        }
+        memcpy(ds->x + ds->n * ds->dim, rec.data, (size_t)ds->dim * sizeof(float));
+        ds->y[ds->n] = rec.label;
+        if (!(ds->ids[ds->n] = strdup(rec.id ? rec.id : ""))) {
+            snprintf(err, errlen, "%s: out of memory", name);
+            rc = -1;
+            break;
+        }
+        ds->n++;
+    }
+    if (rc < 0 && !err[0]) {
+        const char *why = fb_reader_error(r);
+        why = why ? why : "read error";
+        /* the reader's message may or may not name the stream already */
+        if (strncmp(why, name, strlen(name)) == 0) snprintf(err, errlen, "%s", why);
+        else snprintf(err, errlen, "%s: %s", name, why);
+    }
+    if (rc == 0) {
+        /* the header is final only now: later segments may add classes */
+        h = fb_reader_header(r);
+        ds->nclasses = h->nclasses;
+        ds->classes = calloc((size_t)h->nclasses + 1, sizeof(char *));
+        ds->provenance = strdup(h->provenance ? h->provenance : "");
+        if (!ds->classes || !ds->provenance) rc = -1;
+        for (int c = 0; rc == 0 && c < h->nclasses; c++)
+            if (!(ds->classes[c] = strdup(h->classes[c]))) rc = -1;
+        if (rc < 0) snprintf(err, errlen, "%s: out of memory", name);
+    }
+    fb_reader_close(r);
+    if (rc < 0) {
+        fb_dataset_free(ds);
+        return -1;
+    }
+    return 0;
+}
+
+/* ----------------------------------------------------------- optimizer */
+
+void fb_train_opts_default(fb_train_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    o->opt = FB_OPT_ADAM;
+    o->lr = 1e-3;
+    o->momentum = 0.9;
+    o->beta1 = 0.9;
+    o->beta2 = 0.999;
+    o->adam_eps = 1e-7;   /* Keras' default */
+    o->batch = 32;
+    o->epochs = 15;
+    o->seed = 1;
+}
+
+typedef struct {
+    const fb_train_opts *o;
+    float *params, *grads, *m, *v;
+    const unsigned char *decay;   /* 1 where L2 applies (dense weights) */
+    size_t n;
+    float lr_t;                   /* Adam: bias-corrected step size */
+} opt_step;
+
+/* One optimizer step over params [lo,hi).  Element-wise, so splitting the
+ * range over threads gives the same bits as one thread. */
+static void opt_update_range(const opt_step *s, size_t lo, size_t hi)
+{
+    const fb_train_opts *o = s->o;
+    float wd = (float)o->weight_decay;
+    if (o->opt == FB_OPT_ADAM) {
+        float b1 = (float)o->beta1, b2 = (float)o->beta2, eps = (float)o->adam_eps;
+        for (size_t i = lo; i < hi; i++) {
+            float g = s->grads[i] + (s->decay[i] ? wd * s->params[i] : 0);
+            s->m[i] = b1 * s->m[i] + (1 - b1) * g;
+            s->v[i] = b2 * s->v[i] + (1 - b2) * g * g;
+            s->params[i] -= s->lr_t * s->m[i] / (sqrtf(s->v[i]) + eps);
+        }
+    } else {
+        float mu = (float)o->momentum, lr = (float)o->lr;
+        for (size_t i = lo; i < hi; i++) {
+            float g = s->grads[i] + (s->decay[i] ? wd * s->params[i] : 0);
+            s->m[i] = mu * s->m[i] + g;
+            s->params[i] -= lr * s->m[i];
+        }
+    }
+}
+
+static void opt_update_part(void *ctx, int t, int nt)
+{
+    const opt_step *s = ctx;
+    size_t chunk = (s->n + nt - 1) / nt;
+    chunk = (chunk + 15) / 16 * 16;
+    size_t lo = t * chunk < s->n ? t * chunk : s->n, hi = lo + chunk < s->n ? lo + chunk : s->n;
+    opt_update_range(s, lo, hi);
+}
+
+/* ------------------------------------------------------------ training */
+
+void fb_head_evaluate(fb_head *h, const fb_dataset *ds, const size_t *idx, size_t n,
+                      double *loss, double *acc)
+{
+    fb_head_work w;
+    *loss = NAN;
+    *acc = NAN;
+    if (n == 0 || fb_head_work_init(&w, h, 256) != 0) return;
+    float *x = malloc((size_t)w.cap * h->in_dim * sizeof(float));
+    int *y = malloc((size_t)w.cap * sizeof(int));
+    double total = 0;
+    size_t correct = 0;
+    for (size_t i = 0; x && y && i < n; i += w.cap) {
+        int B = n - i < (size_t)w.cap ? (int)(n - i) : w.cap;
+        for (int b = 0; b < B; b++) {
+            memcpy(x + (size_t)b * h->in_dim, ds->x + idx[i + b] * ds->dim, h->in_dim * sizeof(float));
+            y[b] = ds->y[idx[i + b]];
+        }
+        fb_head_forward(h, &w, x, B, 0, 0, 0, NULL);
+        total += fb_head_loss(h, &w, y, B) * B;
+        for (int b = 0; b < B; b++) {
+            const float *p = w.probs + (size_t)b * h->nclasses;
+            int best = 0;
+            for (int c = 1; c < h->nclasses; c++) if (p[c] > p[best]) best = c;
+            correct += best == y[b];
+        }
+    }
+    if (x && y) {
+        *loss = total / n;
+        *acc = (double)correct / n;
+    }
+    free(x);
+    free(y);
+    fb_head_work_free(&w);
+}
+
+static void report_epoch(const fb_train_opts *o, int epoch, double loss, double acc,
+                         double vloss, double vacc, int has_val, double secs)
+{
+    if (o->verbose) {
+        if (o->fold_label) fprintf(stderr, "%s ", o->fold_label);
+        fprintf(stderr, "epoch %d/%d - loss %.4f - accuracy %.4f", epoch, o->epochs, loss, acc);
+        if (has_val) fprintf(stderr, " - val_loss %.4f - val_accuracy %.4f", vloss, vacc);
+        fprintf(stderr, " - %.2fs\n", secs);
+    }
+    if (o->history) {
+        fprintf(o->history, "%d\t%.6f\t%.6f\t", epoch, loss, acc);
+        if (has_val) fprintf(o->history, "%.6f\t%.6f", vloss, vacc);
+        else fprintf(o->history, "nan\tnan");
+        fprintf(o->history, "\t%.3f\n", secs);
+    }
+}
+
+int fb_train(fb_head *h, const fb_dataset *train, const size_t *idx, size_t n,
+             const fb_dataset *val, const size_t *vidx, size_t nv,
+             const fb_train_opts *o, fb_train_result *res)
+{
+    memset(res, 0, sizeof *res);
+    fb_rng rng;
+    fb_rng_seed(&rng, o->seed);
+    int B = o->batch, D = h->in_dim;
+    fb_head_work w;
+    if (fb_head_work_init(&w, h, B) != 0) return -1;
+    size_t np = h->nparams;
+    float *m = calloc(np, sizeof(float)), *v = calloc(np, sizeof(float));
+    unsigned char *decay = calloc(np, 1);
+    size_t *order = malloc((n ? n : 1) * sizeof(size_t));
+    float *x = malloc((size_t)B * D * sizeof(float)), *wt = malloc((size_t)B * sizeof(float));
+    int *y = malloc((size_t)B * sizeof(int));
+    fb_head best = { 0 };
+    int rc = -1;
+    if (!m || !v || !decay || !order || !x || !wt || !y) goto done;
+    if (val && nv > 0 && fb_head_copy(&best, h) != 0) goto done;
+    for (int l = 0; l <= h->nhidden; l++) {
+        fb_head_block blk = fb_head_block_at(h, l, h->params);
+        memset(decay + (blk.w - h->params), 1, (size_t)blk.in * blk.out);
+    }
+    memcpy(order, idx, n * sizeof(size_t));
+    if (o->history) fprintf(o->history, "epoch\tloss\taccuracy\tval_loss\tval_accuracy\tseconds\n");
+
+    opt_step step = { .o = o, .params = h->params, .grads = w.grads, .m = m, .v = v,
+                      .decay = decay, .n = np };
+    double t_start = fb_now();
+    long t = 0;
+    int since_best = 0;
+    res->best_val_loss = INFINITY;
+    for (int epoch = 1; epoch <= o->epochs; epoch++) {
+        double t0 = fb_now(), loss_sum = 0;
+        size_t correct = 0, seen = 0;
+        fb_rng_shuffle(&rng, order, n, sizeof(size_t));
+        for (size_t i = 0; i < n; i += B) {
+            int nb = n - i < (size_t)B ? (int)(n - i) : B;
+            /* BatchNorm needs two samples for a variance: a lone last one waits
+             * for the next epoch's shuffle */
+            if (nb < 2 && h->nhidden > 0) break;
+            for (int b = 0; b < nb; b++) {
+                size_t r = order[i + b];
+                memcpy(x + (size_t)b * D, train->x + r * train->dim, D * sizeof(float));
+                y[b] = train->y[r];
+                wt[b] = o->class_weight ? o->class_weight[y[b]] : 1.0f;
+            }
+            fb_head_forward(h, &w, x, nb, 1, 0, 1, &rng);
+            loss_sum += fb_head_loss(h, &w, y, nb) * nb;
+            for (int b = 0; b < nb; b++) {
+                const float *p = w.probs + (size_t)b * h->nclasses;
+                int top = 0;
+                for (int c = 1; c < h->nclasses; c++) if (p[c] > p[top]) top = c;
+                correct += top == y[b];
+            }
+            seen += nb;
+            fb_head_backward(h, &w, y, o->class_weight ? wt : NULL, nb);
+            t++;
+            step.lr_t = (float)(o->lr * sqrt(1 - pow(o->beta2, (double)t)) / (1 - pow(o->beta1, (double)t)));
+            fb_par_run(opt_update_part, &step);
+        }
+        res->train_loss = seen ? loss_sum / seen : NAN;
+        res->train_acc = seen ? (double)correct / seen : NAN;
+        res->epochs_run = epoch;
+        int has_val = val && nv > 0;
+        if (has_val) {
+            fb_head_evaluate(h, val, vidx, nv, &res->val_loss, &res->val_acc);
+            /* strictly lower: ties keep the earlier (simpler) epoch */
+            if (res->val_loss < res->best_val_loss) {
+                res->best_val_loss = res->val_loss;
+                res->best_epoch = epoch;
+                memcpy(best.params, h->params, np * sizeof(float));
+                memcpy(best.stats, h->stats, h->nstats * sizeof(float));
+                since_best = 0;
+            } else {
+                since_best++;
+            }
+        }
+        report_epoch(o, epoch, res->train_loss, res->train_acc, res->val_loss, res->val_acc,
+                     has_val, fb_now() - t0);
+        if (has_val && o->patience > 0 && since_best >= o->patience) {
+            if (o->verbose)
+                fprintf(stderr, "%s%sstopping early: val_loss has not improved for %d epochs\n",
+                        o->fold_label ? o->fold_label : "", o->fold_label ? " " : "", o->patience);
+            break;
+        }
+    }
+    if (val && nv > 0 && res->best_epoch > 0) {
+        memcpy(h->params, best.params, np * sizeof(float));
+        memcpy(h->stats, best.stats, h->nstats * sizeof(float));
+        if (o->verbose && res->best_epoch != res->epochs_run)
+            fprintf(stderr, "%s%srestored the weights of epoch %d (val_loss %.4f)\n",
+                    o->fold_label ? o->fold_label : "", o->fold_label ? " " : "",
+                    res->best_epoch, res->best_val_loss);
+    }
+    if (o->history) fflush(o->history);
+    res->seconds = fb_now() - t_start;
+    rc = 0;
+done:
+    if (best.params) fb_head_free(&best);
+    free(m); free(v); free(decay); free(order); free(x); free(wt); free(y);
+    fb_head_work_free(&w);
+    return rc;
+}
+
+/* ----------------------------------------------------------------- folds */
+
+void fb_stratified_folds(const int *y, size_t n, int nclasses, int k, uint64_t seed, int *fold)
+{
+    fb_rng rng;
+    fb_rng_seed(&rng, seed);
+    size_t *rows = malloc((n ? n : 1) * sizeof(size_t));
+    if (!rows) {
+        for (size_t i = 0; i < n; i++) fold[i] = (int)(i % k);
+        return;
+    }
+    /* Deal each class's shuffled rows round-robin, continuing where the last
+     * class stopped so fold sizes stay within one of each other. */
+    int next = 0;
+    for (int c = 0; c < nclasses; c++) {
+        size_t m = 0;
+        for (size_t i = 0; i < n; i++) if (y[i] == c) rows[m++] = i;
+        fb_rng_shuffle(&rng, rows, m, sizeof(size_t));
+        for (size_t j = 0; j < m; j++) {
+            fold[rows[j]] = next;
+            next = (next + 1) % k;
+        }
+    }
+    for (size_t i = 0; i < n; i++)
+        if (y[i] < 0 || y[i] >= nclasses) fold[i] = -1;
+    free(rows);
+}
