@@ -215,6 +215,7 @@ static void write_batch(const batch *b, const options *o, fb_writer *wr, const f
 
 int main(int argc, char **argv)
 {
+    fb_resnet_tune_blas(argv);
     fb_set_progname(argv[0]);
     fb_handle_help_version(argc, argv, usage);
     options o;

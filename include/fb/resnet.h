@@ -30,6 +30,16 @@ typedef struct {
     fb_resnet_block blocks[FB_RESNET_NBLOCKS];
 } fb_resnet;
 
+/* OpenBLAS 0.3.21 does not recognise some recent Xeons (e.g. a VM's
+ * "Intel(R) Xeon(R) Processor" with AVX-512) and falls back to its Prescott
+ * (SSE3) kernels, ~10x slower.  Its core type can only be chosen through
+ * OPENBLAS_CORETYPE before the library initialises, i.e. before main(): so
+ * when detection fell back and the CPU has AVX-512, this sets
+ * OPENBLAS_CORETYPE=SkylakeX and re-executes the program with the same
+ * argv.  Call it first thing in main(), before reading any input.  Does
+ * nothing when OPENBLAS_CORETYPE is already set (the user's choice wins). */
+void fb_resnet_tune_blas(char **argv);
+
 /* Binds the network to a loaded weights file, checking every layer's name
  * and shape.  0 ok; -1 with a message in err. */
 int fb_resnet_init(fb_resnet *net, const fb_weights *w, char *err, size_t errlen);

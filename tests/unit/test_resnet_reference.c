@@ -74,8 +74,10 @@ static void compare(const char *what, const float *features, const float *logits
     free(probs);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+    (void)argc;
+    fb_resnet_tune_blas(argv);
     char root[PATH_MAX], ref[PATH_MAX + 64], path[PATH_MAX + 128], weights_path[PATH_MAX + 64];
     repo_root(root, sizeof root);
     const char *shared = getenv("FB_SHARED");
