@@ -529,18 +529,19 @@ void fb_head_predict(fb_head *h, fb_head_work *w, const float *x, size_t n, floa
 
 /* ----------------------------------------------------------- provenance */
 
-/* The keys that decide what a feature vector means: the backbone and its
- * weights, and how a photo became the backbone's input (resize, crop,
- * colour, normalisation) and which layer/pooling became the vector.  Other
- * keys (source file, split, counts, tool versions, times) may differ. */
+/* The keys that decide what a feature vector means (see man/fb-eval.1):
+ * the backbone, its weights and output (fb-feat), and how a photo became the
+ * backbone's input (fb-prep).  Other keys (tool versions, source lists,
+ * splits) may differ between the training and the test stream. */
 static int key_matters(const char *key)
 {
-    static const char *const words[] = {
-        "backbone", "weights", "model", "resize", "crop", "size", "interp", "colo",
-        "normali", "preproc", "mean", "std", "layer", "pool", "feature", "dim", NULL
+    static const char *const keys[] = {
+        "backbone", "weights_crc32", "feat_output",                       /* fb-feat */
+        "resize", "size", "kernel", "background", "colour", "layout",     /* fb-prep */
+        NULL
     };
-    for (int i = 0; words[i]; i++)
-        if (strstr(key, words[i])) return 1;
+    for (int i = 0; keys[i]; i++)
+        if (strcmp(key, keys[i]) == 0) return 1;
     return 0;
 }
 

@@ -12,7 +12,7 @@
 
 /* --------------------------------------------------------------- data */
 
-void fb_dataset_free(fb_dataset *ds)
+void fb_featset_free(fb_featset *ds)
 {
     for (size_t i = 0; i < ds->n; i++) free(ds->ids[i]);
     for (int c = 0; c < ds->nclasses; c++) free(ds->classes[c]);
@@ -24,7 +24,7 @@ void fb_dataset_free(fb_dataset *ds)
     memset(ds, 0, sizeof *ds);
 }
 
-static int dataset_grow(fb_dataset *ds)
+static int dataset_grow(fb_featset *ds)
 {
     size_t cap = ds->cap ? ds->cap * 2 : 256;
     float *x = realloc(ds->x, cap * ds->dim * sizeof(float));
@@ -38,7 +38,7 @@ static int dataset_grow(fb_dataset *ds)
     return 0;
 }
 
-int fb_dataset_read(fb_dataset *ds, FILE *f, const char *name, char *err, size_t errlen)
+int fb_featset_read(fb_featset *ds, FILE *f, const char *name, char *err, size_t errlen)
 {
     memset(ds, 0, sizeof *ds);
     if (errlen) err[0] = 0;
@@ -89,7 +89,7 @@ int fb_dataset_read(fb_dataset *ds, FILE *f, const char *name, char *err, size_t
     }
     fb_reader_close(r);
     if (rc < 0) {
-        fb_dataset_free(ds);
+        fb_featset_free(ds);
         return -1;
     }
     return 0;
@@ -154,7 +154,7 @@ static void opt_update_part(void *ctx, int t, int nt)
 
 /* ------------------------------------------------------------ training */
 
-void fb_head_evaluate(fb_head *h, const fb_dataset *ds, const size_t *idx, size_t n,
+void fb_head_evaluate(fb_head *h, const fb_featset *ds, const size_t *idx, size_t n,
                       double *loss, double *acc)
 {
     fb_head_work w;
@@ -206,8 +206,8 @@ static void report_epoch(const fb_train_opts *o, int epoch, double loss, double 
     }
 }
 
-int fb_train(fb_head *h, const fb_dataset *train, const size_t *idx, size_t n,
-             const fb_dataset *val, const size_t *vidx, size_t nv,
+int fb_train(fb_head *h, const fb_featset *train, const size_t *idx, size_t n,
+             const fb_featset *val, const size_t *vidx, size_t nv,
              const fb_train_opts *o, fb_train_result *res)
 {
     memset(res, 0, sizeof *res);
@@ -266,7 +266,9 @@ int fb_train(fb_head *h, const fb_dataset *train, const size_t *idx, size_t n,
             fb_head_backward(h, &w, y, o->class_weight ? wt : NULL, nb);
             t++;
             step.lr_t = (float)(o->lr * sqrt(1 - pow(o->beta2, (double)t)) / (1 - pow(o->beta1, (double)t)));
-            fb_par_run(opt_update_part, &step);
+            /* a hand-off to the other thread costs more than a small update */
+            if (np >= (1 << 16)) fb_par_run(opt_update_part, &step);
+            else opt_update_range(&step, 0, np);
         }
         res->train_loss = seen ? loss_sum / seen : NAN;
         res->train_acc = seen ? (double)correct / seen : NAN;

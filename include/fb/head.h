@@ -129,12 +129,12 @@ typedef struct {
     int nclasses;
     char **classes;
     char *provenance;
-} fb_dataset;
+} fb_featset;
 
 /* Reads a whole float32 rank-1 feature stream.  0 ok; -1 with a message
  * (naming `name`) in err. */
-int  fb_dataset_read(fb_dataset *ds, FILE *f, const char *name, char *err, size_t errlen);
-void fb_dataset_free(fb_dataset *ds);
+int  fb_featset_read(fb_featset *ds, FILE *f, const char *name, char *err, size_t errlen);
+void fb_featset_free(fb_featset *ds);
 
 /* ---- training ---- */
 typedef enum { FB_OPT_ADAM, FB_OPT_SGD } fb_optimizer;
@@ -162,12 +162,12 @@ typedef struct {
  * validation on rows vidx[0..nv) of val (val may be NULL).  Labels must be
  * head class indices.  With validation, h ends holding the weights of the
  * epoch with the lowest validation loss.  0 ok, -1 no memory. */
-int  fb_train(fb_head *h, const fb_dataset *train, const size_t *idx, size_t n,
-              const fb_dataset *val, const size_t *vidx, size_t nv,
+int  fb_train(fb_head *h, const fb_featset *train, const size_t *idx, size_t n,
+              const fb_featset *val, const size_t *vidx, size_t nv,
               const fb_train_opts *o, fb_train_result *res);
 
 /* Mean loss and accuracy of h on rows idx[0..n) of ds (inference mode). */
-void fb_head_evaluate(fb_head *h, const fb_dataset *ds, const size_t *idx, size_t n,
+void fb_head_evaluate(fb_head *h, const fb_featset *ds, const size_t *idx, size_t n,
                       double *loss, double *acc);
 
 /* Stratified k-fold split: fold[i] in 0..k-1 for every row, each class spread

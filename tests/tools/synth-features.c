@@ -1,0 +1,124 @@
+/* Test fixture: a feature stream (float32 vectors, as fb-feat writes) of
+ * Gaussian clusters, one per class.
+ *
+ *   synth-features [-n N] [-d DIM] [-k CLASSES] [-s SEPARATION] [-i IMBALANCE]
+ *                  [-C name,name,...] [-p key=value]... [--seed S] [--draw D]
+ *                  [--no-labels] > out.fbt
+ *
+ * Class c's centre is SEPARATION along axis c (mod DIM); every point is its
+ * centre plus N(0, 1) noise in each dimension.  --seed fixes the centres and
+ * --draw the samples, so a train and a test stream from the same problem share
+ * --seed and differ in --draw.  IMBALANCE R gives class c a share
+ * proportional to R^(-c/(k-1)): with two classes, R times as many of class 0
+ * as of class 1.  Records are interleaved in a seeded random order. */
+#include <getopt.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fb/rng.h"
+#include "fb/stream.h"
+#include "fb/util.h"
+
+static const char usage[] =
+    "usage: synth-features [-n N] [-d DIM] [-k CLASSES] [-s SEPARATION] [-i IMBALANCE]\n"
+    "                      [-C names] [-p key=value]... [--seed S] [--draw D] [--no-labels]\n";
+
+int main(int argc, char **argv)
+{
+    fb_set_progname(argv[0]);
+    fb_handle_help_version(argc, argv, usage);
+    long n = 200, dim = 16, k = 2;
+    double sep = 4, imbalance = 1;
+    uint64_t seed = 1, draw = 1;
+    int labels = 1;
+    char *names = NULL, *prov = NULL;
+    static const struct option longopts[] = {
+        { "seed", required_argument, NULL, 'S' },
+        { "draw", required_argument, NULL, 'D' },
+        { "no-labels", no_argument, NULL, 'L' },
+        { NULL, 0, NULL, 0 }
+    };
+    int c;
+    while ((c = getopt_long(argc, argv, "n:d:k:s:i:C:p:", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'n': n = atol(optarg); break;
+        case 'd': dim = atol(optarg); break;
+        case 'k': k = atol(optarg); break;
+        case 's': sep = atof(optarg); break;
+        case 'i': imbalance = atof(optarg); break;
+        case 'C': names = optarg; break;
+        case 'p': {
+            char *eq = strchr(optarg, '=');
+            if (!eq) fb_die(FB_EXIT_USAGE, "-p wants key=value, not '%s'", optarg);
+            *eq = 0;
+            if (fb_prov_set(&prov, optarg, eq + 1)) fb_die(1, "out of memory");
+            break;
+        }
+        case 'S': seed = strtoull(optarg, NULL, 10); break;
+        case 'D': draw = strtoull(optarg, NULL, 10); break;
+        case 'L': labels = 0; break;
+        default: fputs(usage, stderr); return FB_EXIT_USAGE;
+        }
+    }
+    if (n < 1 || dim < 1 || k < 2 || imbalance < 1)
+        fb_die(FB_EXIT_USAGE, "want -n >= 1, -d >= 1, -k >= 2, -i >= 1");
+    fb_refuse_binary_tty(stdout);
+
+    uint32_t dims[1] = { (uint32_t)dim };
+    fb_header h;
+    fb_header_init(&h, FB_F32, 1, dims);
+    h.provenance = prov ? prov : fb_xstrdup("backbone=synthetic\n");
+    if (names) {
+        for (char *s = strtok(names, ","); s; s = strtok(NULL, ","))
+            fb_header_add_class(&h, s);
+        if (h.nclasses != k) fb_die(FB_EXIT_USAGE, "-C names %d classes, -k says %ld", h.nclasses, k);
+    } else {
+        for (long i = 0; i < k; i++) {
+            char name[32];
+            snprintf(name, sizeof name, "class%ld", i);
+            fb_header_add_class(&h, name);
+        }
+    }
+
+    /* class of every record: counts by share, then a seeded shuffle */
+    fb_rng rng;
+    fb_rng_seed(&rng, draw * 0x9e3779b97f4a7c15ULL + 12345);
+    double total_share = 0;
+    for (long i = 0; i < k; i++) total_share += pow(imbalance, -(double)i / (k - 1));
+    int *cls = fb_xmalloc((size_t)n * sizeof(int));
+    long filled = 0;
+    for (long i = 0; i < k; i++) {
+        long count = i == k - 1 ? n - filled
+                   : lround(n * pow(imbalance, -(double)i / (k - 1)) / total_share);
+        for (long j = 0; j < count && filled < n; j++) cls[filled++] = (int)i;
+    }
+    fb_rng_shuffle(&rng, cls, (size_t)n, sizeof(int));
+
+    /* centres from --seed only, so they are shared between draws; a random
+     * offset keeps the problem from being centred on the origin */
+    fb_rng crng;
+    fb_rng_seed(&crng, seed);
+    float *centre = fb_xcalloc((size_t)(k * dim), sizeof(float));
+    for (long i = 0; i < k * dim; i++) centre[i] = (float)fb_rng_normal(&crng);
+    for (long i = 0; i < k; i++) centre[i * dim + i % dim] += (float)sep;
+
+    char err[256];
+    fb_writer *w = fb_writer_open(stdout, &h, 0, err, sizeof err);
+    if (!w) fb_die(1, "%s", err);
+    float *x = fb_xmalloc((size_t)dim * sizeof(float));
+    for (long r = 0; r < n; r++) {
+        for (long j = 0; j < dim; j++)
+            x[j] = centre[cls[r] * dim + j] + (float)fb_rng_normal(&rng);
+        char id[64];
+        snprintf(id, sizeof id, "synth/%s/%ld.jpg", h.classes[cls[r]], r);
+        if (fb_writer_put(w, id, labels ? cls[r] : FB_NO_LABEL, x))
+            fb_die(1, "%s", fb_writer_error(w));
+    }
+    if (fb_writer_close(w)) fb_die(1, "%s", fb_writer_error(w));
+    free(x);
+    free(centre);
+    free(cls);
+    fb_header_free(&h);
+    return 0;
+}
