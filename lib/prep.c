@@ -19,7 +19,7 @@ void fb_prep_opts_default(fb_prep_opts *o)
     memset(o, 0, sizeof *o);
     o->size = 224;
     o->policy = FB_RESIZE_SQUASH;
-    o->kernel = VIPS_KERNEL_LINEAR;
+    o->kernel = FB_KERNEL_LINEAR;
     o->background[0] = o->background[1] = o->background[2] = 255;
     o->max_pixels = 100e6;
 }
@@ -38,24 +38,18 @@ const char *fb_prep_policy_name(fb_resize_policy p)
     return (unsigned)p < 3 ? policy_names[p] : "?";
 }
 
-static const struct { const char *name; int kernel; } kernels[] = {
-    { "nearest", VIPS_KERNEL_NEAREST }, { "linear", VIPS_KERNEL_LINEAR },
-    { "cubic", VIPS_KERNEL_CUBIC }, { "mitchell", VIPS_KERNEL_MITCHELL },
-    { "lanczos2", VIPS_KERNEL_LANCZOS2 }, { "lanczos3", VIPS_KERNEL_LANCZOS3 },
-};
+static const char *const kernel_names[] = { "linear", "cubic", "lanczos3" };
 
-int fb_prep_parse_kernel(const char *s, int *out)
+int fb_prep_parse_kernel(const char *s, fb_prep_kernel *out)
 {
-    for (size_t i = 0; i < sizeof kernels / sizeof kernels[0]; i++)
-        if (strcmp(s, kernels[i].name) == 0) { *out = kernels[i].kernel; return 0; }
+    for (int i = 0; i < 3; i++)
+        if (strcmp(s, kernel_names[i]) == 0) { *out = (fb_prep_kernel)i; return 0; }
     return -1;
 }
 
-const char *fb_prep_kernel_name(int kernel)
+const char *fb_prep_kernel_name(fb_prep_kernel k)
 {
-    for (size_t i = 0; i < sizeof kernels / sizeof kernels[0]; i++)
-        if (kernels[i].kernel == kernel) return kernels[i].name;
-    return "?";
+    return (unsigned)k < 3 ? kernel_names[k] : "?";
 }
 
 int fb_prep_parse_colour(const char *s, uint8_t rgb[3])
@@ -223,9 +217,11 @@ static void take_vips_error(char *err, size_t errlen, const char *fallback)
     vips_error_clear();
 }
 
-/* Loads page 0 of path with the loader for its sniffed format.  shrink
- * is an integer shrink-on-load factor for JPEG and WebP. */
-static VipsImage *load(const char *path, fb_image_format fmt, int shrink)
+/* Loads page 0 with the loader for the sniffed format, from the bytes
+ * already in memory (cheaper per file than a file source), or from the
+ * file for TIFF, which may be large and wants random access.  shrink is an
+ * integer shrink-on-load factor for JPEG and WebP. */
+static VipsImage *load(const char *path, const void *buf, size_t len, fb_image_format fmt, int shrink)
 {
     VipsImage *x = NULL;
     int rc = -1;
@@ -234,15 +230,17 @@ static VipsImage *load(const char *path, fb_image_format fmt, int shrink)
     VipsFailOn fail = VIPS_FAIL_ON_ERROR;
     switch (fmt) {
     case FB_FMT_JPEG:
-        rc = vips_jpegload(path, &x, "access", seq, "fail_on", fail, "shrink", shrink, NULL);
+        rc = vips_jpegload_buffer((void *)buf, len, &x, "access", seq, "fail_on", fail,
+                                  "shrink", shrink, NULL);
         break;
     case FB_FMT_WEBP:
-        rc = vips_webpload(path, &x, "access", seq, "fail_on", fail, "scale", 1.0 / shrink, NULL);
+        rc = vips_webpload_buffer((void *)buf, len, &x, "access", seq, "fail_on", fail,
+                                  "scale", 1.0 / shrink, NULL);
         break;
-    case FB_FMT_PNG: rc = vips_pngload(path, &x, "access", seq, "fail_on", fail, NULL); break;
+    case FB_FMT_PNG: rc = vips_pngload_buffer((void *)buf, len, &x, "access", seq, "fail_on", fail, NULL); break;
+    case FB_FMT_GIF: rc = vips_gifload_buffer((void *)buf, len, &x, "access", seq, "fail_on", fail, NULL); break;
+    case FB_FMT_HEIF: rc = vips_heifload_buffer((void *)buf, len, &x, "access", seq, "fail_on", fail, NULL); break;
     case FB_FMT_TIFF: rc = vips_tiffload(path, &x, "access", seq, "fail_on", fail, NULL); break;
-    case FB_FMT_GIF: rc = vips_gifload(path, &x, "access", seq, "fail_on", fail, NULL); break;
-    case FB_FMT_HEIF: rc = vips_heifload(path, &x, "access", seq, "fail_on", fail, NULL); break;
     default: vips_error("fb-prep", "no loader"); break;
     }
     return rc ? NULL : x;
@@ -257,7 +255,7 @@ static double reduction(int w, int h, const fb_prep_opts *o)
 }
 
 /* Shrink-on-load is a box-like DCT reduction: leave at least a factor of
- * two for the antialiasing kernel, as vips_thumbnail does. */
+ * two for the antialiasing filter, as vips_thumbnail does. */
 static int load_shrink(fb_image_format fmt, double factor)
 {
     if (fmt != FB_FMT_JPEG && fmt != FB_FMT_WEBP) return 1;
@@ -359,50 +357,31 @@ static int flatten(VipsImage *in, VipsImage **out, const fb_prep_opts *o, VipsIm
     return rc;
 }
 
-static int resize(VipsImage *in, VipsImage **out, const fb_prep_opts *o)
+/* Reads the whole file; NULL with err set. */
+static char *read_file(const char *path, size_t *len, char *err, size_t errlen)
 {
-    double hscale = (double)o->size / in->Xsize, vscale = (double)o->size / in->Ysize;
-    if (o->policy == FB_RESIZE_CROP) hscale = vscale = hscale > vscale ? hscale : vscale;
-    if (o->policy == FB_RESIZE_PAD) hscale = vscale = hscale < vscale ? hscale : vscale;
-    return vips_resize(in, out, hscale, "vscale", vscale, "kernel", (VipsKernel)o->kernel, NULL);
-}
-
-/* Centre crop or pad to exactly size×size.  For squash this only absorbs a
- * one-pixel rounding difference. */
-static int fit(VipsImage *in, VipsImage **out, const fb_prep_opts *o)
-{
-    if (in->Xsize == o->size && in->Ysize == o->size) {
-        *out = in;
-        g_object_ref(in);
-        return 0;
-    }
-    double bg[3] = { o->background[0], o->background[1], o->background[2] };
-    VipsArrayDouble *a = vips_array_double_new(bg, 3);
-    VipsExtend extend = o->policy == FB_RESIZE_PAD ? VIPS_EXTEND_BACKGROUND : VIPS_EXTEND_COPY;
-    int rc = vips_gravity(in, out, VIPS_COMPASS_DIRECTION_CENTRE, o->size, o->size,
-                          "extend", extend, "background", a, NULL);
-    vips_area_unref(VIPS_AREA(a));
-    return rc;
-}
-
-/* Opens the file, checks what it is and how big it claims to be, and
- * returns the image loaded with the right shrink.  NULL with err set. */
-static VipsImage *open_checked(const char *path, const fb_prep_opts *o, char *err, size_t errlen)
-{
-    unsigned char head[512];
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        snprintf(err, errlen, "%s", strerror(errno));
+    char *buf = NULL;
+    gsize n = 0;
+    GError *gerr = NULL;
+    if (!g_file_get_contents(path, &buf, &n, &gerr)) {
+        int code = gerr && gerr->domain == G_FILE_ERROR ? gerr->code : -1;
+        snprintf(err, errlen, "%s", code == G_FILE_ERROR_ISDIR ? "is a directory" :
+                 code == G_FILE_ERROR_NOENT ? "no such file" :
+                 code == G_FILE_ERROR_ACCES ? "permission denied" :
+                 gerr ? gerr->message : "cannot read");
+        if (gerr) g_error_free(gerr);
         return NULL;
     }
-    size_t n = fread(head, 1, sizeof head, f);
-    int read_error = ferror(f);
-    fclose(f);
-    if (read_error) {
-        snprintf(err, errlen, "%s", errno == EISDIR ? "is a directory" : "read error");
-        return NULL;
-    }
-    fb_image_format fmt = fb_prep_sniff(head, n);
+    *len = n;
+    return buf;
+}
+
+/* Checks what the file is and how big it claims to be, and returns the
+ * image loaded with the right shrink.  NULL with err set. */
+static VipsImage *open_checked(const char *path, const char *buf, size_t len,
+                               const fb_prep_opts *o, char *err, size_t errlen)
+{
+    fb_image_format fmt = fb_prep_sniff((const unsigned char *)buf, len);
     if (fmt == FB_FMT_EMPTY) {
         snprintf(err, errlen, "empty file");
         return NULL;
@@ -416,14 +395,14 @@ static VipsImage *open_checked(const char *path, const fb_prep_opts *o, char *er
                  fb_prep_format_name(fmt), fb_prep_accepted_list());
         return NULL;
     }
-    VipsImage *x = load(path, fmt, 1);
+    VipsImage *x = load(path, buf, len, fmt, 1);
     if (!x) {
         take_vips_error(err, errlen, "cannot read the image header");
         return NULL;
     }
     double pixels = (double)x->Xsize * x->Ysize;
     if (pixels > o->max_pixels) {
-        snprintf(err, errlen, "%d×%d is %.0f megapixels, over the limit of %.0f (--max-pixels)",
+        snprintf(err, errlen, "%dx%d is %.0f megapixels, over the limit of %.0f (--max-pixels)",
                  x->Xsize, x->Ysize, pixels / 1e6, o->max_pixels / 1e6);
         g_object_unref(x);
         return NULL;
@@ -431,59 +410,75 @@ static VipsImage *open_checked(const char *path, const fb_prep_opts *o, char *er
     int shrink = load_shrink(fmt, reduction(x->Xsize, x->Ysize, o));
     if (shrink > 1) {
         g_object_unref(x);
-        x = load(path, fmt, shrink);
+        x = load(path, buf, len, fmt, shrink);
         if (!x) take_vips_error(err, errlen, "cannot load the image");
     }
     return x;
 }
 
-/* The pipeline after loading; every intermediate lives in t. */
-static int convert(VipsImage *loaded, const fb_prep_opts *o, VipsImage **t, VipsImage **out)
+/* Decoded, flattened, 8-bit sRGB, still at (shrunk) source size. */
+static int to_rgb_image(VipsImage *loaded, const fb_prep_opts *o, VipsImage **t, VipsImage **out)
 {
     VipsImage *x = loaded;
-    int orientation = vips_image_get_orientation(x);
     if (normalise_interpretation(x, &t[0])) return -1;
     x = t[0];
     if (vips_image_hasalpha(x)) {
         if (flatten(x, &t[1], o, t + 10)) return -1;
         x = t[1];
     }
-    if (resize(x, &t[2], o) || to_srgb(t[2], &t[3]) || to_rgb8(t[3], &t[4], t + 20)) return -1;
-    x = t[4];
-    if (orientation > 1 && orientation <= 8) {
-        /* Rotating needs random access: do it on the small image, in memory. */
-        if (!(t[5] = vips_image_copy_memory(x)) || vips_autorot(t[5], &t[6], NULL)) return -1;
-        x = t[6];
+    if (to_srgb(x, &t[2]) || to_rgb8(t[2], out, t + 20)) return -1;
+    return 0;
+}
+
+/* Resamples the decoded w×h RGB pixels into out by policy, then turns the
+ * square upright.  Resampling before turning is exact for squash and pad
+ * and moves a centre crop by at most half a pixel. */
+static int place(const uint8_t *rgb, int w, int h, int orientation, const fb_prep_opts *o,
+                 uint8_t *out, char *err, size_t errlen)
+{
+    int s = o->size;
+    double box[4];
+    int at[4];
+    fb_prep_geometry(w, h, s, o->policy, box, at);
+    for (size_t i = 0; i < (size_t)s * s; i++) memcpy(out + 3 * i, o->background, 3);
+    if (fb_prep_resample(rgb, w, h, (size_t)w * 3, box, out + ((size_t)at[1] * s + at[0]) * 3,
+                         at[2], at[3], (size_t)s * 3, o->kernel) != 0) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
     }
-    return fit(x, out, o);
+    fb_prep_orient(out, s, orientation);
+    return 0;
 }
 
 int fb_prep_image(const char *path, const fb_prep_opts *o, uint8_t *out, char *err, size_t errlen)
 {
-    VipsImage *loaded = open_checked(path, o, err, errlen);
-    if (!loaded) return -1;
+    size_t len = 0;
+    char *buf = read_file(path, &len, err, errlen);
+    if (!buf) return -1;
+    VipsImage *loaded = open_checked(path, buf, len, o, err, errlen);
+    if (!loaded) {
+        g_free(buf);
+        return -1;
+    }
+    int orientation = vips_image_get_orientation(loaded);
     VipsImage *base = vips_image_new();
     VipsImage **t = (VipsImage **)vips_object_local_array(VIPS_OBJECT(base), 32);
     t[31] = loaded;
-    VipsImage *final = NULL;
+    VipsImage *rgb = NULL;
     int rc = -1;
-    if (convert(loaded, o, t, &final) == 0) {
-        size_t len = 0;
-        void *pixels = vips_image_write_to_memory(final, &len);
-        size_t want = (size_t)o->size * o->size * 3;
-        if (pixels && len == want) {
-            memcpy(out, pixels, want);
-            rc = 0;
-        } else if (pixels) {
-            snprintf(err, errlen, "internal error: %zu bytes of pixels, expected %zu", len, want);
-        } else {
+    if (to_rgb_image(loaded, o, t, &rgb) == 0) {
+        size_t n = 0;
+        uint8_t *pixels = vips_image_write_to_memory(rgb, &n);
+        if (pixels && n == (size_t)rgb->Xsize * rgb->Ysize * 3)
+            rc = place(pixels, rgb->Xsize, rgb->Ysize, orientation, o, out, err, errlen);
+        else
             take_vips_error(err, errlen, "cannot decode the image");
-        }
         g_free(pixels);
-        g_object_unref(final);
+        g_object_unref(rgb);
     } else {
         take_vips_error(err, errlen, "cannot convert the image");
     }
     g_object_unref(base);
+    g_free(buf);
     return rc;
 }

@@ -14,11 +14,13 @@
 #include <stdint.h>
 
 typedef enum { FB_RESIZE_SQUASH, FB_RESIZE_CROP, FB_RESIZE_PAD } fb_resize_policy;
+/* Antialiasing filters: triangle (Pillow's BILINEAR), Catmull-Rom, Lanczos-3. */
+typedef enum { FB_KERNEL_LINEAR, FB_KERNEL_CUBIC, FB_KERNEL_LANCZOS3 } fb_prep_kernel;
 
 typedef struct {
     int size;                     /* output is size×size×3 */
     fb_resize_policy policy;
-    int kernel;                   /* a VipsKernel value */
+    fb_prep_kernel kernel;
     uint8_t background[3];        /* alpha is flattened onto it; pad fills with it */
     double max_pixels;            /* refuse images whose header declares more */
 } fb_prep_opts;
@@ -28,10 +30,10 @@ void fb_prep_opts_default(fb_prep_opts *o);
 
 /* Option parsers; 0 ok, -1 when the text is not valid. */
 int fb_prep_parse_policy(const char *s, fb_resize_policy *out);
-int fb_prep_parse_kernel(const char *s, int *out);
+int fb_prep_parse_kernel(const char *s, fb_prep_kernel *out);
 int fb_prep_parse_colour(const char *s, uint8_t rgb[3]);   /* "white", "black", "gray", "R,G,B", "#rrggbb" */
 const char *fb_prep_policy_name(fb_resize_policy p);
-const char *fb_prep_kernel_name(int kernel);
+const char *fb_prep_kernel_name(fb_prep_kernel kernel);
 
 /* ---- formats ---- */
 typedef enum {
@@ -60,6 +62,19 @@ int fb_prep_vips_init(const char *argv0);
  * reason in err (no path in it). */
 int fb_prep_image(const char *path, const fb_prep_opts *o, uint8_t *out,
                   char *err, size_t errlen);
+
+/* ---- geometry and resampling (no libvips) ---- */
+/* For a w×h source: the source box {x0, y0, x1, y1} to resample and where
+ * it lands in the size×size output {x, y, width, height}. */
+void fb_prep_geometry(int w, int h, int size, fb_resize_policy policy,
+                      double box[4], int place[4]);
+/* Resamples box of the w×h RGB source (row stride in bytes) to ow×oh RGB
+ * at dst, antialiased.  0 ok, -1 no memory. */
+int fb_prep_resample(const uint8_t *src, int w, int h, size_t stride,
+                     const double box[4], uint8_t *dst, int ow, int oh, size_t dst_stride,
+                     fb_prep_kernel kernel);
+/* Turns a size×size RGB square by EXIF orientation (1..8) in place. */
+void fb_prep_orient(uint8_t *img, int size, int orientation);
 
 /* ---- many images, in decoder processes ---- */
 /* Called in input order for each path: pixels on success, else NULL and a
