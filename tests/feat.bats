@@ -1,0 +1,148 @@
+#!/usr/bin/env bats
+# fb-feat through its command line.  The numbers themselves are checked
+# against the reference outputs in tests/unit/test_resnet_reference.c (the
+# same library code); here: formats, pass-through, refusals, determinism
+# across threads and batch sizes, and a real photo end to end.
+
+load helpers
+
+setup() {
+    weights_or_skip
+    tmp="$BATS_TEST_TMPDIR"
+}
+
+images() {  # images N [fbt-make options...] > stream
+    local n=$1; shift
+    fbt-make -t u8 -d 224x224x3 -n "$n" "$@"
+}
+
+@test "--help and --version" {
+    run fb-feat --help
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"usage: fb-feat"* ]]
+    run fb-feat --version
+    [ "$status" -eq 0 ]
+    [[ "$output" == "fb-feat (fb) "* ]]
+}
+
+@test "bad options exit 2 with the usage" {
+    run fb-feat --output pixels
+    [ "$status" -eq 2 ]
+    [[ "$output" == *"features, logits or probs"* ]]
+    run fb-feat --top 0
+    [ "$status" -eq 2 ]
+    run fb-feat -j x
+    [ "$status" -eq 2 ]
+}
+
+@test "features: one float32 2048 record per image; ids, labels, classes, provenance pass through" {
+    images 3 -C cat,dog -p source=test -s 5 > "$tmp/in.fbt"
+    fb-feat < "$tmp/in.fbt" > "$tmp/out.fbt"
+    run fb-info "$tmp/out.fbt"
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"records:    3"* ]]
+    [[ "$output" == *"tensor:     float32 2048"* ]]
+    [[ "$output" == *"source=test"* ]]
+    [[ "$output" == *"backbone=keras-resnet50-imagenet"* ]]
+    [[ "$output" =~ weights_crc32=[0-9a-f]{8} ]]
+    [[ "$output" == *"feat_output=features"* ]]
+    diff <(fb-info -r "$tmp/in.fbt" | cut -f1-3) <(fb-info -r "$tmp/out.fbt" | cut -f1-3)
+}
+
+@test "--output probs and logits give 1000 values; probabilities are in [0,1]" {
+    images 2 -s 6 > "$tmp/in.fbt"
+    fb-feat --output probs < "$tmp/in.fbt" > "$tmp/p.fbt"
+    run fb-info "$tmp/p.fbt"
+    [[ "$output" == *"tensor:     float32 1000"* ]]
+    [[ "$output" == *"feat_output=probs"* ]]
+    min=$(sed -n 's/^values: *min \([^,]*\), max \([^,]*\),.*/\1/p' <<<"$output")
+    max=$(sed -n 's/^values: *min \([^,]*\), max \([^,]*\),.*/\2/p' <<<"$output")
+    awk -v a="$min" -v b="$max" 'BEGIN { exit !(a >= 0 && b <= 1) }'
+    fb-feat -o logits < "$tmp/in.fbt" > "$tmp/l.fbt"
+    run fb-info "$tmp/l.fbt"
+    [[ "$output" == *"tensor:     float32 1000"* ]]
+    [[ "$output" == *"feat_output=logits"* ]]
+}
+
+@test "--top K: K lines per image, ID TAB RANK TAB CLASS TAB PROBABILITY, most likely first" {
+    images 2 -s 7 > "$tmp/in.fbt"
+    run fb-feat --top 4 < "$tmp/in.fbt"
+    [ "$status" -eq 0 ]
+    [ "${#lines[@]}" -eq 8 ]
+    printf '%s\n' "${lines[@]}" | awk -F'\t' '
+        NF != 4 || $2 != (NR - 1) % 4 + 1 || $4 !~ /^[01]\.[0-9][0-9][0-9][0-9]$/ { print "bad line " NR ": " $0; exit 1 }
+        $2 > 1 && $4 > prev + 0 { print "not descending at line " NR; exit 1 }
+        { prev = $4 }'
+    [[ "${lines[0]}" == rec0$'\t'1$'\t'* ]]
+    [[ "${lines[4]}" == rec1$'\t'1$'\t'* ]]
+}
+
+@test "the same numbers whatever the threads and batch size" {
+    images 5 -s 8 > "$tmp/in.fbt"
+    fb-feat -j 1 -b 1 < "$tmp/in.fbt" | fb-info -r > "$tmp/a"
+    fb-feat -j 2 -b 8 < "$tmp/in.fbt" | fb-info -r > "$tmp/b"
+    fb-feat -j 2 -b 1 < "$tmp/in.fbt" | fb-info -r > "$tmp/c"
+    fb-feat -j 3 -b 2 < "$tmp/in.fbt" | fb-info -r > "$tmp/d"
+    diff "$tmp/a" "$tmp/b"
+    diff "$tmp/a" "$tmp/c"
+    diff "$tmp/a" "$tmp/d"
+}
+
+@test "an empty stream gives an empty stream" {
+    images 0 > "$tmp/in.fbt"
+    fb-feat < "$tmp/in.fbt" > "$tmp/out.fbt"
+    run fb-info "$tmp/out.fbt"
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"records:    0"* ]]
+}
+
+@test "input that is not 224x224x3 uint8 is refused with what it got" {
+    fbt-make -t f32 -d 2048 -n 1 > "$tmp/f.fbt"
+    run fb-feat < "$tmp/f.fbt"
+    [ "$status" -eq 1 ]
+    [[ "$output" == *"fb-feat: stdin: expected uint8 224x224x3 images, got float32 2048"* ]]
+    fbt-make -t u8 -d 100x100x3 -n 1 > "$tmp/s.fbt"
+    run fb-feat < "$tmp/s.fbt"
+    [ "$status" -eq 1 ]
+    [[ "$output" == *"got uint8 100x100x3"* ]]
+    run fb-feat <<<"not a stream"
+    [ "$status" -eq 1 ]
+    [[ "$output" == "fb-feat: "* ]]
+}
+
+@test "a stream cut short fails without hanging" {
+    images 3 -s 9 > "$tmp/in.fbt"
+    head -c 200000 "$tmp/in.fbt" > "$tmp/cut.fbt"
+    run fb-feat < "$tmp/cut.fbt"
+    [ "$status" -eq 1 ]
+    [[ "$output" == *"fb-feat: "* ]]
+}
+
+@test "missing or damaged weights: the file, the problem and how to get it" {
+    images 1 > "$tmp/in.fbt"
+    run env FB_WEIGHTS="$tmp/none.fbw" fb-feat < "$tmp/in.fbt"
+    [ "$status" -eq 1 ]
+    [[ "$output" == *"$tmp/none.fbw"* && "$output" == *"make weights"* ]]
+    head -c 1000000 "${FB_WEIGHTS:-$FB_ROOT/build/share/fb/resnet50.fbw}" > "$tmp/short.fbw"
+    run fb-feat -w "$tmp/short.fbw" < "$tmp/in.fbt"
+    [ "$status" -eq 1 ]
+    [[ "$output" == *"short.fbw"*"truncated or damaged"*"make weights"* ]]
+    run fb-weights check "$tmp/short.fbw"
+    [ "$status" -eq 1 ]
+}
+
+@test "fb-weights check accepts the built weights" {
+    run fb-weights check "${FB_WEIGHTS:-$FB_ROOT/build/share/fb/resnet50.fbw}"
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"tensors	54"* ]]
+    [[ "$output" == *"labels	1000"* ]]
+}
+
+@test "a real photo end to end: fb-prep | fb-feat --top 1 names a tiger shark" {
+    shared_data_or_skip imagenet-sample-100
+    photo="$FB_SHARED_DATA/imagenet-sample-100/images/n01491361_tiger_shark.JPEG"
+    [ -f "$photo" ] || skip "no $photo"
+    run bash -c "fb-prep '$photo' | fb-feat --top 1"
+    [ "$status" -eq 0 ]
+    [[ "$output" == *$'\t'1$'\t'tiger_shark$'\t'* ]]
+}
