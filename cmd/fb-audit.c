@@ -27,7 +27,7 @@ static const char usage[] =
     "  -l, --lists OUTDIR    audit the lists fb-split wrote\n"
     "  -f, --features FILE   also group photos whose backbone features (fb-feat) are\n"
     "                        closer than cosine COS\n"
-    "  -d, --near-dup BITS   pHash distance for 'same photo', default 8 (0..64)\n"
+    "  -d, --near-dup BITS   pHash distance for 'same photo', default 10 (0..64)\n"
     "  -c, --cosine COS      feature cosine similarity for 'same photo', default 0.95\n"
     "  -s, --seed N          seed of the cross-validation, default 1\n"
     "      --json            machine-readable report\n"

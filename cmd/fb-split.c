@@ -19,7 +19,7 @@ static const char usage[] =
     "  -r, --ratio R        shares, default 70:15:15\n"
     "  -s, --seed N         random seed, default 1\n"
     "  -o, --output OUTDIR  where the lists go (created when missing)\n"
-    "  -d, --near-dup BITS  pHash distance for 'same photo', default 8 (0..64)\n"
+    "  -d, --near-dup BITS  pHash distance for 'same photo', default 10 (0..64)\n"
     "      --no-near-dups   keep only byte-identical files together\n"
     "Byte-identical files and near-duplicate photos go to one split.  See fb-split(1).\n";
 

@@ -361,6 +361,10 @@ static void assign_class(fb_dataset *ds, const size_t *group, int label, const s
         ds->items[units[u].rep].split = best;
     }
     free(units);
+    for (int s = 0; s < FB_NSPLITS; s++)
+        if (ratio[s] > 0 && count[s] == 0)
+            fb_warn("class '%s': no files in %s: its duplicate groups are too large to "
+                    "spread over every split", ds->classes[label], fb_split_names[s]);
 }
 
 int fb_split_assign(fb_dataset *ds, const size_t *group, const double ratio[FB_NSPLITS],

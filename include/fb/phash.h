@@ -14,7 +14,7 @@
 
 /* Hamming distance at or below which two pHashes are near-duplicates.
  * Tuned on dogfacenet (see man/fb-audit.1). */
-#define FB_PHASH_DEFAULT_MAXDIST 8
+#define FB_PHASH_DEFAULT_MAXDIST 10
 
 /* Short format name ("jpeg", "png", "webp", "tiff", "gif", "heif") when the
  * file's content is an image fb opens, else NULL.  Only loaders on this
