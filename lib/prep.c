@@ -200,20 +200,27 @@ int fb_prep_vips_init(const char *argv0)
 
 /* ---- one image ---- */
 
-/* vips' error buffer as one line: "a; b". */
+/* vips' error buffer as one line: its first and last messages, which name
+ * the problem and the step that gave up; the middle repeats itself. */
 static void take_vips_error(char *err, size_t errlen, const char *fallback)
 {
     const char *buf = vips_error_buffer();
     if (!buf || !*buf) buf = fallback;
-    size_t j = 0;
-    for (size_t i = 0; buf[i] && j + 3 < errlen; i++) {
-        if (buf[i] == '\n') {
-            if (buf[i + 1]) { err[j++] = ';'; err[j++] = ' '; }
-        } else {
-            err[j++] = buf[i];
-        }
+    size_t first_len = strcspn(buf, "\n");
+    const char *last = buf + first_len;
+    const char *p = buf;
+    while (*p) {
+        size_t n = strcspn(p, "\n");
+        if (n) last = p;
+        p += n;
+        if (*p) p++;
     }
-    err[j] = 0;
+    size_t last_len = strcspn(last, "\n");
+    if (last == buf || last_len == 0)
+        snprintf(err, errlen, "%.*s", (int)(first_len < 200 ? first_len : 200), buf);
+    else
+        snprintf(err, errlen, "%.*s; %.*s", (int)(first_len < 200 ? first_len : 200), buf,
+                 (int)(last_len < 200 ? last_len : 200), last);
     vips_error_clear();
 }
 
@@ -453,6 +460,7 @@ static int place(const uint8_t *rgb, int w, int h, int orientation, const fb_pre
 int fb_prep_image(const char *path, const fb_prep_opts *o, uint8_t *out, char *err, size_t errlen)
 {
     size_t len = 0;
+    vips_error_clear();   /* warnings about earlier files must not show up here */
     char *buf = read_file(path, &len, err, errlen);
     if (!buf) return -1;
     VipsImage *loaded = open_checked(path, buf, len, o, err, errlen);
