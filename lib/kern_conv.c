@@ -16,30 +16,23 @@ void fb_kern_preprocess(const uint8_t *rgb, size_t n, float *bgr)
     }
 }
 
-void fb_kern_bias_act(float *restrict out, const float *restrict bias,
-                      const float *restrict residual, size_t rows, int cols, int relu)
+void fb_kern_bias_init(float *restrict out, const float *restrict bias,
+                       const float *restrict residual, size_t rows, int cols)
 {
-    /* Separate loops per case so each inner loop vectorises without branches. */
     for (size_t r = 0; r < rows; r++) {
         float *o = out + r * (size_t)cols;
         if (residual) {
             const float *s = residual + r * (size_t)cols;
-            if (relu)
-                for (int c = 0; c < cols; c++) {
-                    float v = o[c] + bias[c] + s[c];
-                    o[c] = v > 0 ? v : 0;
-                }
-            else
-                for (int c = 0; c < cols; c++) o[c] = o[c] + bias[c] + s[c];
-        } else if (relu) {
-            for (int c = 0; c < cols; c++) {
-                float v = o[c] + bias[c];
-                o[c] = v > 0 ? v : 0;
-            }
+            for (int c = 0; c < cols; c++) o[c] = bias[c] + s[c];
         } else {
-            for (int c = 0; c < cols; c++) o[c] += bias[c];
+            memcpy(o, bias, (size_t)cols * sizeof *o);
         }
     }
+}
+
+void fb_kern_relu(float *restrict x, size_t n)
+{
+    for (size_t i = 0; i < n; i++) x[i] = x[i] > 0 ? x[i] : 0;
 }
 
 size_t fb_kern_conv2d_scratch(int h, int w, int cin, int k, int stride, int pad)
@@ -115,7 +108,10 @@ void fb_kern_conv2d(const float *in, int h, int w, int cin,
     }
     int m = row1 - row0, kk = k * k * cin;
     float *o = out + (size_t)row0 * cout;
+    /* The GEMM accumulates onto bias (+ residual) already in out (beta = 1):
+     * with beta = 0 OpenBLAS would spend a pass zeroing out first. */
+    fb_kern_bias_init(o, bias, residual ? residual + (size_t)row0 * cout : NULL, (size_t)m, cout);
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, cout, kk,
-                1.0f, a, kk, weights, cout, 0.0f, o, cout);
-    fb_kern_bias_act(o, bias, residual ? residual + (size_t)row0 * cout : NULL, (size_t)m, cout, relu);
+                1.0f, a, kk, weights, cout, 1.0f, o, cout);
+    if (relu) fb_kern_relu(o, (size_t)m * cout);
 }

@@ -30,17 +30,18 @@ size_t fb_kern_conv2d_scratch(int h, int w, int cin, int k, int stride, int pad)
  * threads can share one image; (0, ho*wo) is the whole conv.
  * in: [h][w][cin], w: [k][k][cin][cout], bias: [cout], residual: NULL or
  * [ho][wo][cout] (may not alias out), out: [ho][wo][cout], relu: 0/1.
- * 1x1 stride 1 is a plain GEMM on the input; 1x1 stride s subsamples first;
+ * out must not alias in; 1x1 stride 1 is a plain GEMM on the input; 1x1 stride s subsamples first;
  * larger kernels gather patches (im2col) into scratch. */
 void fb_kern_conv2d(const float *in, int h, int w, int cin,
                     const float *weights, const float *bias, int k, int stride, int pad, int cout,
                     const float *residual, int relu, float *out, float *scratch,
                     int row0, int row1);
 
-/* The epilogue alone, one pass over rows x cols:
- * out[r][c] = act(out[r][c] + bias[c] + residual[r][c]); residual may be NULL. */
-void fb_kern_bias_act(float *out, const float *bias, const float *residual,
-                      size_t rows, int cols, int relu);
+/* The epilogue, in two passes around the GEMM (which accumulates onto out):
+ * before, out[r][c] = bias[c] + residual[r][c] (residual may be NULL);
+ * after, ReLU in place over n values. */
+void fb_kern_bias_init(float *out, const float *bias, const float *residual, size_t rows, int cols);
+void fb_kern_relu(float *x, size_t n);
 
 /* Max pool k x k / stride over the input zero-padded by pad on every side
  * (Keras ZeroPadding2D + MaxPooling2D "valid": padding counts as 0).
