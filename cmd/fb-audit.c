@@ -383,7 +383,7 @@ static void print_groups(const audit *a)
     printf("\nNear-duplicates (same photo: pHash within %d bits%s): %zu group%s",
            a->opt->near_dup_bits, a->feature_rows >= 0 ? ", or feature cosine" : "",
            a->ngroups, a->ngroups == 1 ? "" : "s");
-    if (a->ds->items && a->opt->lists) printf(", %zu spanning splits (LEAK)", a->leaks);
+    if (a->opt->lists) printf(", %zu spanning splits (LEAK)", a->leaks);
     printf("\n");
     if (!a->ngroups) printf("  none\n");
     for (size_t g = 0; g < a->ngroups; g++) {
@@ -447,7 +447,7 @@ static void print_shortcut(const audit *a)
         return;
     }
     const char *best = fb_feature_groups[r->best_group].name;
-    printf("  size, aspect, format, JPEG quality, EXIF and camera together: %.0f%% correct "
+    printf("  size, aspect, format, JPEG quality, camera EXIF and model together: %.0f%% correct "
            "(chance %.0f%%; decision tree, %d-fold cross-validation, %zu images)\n",
            100 * r->accuracy, 100 * r->chance, r->folds, r->rows);
     printf("  one at a time:");

@@ -52,7 +52,15 @@ static void read_exif(fb_audit_file *f, VipsImage *img)
         vips_image_get_blob(img, VIPS_META_EXIF_NAME, &blob, &len) != 0 || len < 8) return;
     ExifData *ed = exif_data_new_from_data(blob, (unsigned)len);
     if (!ed) return;
-    f->has_exif = 1;
+    /* Every encoder may write a bare EXIF block (resolution, colour space):
+     * what marks a camera original is capture information. */
+    static const ExifTag capture_tags[] = {
+        EXIF_TAG_MAKE, EXIF_TAG_MODEL, EXIF_TAG_DATE_TIME_ORIGINAL, EXIF_TAG_EXPOSURE_TIME,
+        EXIF_TAG_FNUMBER, EXIF_TAG_ISO_SPEED_RATINGS, EXIF_TAG_FOCAL_LENGTH };
+    for (size_t k = 0; k < sizeof capture_tags / sizeof capture_tags[0]; k++)
+        if (exif_content_get_entry(ed->ifd[EXIF_IFD_0], capture_tags[k]) ||
+            exif_content_get_entry(ed->ifd[EXIF_IFD_EXIF], capture_tags[k]))
+            f->has_exif = 1;
     char make[40], model[40];
     exif_string(ed, EXIF_TAG_MAKE, make, sizeof make);
     exif_string(ed, EXIF_TAG_MODEL, model, sizeof model);
@@ -131,7 +139,7 @@ const fb_feature_group fb_feature_groups[] = {
     { "aspect ratio", 1u << FB_FEAT_LOG_ASPECT },
     { "file format", 1u << FB_FEAT_FORMAT },
     { "JPEG quality", 1u << FB_FEAT_QUALITY },
-    { "EXIF presence", 1u << FB_FEAT_HAS_EXIF },
+    { "camera EXIF", 1u << FB_FEAT_HAS_EXIF },
     { "camera make/model", 1u << FB_FEAT_CAMERA },
 };
 const int fb_nfeature_groups = sizeof fb_feature_groups / sizeof fb_feature_groups[0];

@@ -46,9 +46,11 @@ static char **list_dir(const char *dir, size_t *count)
         names[n++] = fb_xstrdup(e->d_name);
     }
     closedir(d);
+    /* Allocate before qsort: glibc declares its base non-null, and the
+     * compiler would then drop a later NULL check. */
+    if (!names) names = fb_xmalloc(sizeof *names);
     qsort(names, n, sizeof *names, compare_str);
     *count = n;
-    if (!names) names = fb_xmalloc(sizeof *names);
     return names;
 }
 
@@ -225,7 +227,7 @@ int fb_dataset_read_lists(fb_dataset *ds, const char *outdir)
         fb_warn("%s: no train.tsv, val.tsv or test.tsv", outdir);
         problems++;
     }
-    qsort(ds->items, ds->nitems, sizeof *ds->items, compare_item);
+    if (ds->nitems) qsort(ds->items, ds->nitems, sizeof *ds->items, compare_item);
     return problems;
 }
 

@@ -148,6 +148,7 @@ count() { awk -F'\t' -v c="$2" '$1 == c' "out/$1.tsv" | wc -l; }
     run fb-split --no-near-dups -o out d
     [ "$status" -eq 1 ]
     grep -q "fb-split: d/empty: class 'empty' has no image files" <<< "$output"
+    ! grep -q "cannot read" <<< "$output"
     grep -q "nothing written" <<< "$output"
     [ ! -e out/train.tsv ]
 }

@@ -21,7 +21,8 @@ typedef struct {
     const char *format;        /* "jpeg", "png", ... (static) or NULL */
     int width, height;         /* as displayed: EXIF orientation applied */
     int jpeg_quality;          /* IJG-equivalent 1..100, -1 when not a JPEG */
-    int has_exif;
+    int has_exif;              /* EXIF with capture information (camera,
+                                  exposure, date taken), not just a bare block */
     char camera[80];           /* "Make Model" (printable ASCII), "" when unknown */
     uint64_t phash;
     int has_phash;

@@ -112,7 +112,7 @@ static int make_exif(const char *in, const char *out, int orient, const char *ma
     vips_image_set_blob_copy(copy, VIPS_META_EXIF_NAME, blob, bloblen);
     free(blob);
     vips_image_set_int(copy, VIPS_META_ORIENTATION, orient);
-    if (vips_jpegsave(copy, out, "Q", 90, NULL)) die_vips(out);
+    if (vips_jpegsave(copy, out, "Q", 75, NULL)) die_vips(out);
     g_object_unref(copy); g_object_unref(turned); g_object_unref(img);
     return 0;
 }
