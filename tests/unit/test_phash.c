@@ -1,0 +1,153 @@
+/* pHash, duplicate groups and the JPEG quality estimate. */
+#include "check.h"
+#include "fb/audit.h"
+#include "fb/phash.h"
+#include "fb/rng.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <vips/vips.h>
+
+static void blobs(uint64_t seed, double px[32 * 32])
+{
+    /* smooth random pattern: sum of a few random 2-D cosines */
+    fb_rng r;
+    fb_rng_seed(&r, seed);
+    double a[6], fx[6], fy[6], ph[6];
+    for (int k = 0; k < 6; k++) {
+        a[k] = fb_rng_uniform(&r);
+        fx[k] = 0.5 + 3 * fb_rng_uniform(&r);
+        fy[k] = 0.5 + 3 * fb_rng_uniform(&r);
+        ph[k] = 6.28 * fb_rng_uniform(&r);
+    }
+    for (int y = 0; y < 32; y++)
+        for (int x = 0; x < 32; x++) {
+            double v = 0;
+            for (int k = 0; k < 6; k++) v += a[k] * cos(fx[k] * x / 5.0 + fy[k] * y / 5.0 + ph[k]);
+            px[y * 32 + x] = v;
+        }
+}
+
+static void test_hash_properties(void)
+{
+    double p[1024], q[1024];
+    blobs(1, p);
+    uint64_t h = fb_phash_pixels(p);
+    CHECK(__builtin_popcountll(h) == 32, "median split sets 32 of 64 bits (got %d)",
+          __builtin_popcountll(h));
+    for (int i = 0; i < 1024; i++) q[i] = 3 * p[i] + 40;   /* contrast and brightness */
+    CHECK(fb_hamming(h, fb_phash_pixels(q)) == 0, "contrast and brightness do not change the hash");
+    int min_other = 64;
+    for (uint64_t s = 2; s < 40; s++) {
+        blobs(s, q);
+        int d = fb_hamming(h, fb_phash_pixels(q));
+        if (d < min_other) min_other = d;
+    }
+    CHECK(min_other > FB_PHASH_DEFAULT_MAXDIST, "38 other patterns are all beyond the threshold "
+          "(closest %d bits)", min_other);
+    CHECK(fb_hamming(0, ~0ULL) == 64 && fb_hamming(5, 4) == 1, "hamming distance");
+}
+
+static void test_groups(void)
+{
+    fb_groups g;
+    CHECK(fb_groups_init(&g, 6) == 0, "groups init");
+    fb_groups_join(&g, 4, 2);
+    fb_groups_join(&g, 5, 4);
+    fb_groups_join(&g, 3, 1);
+    CHECK(fb_groups_find(&g, 5) == 2 && fb_groups_find(&g, 4) == 2, "joins are transitive, "
+          "smallest index is the representative");
+    CHECK(fb_groups_find(&g, 3) == 1 && fb_groups_find(&g, 0) == 0, "other groups untouched");
+    fb_groups_free(&g);
+
+    uint64_t hash[4] = { 0, 0x3FF, 0xFFF, 0xFFFFFFFF00000000ULL };
+    unsigned char has[4] = { 1, 1, 1, 1 };
+    fb_groups_init(&g, 4);
+    size_t pairs = fb_groups_join_phash(&g, hash, has, 10);
+    CHECK(pairs == 2, "pairs within 10 bits: 0-1 (10), 1-2 (2); 0-2 is 12 (got %zu)", pairs);
+    CHECK(fb_groups_find(&g, 2) == 0 && fb_groups_find(&g, 3) == 3, "chained into one group");
+    fb_groups_free(&g);
+    has[1] = 0;
+    fb_groups_init(&g, 4);
+    fb_groups_join_phash(&g, hash, has, 10);
+    CHECK(fb_groups_find(&g, 2) == 2, "items without a hash are never joined");
+    fb_groups_free(&g);
+}
+
+static void test_jpeg_quality_tables(void)
+{
+    uint16_t t[64];
+    fb_jpeg_ijg_table(50, t);
+    CHECK(t[0] == 16 && t[63] == 99, "quality 50 is the Annex K table");
+    int exact = 0;
+    for (int q = 1; q <= 100; q++) {
+        fb_jpeg_ijg_table(q, t);
+        exact += fb_jpeg_quality_from_table(t) == q;
+    }
+    CHECK(exact == 100, "every IJG table maps back to its quality (%d of 100)", exact);
+    fb_jpeg_ijg_table(80, t);
+    for (int i = 0; i < 64; i++) t[i] += (i % 3 == 0);   /* a camera's own, slightly off, table */
+    int q = fb_jpeg_quality_from_table(t);
+    CHECK(q >= 77 && q <= 80, "a nearby custom table reads as about 80 (got %d)", q);
+}
+
+static void test_files(void)
+{
+    char dir[] = "/tmp/fb-phash-XXXXXX";
+    if (!mkdtemp(dir)) { CHECK(0, "mkdtemp"); return; }
+    VipsImage *img;
+    vips_gaussnoise(&img, 96, 64, "seed", 3, NULL);
+    VipsImage *u8;
+    vips_cast(img, &u8, VIPS_FORMAT_UCHAR, NULL);
+    char path[256], other[256];
+    int qualities[] = { 20, 50, 75, 95 };
+    for (int i = 0; i < 4; i++) {
+        snprintf(path, sizeof path, "%s/q%d.jpg", dir, qualities[i]);
+        vips_jpegsave(u8, path, "Q", qualities[i], NULL);
+        int got = fb_jpeg_quality(path);
+        CHECK(got == qualities[i], "libjpeg Q=%d file reads as %d", qualities[i], got);
+    }
+    snprintf(path, sizeof path, "%s/n.png", dir);
+    vips_pngsave(u8, path, NULL);
+    CHECK(fb_jpeg_quality(path) == -1, "a PNG has no JPEG quality");
+    CHECK(fb_image_format(path) && strcmp(fb_image_format(path), "png") == 0, "format by content: png");
+    snprintf(other, sizeof other, "%s/png-data.jpg", dir);
+    vips_pngsave(u8, other, NULL);
+    CHECK(fb_image_format(other) && strcmp(fb_image_format(other), "png") == 0,
+          "PNG data named .jpg is a png");
+    CHECK(fb_files_identical(path, other) == 1, "same encoder, same pixels: identical bytes");
+    uint64_t s1, d1, s2, d2;
+    CHECK(fb_file_digest(path, &s1, &d1) == 0 && fb_file_digest(other, &s2, &d2) == 0 &&
+          s1 == s2 && d1 == d2, "digest of identical files agrees");
+    snprintf(other, sizeof other, "%s/text.jpg", dir);
+    FILE *f = fopen(other, "w");
+    fputs("hello", f);
+    fclose(f);
+    uint64_t h;
+    char err[256] = "";
+    CHECK(fb_phash_file(other, &h, err, sizeof err) == -1 && strstr(err, "not an image"),
+          "text named .jpg is refused: %s", err);
+    CHECK(fb_files_identical(path, other) == 0, "different files differ");
+    snprintf(other, sizeof other, "%s/x.svg", dir);
+    f = fopen(other, "w");
+    fputs("<svg xmlns='http://www.w3.org/2000/svg' width='10' height='10'/>", f);
+    fclose(f);
+    CHECK(fb_image_format(other) == NULL, "SVG is not on the loader allowlist");
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    if (system(cmd) != 0) CHECK(0, "cleanup");
+    g_object_unref(u8);
+    g_object_unref(img);
+}
+
+int main(int argc, char **argv)
+{
+    (void)argc;
+    if (VIPS_INIT(argv[0])) SKIP_ALL("libvips does not start");
+    test_hash_properties();
+    test_groups();
+    test_jpeg_quality_tables();
+    test_files();
+    return check_done();
+}
