@@ -19,7 +19,7 @@ const char *const fb_split_names[FB_NSPLITS] = { "train", "val", "test" };
 int fb_has_image_extension(const char *name)
 {
     static const char *const ext[] = { "jpg", "jpeg", "png", "webp", "tif", "tiff",
-                                       "gif", "heic", "heif" };
+                                       "gif", "heic", "heif", "avif" };
     const char *dot = strrchr(name, '.');
     if (!dot) return 0;
     for (size_t i = 0; i < sizeof ext / sizeof ext[0]; i++)
@@ -109,7 +109,7 @@ static int scan_class_dir(fb_dataset *ds, size_t *cap, const char *dir, int labe
             free(path);
         } else if (!all_files && !fb_has_image_extension(names[i])) {
             fb_warn("%s: not an image file name (.jpg .jpeg .png .webp .tif .tiff .gif "
-                    ".heic .heif), ignored", path);
+                    ".heic .heif .avif), ignored", path);
             free(path);
         } else {
             add_item(ds, cap, path, label);

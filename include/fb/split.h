@@ -22,8 +22,8 @@ typedef struct {
     size_t nitems;
 } fb_dataset;
 
-/* Extensions fb-prep decodes (case-insensitive): .jpg .jpeg .png .webp .tif
- * .tiff .gif .heic .heif.  1 when the name has one of them. */
+/* Extensions of the formats fb-prep decodes (case-insensitive): .jpg .jpeg
+ * .png .webp .tif .tiff .gif .heic .heif .avif.  1 when the name has one. */
 int fb_has_image_extension(const char *name);
 
 /* Reads a class-per-folder tree: every non-hidden sub-folder of dir is a
