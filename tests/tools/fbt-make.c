@@ -1,7 +1,9 @@
 /* Test fixture: writes a small synthetic fb stream.
- *   fbt-make [-t u8|f32] [-d 4x3] [-n RECORDS] [-C a,b,c] [-p key=value]... [-z LEVEL] [-s SEED]
+ *   fbt-make [-t u8|f32] [-d 4x3] [-n RECORDS] [-C a,b,c] [-p key=value]... [-z LEVEL]
+ *            [-s SEED | -r RAWFILE]
  * Record i is labelled class i % nclasses (no label when -C is empty) and has
- * id "rec<i>"; values are pseudo-random from the seed. */
+ * id "rec<i>"; values are pseudo-random from the seed, or read in order from
+ * RAWFILE (raw little-endian elements, e.g. ../shared/reference/inputs.u8). */
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -18,7 +20,8 @@ int main(int argc, char **argv)
     int rank = 1, n = 3, compress = 0, c;
     uint64_t seed = 1;
     char *classes = NULL, *prov = NULL;
-    while ((c = getopt(argc, argv, "t:d:n:C:p:z:s:")) != -1) {
+    FILE *raw = NULL;
+    while ((c = getopt(argc, argv, "t:d:n:C:p:z:s:r:")) != -1) {
         switch (c) {
         case 't': dtype = strcmp(optarg, "u8") == 0 ? FB_U8 : FB_F32; break;
         case 'd':
@@ -37,6 +40,9 @@ int main(int argc, char **argv)
         }
         case 'z': compress = atoi(optarg); break;
         case 's': seed = strtoull(optarg, NULL, 10); break;
+        case 'r':
+            if (!(raw = fopen(optarg, "rb"))) fb_die(1, "%s: cannot open", optarg);
+            break;
         default: return 2;
         }
     }
@@ -53,6 +59,10 @@ int main(int argc, char **argv)
     fb_rng rng;
     fb_rng_seed(&rng, seed);
     for (int i = 0; i < n; i++) {
+        if (raw) {
+            if (fread(data, fb_dtype_size(dtype), count, raw) != count)
+                fb_die(1, "raw input ends before record %d", i);
+        } else
         for (size_t k = 0; k < count; k++) {
             if (dtype == FB_U8) data[k] = (unsigned char)fb_rng_below(&rng, 256);
             else ((float *)data)[k] = (float)fb_rng_normal(&rng);
@@ -64,6 +74,7 @@ int main(int argc, char **argv)
     }
     if (fb_writer_close(w)) fb_die(1, "%s", fb_writer_error(w));
     free(data);
+    if (raw) fclose(raw);
     fb_header_free(&h);
     return 0;
 }
