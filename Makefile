@@ -57,7 +57,7 @@ $(BUILD)/lib/%.o: lib/%.c $(wildcard include/fb/*.h) | $(BUILD)/lib
 
 $(BUILD)/libfb.a: $(LIB_OBJ)
 	$(SAY) AR $@
-	$(Q)rm -f $@ && ar rcs $@ $^
+	$(Q)rm -f $@.tmp && ar rcs $@.tmp $^ && mv $@.tmp $@
 
 $(BINDIR)/%: cmd/%.c $(BUILD)/libfb.a $(wildcard include/fb/*.h) | $(BINDIR)
 	$(SAY) LD $@
@@ -99,9 +99,13 @@ bench: all
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/fb \
+	    $(DESTDIR)$(PREFIX)/share/bash-completion/completions \
 	    $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man5 $(DESTDIR)$(PREFIX)/share/man/man7
 	install -m 755 $(TOOLS) $(DESTDIR)$(PREFIX)/bin/
-	install -m 644 $(WEIGHTS) $(wildcard data/*) $(DESTDIR)$(PREFIX)/share/fb/
+	install -m 644 $(WEIGHTS) $(DESTDIR)$(PREFIX)/share/fb/
+	# bash-completion loads a completion by the command's name: one link per tool.
+	install -m 644 data/fb-completion.bash $(DESTDIR)$(PREFIX)/share/bash-completion/completions/fb
+	for t in $(notdir $(TOOLS)); do ln -sf fb $(DESTDIR)$(PREFIX)/share/bash-completion/completions/$$t; done
 	$(if $(MAN1),install -m 644 $(MAN1) $(DESTDIR)$(PREFIX)/share/man/man1/)
 	$(if $(MAN5),install -m 644 $(MAN5) $(DESTDIR)$(PREFIX)/share/man/man5/)
 	$(if $(MAN7),install -m 644 $(MAN7) $(DESTDIR)$(PREFIX)/share/man/man7/)
@@ -111,6 +115,8 @@ uninstall:
 	rm -f $(addprefix $(DESTDIR)$(PREFIX)/share/man/man1/,$(notdir $(MAN1)))
 	rm -f $(addprefix $(DESTDIR)$(PREFIX)/share/man/man5/,$(notdir $(MAN5)))
 	rm -f $(addprefix $(DESTDIR)$(PREFIX)/share/man/man7/,$(notdir $(MAN7)))
+	rm -f $(DESTDIR)$(PREFIX)/share/bash-completion/completions/fb \
+	    $(addprefix $(DESTDIR)$(PREFIX)/share/bash-completion/completions/,$(notdir $(TOOLS)))
 	rm -rf $(DESTDIR)$(PREFIX)/share/fb
 
 clean:
