@@ -413,7 +413,7 @@ static void print_groups(const audit *a)
 static void print_classes(const audit *a)
 {
     printf("\nPer class (usable images; size as displayed):\n");
-    printf("  %-20s %6s %-23s %-14s %-17s %-9s %5s  %s\n", "class", "files", "median size (min..max)",
+    printf("  %-20s %6s %-23s %-14s %-17s %-9s %5s  %s\n", "class", "files", "median size (sides)",
            "aspect median", "formats", "JPEG q", "EXIF", "cameras");
     for (int c = 0; c < a->ds->nclasses; c++) {
         const class_summary *s = &a->classes[c];
@@ -499,9 +499,11 @@ static void print_report(const audit *a)
     print_classes(a);
     print_shortcut(a);
     print_problems(a);
-    printf("\nVerdict: %s%s%s%s\n", a->leaks ? "LEAK " : "", a->shortcut.strong ? "SHORTCUT " : "",
-           a->problems ? "UNUSABLE-FILES " : "",
-           !a->leaks && !a->shortcut.strong && !a->problems ? "clean" : "");
+    char verdict[64] = "";
+    if (a->leaks) strcat(verdict, " LEAK");
+    if (a->shortcut.strong) strcat(verdict, " SHORTCUT");
+    if (a->problems) strcat(verdict, " UNUSABLE-FILES");
+    printf("\nVerdict: %s (exit status %d)\n", verdict[0] ? verdict + 1 : "clean", a->status);
 }
 
 static json_t *spread_json(spread s)

@@ -52,7 +52,7 @@ list() { local s=$1 c=$2; shift 2; for f in "$@"; do printf '%s\t%s\n' "$c" "$f"
             END { if (seen_a && seen_b) found = 1; exit !found }' <<< "$output"
     done
     grep -q "byte-identical" <<< "$output" && false
-    grep -q "Verdict: LEAK" <<< "$output"
+    grep -q "Verdict: LEAK (exit status 3)" <<< "$output"
     # the 20 originals are distinct: no group holds two of them
     [ "$(grep -c '^    train  .*d/[ab]/p' <<< "$output")" -eq 5 ]
 
@@ -76,7 +76,7 @@ list() { local s=$1 c=$2; shift 2; for f in "$@"; do printf '%s\t%s\n' "$c" "$f"
     [ "$status" -eq 0 ]
     grep -q "1 group, 0 spanning splits" <<< "$output"
     grep -q "2 files, byte-identical, in train:" <<< "$output"
-    grep -q "Verdict: clean" <<< "$output"
+    grep -q "Verdict: clean (exit status 0)" <<< "$output"
     # the same file listed in val and test
     list val a d/a/p6.jpg
     run fb-audit -l lists
@@ -129,7 +129,7 @@ list() { local s=$1 c=$2; shift 2; for f in "$@"; do printf '%s\t%s\n' "$c" "$f"
     [ "$status" -eq 4 ]
     grep -q "SHORTCUT: image size alone tells the classes apart 100% of the time (chance 50%)" <<< "$output"
     grep -q "the classes seem to come from different sources" <<< "$output"
-    grep -q "Verdict: SHORTCUT" <<< "$output"
+    grep -q "Verdict: SHORTCUT (exit status 4)" <<< "$output"
     run fb-audit --json d
     [ "$status" -eq 4 ]
     grep -q '"strong": true' <<< "$output"
@@ -169,7 +169,7 @@ list() { local s=$1 c=$2; shift 2; for f in "$@"; do printf '%s\t%s\n' "$c" "$f"
     grep -q "0 groups" <<< "$output"
     grep -q "no shortcut" <<< "$output"
     grep -q "Unusable files: 0; tiny images (under 64 pixels on a side): 0" <<< "$output"
-    grep -q "Verdict: clean" <<< "$output"
+    grep -q "Verdict: clean (exit status 0)" <<< "$output"
     run fb-audit --json d
     [ "$status" -eq 0 ]
     grep -q '"near_duplicates": \[\]' <<< "$output"
@@ -273,7 +273,7 @@ list() { local s=$1 c=$2; shift 2; for f in "$@"; do printf '%s\t%s\n' "$c" "$f"
     run fb-audit "$FB_SHARED_DATA/stanford-dogs-3breeds"
     [ "$status" -eq 0 ]
     grep -q "450 files in 3 classes" <<< "$output"
-    grep -q "Verdict: clean" <<< "$output"
+    grep -q "Verdict: clean (exit status 0)" <<< "$output"
 }
 
 @test "dogfacenet: near-duplicate groups are bursts of one dog, never two dogs" {
