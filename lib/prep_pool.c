@@ -27,13 +27,17 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-enum { REASON_MAX = 512, MAX_JOBS = 64 };
+/* QUEUE: paths a decoder holds at once.  With two, the next path is
+ * already in its socket when it finishes a file, so it never waits for the
+ * parent (which meanwhile reads the result and writes the stream). */
+enum { REASON_MAX = 512, MAX_JOBS = 64, QUEUE = 2 };
 
 typedef struct {
     pid_t pid;
     int fd;              /* parent's end of the socketpair, -1 when not running */
-    size_t job;          /* index being decoded, or SIZE_MAX when idle */
-    double deadline;
+    size_t q[QUEUE];     /* indices sent, in order; q[0] is being decoded */
+    int nq;
+    double deadline;     /* for q[0] */
 } decoder;
 
 typedef struct {
@@ -48,6 +52,10 @@ typedef struct {
     decoder dec[MAX_JOBS];
     int jobs;
     size_t npixels;
+    /* Files sent to a decoder that died before starting them: sent again,
+     * smallest index first, before any new file. */
+    size_t redo[MAX_JOBS * QUEUE];
+    int nredo;
 } pool;
 
 static int write_full(int fd, const void *buf, size_t n, int flags)
@@ -118,6 +126,11 @@ static int decoder_start(pool *p, decoder *d)
 {
     int sv[2];
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) return -1;
+    /* Room for a couple of results, so a decoder can start its next file
+     * before the parent has read the last one (best effort: the kernel caps
+     * it at net.core.wmem_max). */
+    int sndbuf = (int)(p->npixels < (1u << 28) ? 2 * p->npixels + 4096 : (1u << 29));
+    setsockopt(sv[1], SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);
     fflush(stderr);
     pid_t pid = fork();
     if (pid < 0) {
@@ -134,7 +147,7 @@ static int decoder_start(pool *p, decoder *d)
     close(sv[1]);
     d->pid = pid;
     d->fd = sv[0];
-    d->job = SIZE_MAX;
+    d->nq = 0;
     return 0;
 }
 
@@ -162,19 +175,28 @@ static void describe_death(int status, char *reason, size_t len)
                  WIFEXITED(status) ? WEXITSTATUS(status) : -1);
 }
 
+/* Queues one more file on a running decoder. */
 static int decoder_send(decoder *d, size_t job, const char *path, double timeout)
 {
     size_t n = strlen(path);
     uint32_t len = (uint32_t)n;
     if (write_full(d->fd, &len, 4, MSG_NOSIGNAL) || write_full(d->fd, path, n, MSG_NOSIGNAL))
         return -1;
-    d->job = job;
-    d->deadline = fb_now() + timeout;
+    if (d->nq == 0) d->deadline = fb_now() + timeout;
+    d->q[d->nq++] = job;
     return 0;
 }
 
-/* Reads one reply into slot.  -1 when the decoder died instead. */
-static int decoder_receive(decoder *d, result_slot *slot, size_t npixels)
+/* Takes q[0] off the queue; the next file's time starts now. */
+static void decoder_pop(decoder *d, double timeout)
+{
+    for (int i = 1; i < d->nq; i++) d->q[i - 1] = d->q[i];
+    d->nq--;
+    if (d->nq > 0) d->deadline = fb_now() + timeout;
+}
+
+/* Reads the reply for q[0] into slot.  -1 when the decoder died instead. */
+static int decoder_receive(decoder *d, result_slot *slot, size_t npixels, double timeout)
 {
     uint32_t status, n;
     if (read_full(d->fd, &status, 4)) return -1;
@@ -189,11 +211,20 @@ static int decoder_receive(decoder *d, result_slot *slot, size_t npixels)
         slot->ok = 0;
     }
     slot->done = 1;
-    d->job = SIZE_MAX;
+    decoder_pop(d, timeout);
     return 0;
 }
 
-/* Records a decoder's death as its file's failure and starts a new one. */
+static void redo_add(pool *p, size_t job)
+{
+    int i = p->nredo++;
+    while (i > 0 && p->redo[i - 1] < job) { p->redo[i] = p->redo[i - 1]; i--; }
+    p->redo[i] = job;   /* kept in descending order: the smallest is last */
+}
+
+/* Records a decoder's death as the failure of the file it was decoding
+ * (q[0]), queues the files it had not started for another decoder, and
+ * starts a new one. */
 static int decoder_replace(pool *p, decoder *d, result_slot *slot, int killed, double timeout)
 {
     int status = decoder_stop(d, 1);
@@ -203,7 +234,8 @@ static int decoder_replace(pool *p, decoder *d, result_slot *slot, int killed, d
         describe_death(status, slot->reason, REASON_MAX);
     slot->ok = 0;
     slot->done = 1;
-    d->job = SIZE_MAX;
+    for (int i = 1; i < d->nq; i++) redo_add(p, d->q[i]);
+    d->nq = 0;
     return decoder_start(p, d);
 }
 
@@ -211,7 +243,7 @@ static int earliest_wait_ms(const pool *p)
 {
     double now = fb_now(), first = -1;
     for (int i = 0; i < p->jobs; i++)
-        if (p->dec[i].job != SIZE_MAX && (first < 0 || p->dec[i].deadline < first))
+        if (p->dec[i].nq > 0 && (first < 0 || p->dec[i].deadline < first))
             first = p->dec[i].deadline;
     if (first < 0) return -1;
     double ms = (first - now) * 1000.0 + 1;
@@ -227,8 +259,9 @@ int fb_prep_run(const fb_prep_opts *o, int jobs, double timeout,
     if (n == 0) return 0;
     if ((size_t)p.jobs > n) p.jobs = (int)n;
     /* Results wait here until every earlier file is written; the window
-     * bounds memory and keeps every decoder busy while one file is slow. */
-    size_t window = 4 * (size_t)p.jobs;
+     * bounds memory and keeps every decoder busy while one file is slow.
+     * Files in flight are always within [next_sink, next_sink + window). */
+    size_t window = (QUEUE + 2) * (size_t)p.jobs;
     result_slot *slots = calloc(window, sizeof *slots);
     int rc = -1;
     for (int i = 0; i < p.jobs; i++) p.dec[i].fd = -1;
@@ -241,29 +274,41 @@ int fb_prep_run(const fb_prep_opts *o, int jobs, double timeout,
     size_t next_send = 0, next_sink = 0;
     rc = 0;
     while (next_sink < n && rc == 0) {
-        for (int i = 0; i < p.jobs && next_send < n && next_send < next_sink + window; i++) {
-            decoder *d = &p.dec[i];
-            if (d->job != SIZE_MAX) continue;
-            result_slot *slot = &slots[next_send % window];
-            slot->done = 0;
-            if (decoder_send(d, next_send, paths[next_send], timeout) != 0) {
-                /* It died before taking the file: fail this file (never
-                 * retry, so a decoder that cannot start cannot loop). */
-                int status = decoder_stop(d, 1);
-                describe_death(status, slot->reason, REASON_MAX);
-                slot->ok = 0;
-                slot->done = 1;
-                d->job = SIZE_MAX;
-                if (decoder_start(&p, d)) { rc = -1; break; }
+        /* Fill the queues: one file per decoder per round, so that files
+         * spread over all decoders. */
+        for (int depth = 0; depth < QUEUE && rc == 0; depth++) {
+            for (int i = 0; i < p.jobs; i++) {
+                decoder *d = &p.dec[i];
+                if (d->nq > depth) continue;
+                size_t job;
+                if (p.nredo > 0) job = p.redo[--p.nredo];
+                else if (next_send < n && next_send < next_sink + window) job = next_send++;
+                else break;
+                result_slot *slot = &slots[job % window];
+                slot->done = 0;
+                if (decoder_send(d, job, paths[job], timeout) == 0) continue;
+                if (d->nq == 0) {
+                    /* It died before taking a file: fail this one (never
+                     * retry it, so a decoder that cannot start cannot loop). */
+                    int status = decoder_stop(d, 1);
+                    describe_death(status, slot->reason, REASON_MAX);
+                    slot->ok = 0;
+                    slot->done = 1;
+                    if (decoder_start(&p, d)) { rc = -1; break; }
+                } else {
+                    /* It died on the file it was decoding: that one fails,
+                     * this one and the rest of its queue go elsewhere. */
+                    redo_add(&p, job);
+                    if (decoder_replace(&p, d, &slots[d->q[0] % window], 0, timeout)) { rc = -1; break; }
+                }
             }
-            next_send++;
         }
         if (rc) break;
 
         struct pollfd pfd[MAX_JOBS];
         int busy[MAX_JOBS], nbusy = 0;
         for (int i = 0; i < p.jobs; i++)
-            if (p.dec[i].job != SIZE_MAX) {
+            if (p.dec[i].nq > 0) {
                 pfd[nbusy] = (struct pollfd){ .fd = p.dec[i].fd, .events = POLLIN };
                 busy[nbusy++] = i;
             }
@@ -274,9 +319,9 @@ int fb_prep_run(const fb_prep_opts *o, int jobs, double timeout,
         double now = fb_now();
         for (int k = 0; k < nbusy && rc == 0; k++) {
             decoder *d = &p.dec[busy[k]];
-            result_slot *slot = &slots[d->job % window];
+            result_slot *slot = &slots[d->q[0] % window];
             if (pfd[k].revents & (POLLIN | POLLHUP | POLLERR)) {
-                if (decoder_receive(d, slot, p.npixels) != 0 &&
+                if (decoder_receive(d, slot, p.npixels, timeout) != 0 &&
                     decoder_replace(&p, d, slot, 0, timeout) != 0) rc = -1;
             } else if (now >= d->deadline) {
                 if (decoder_replace(&p, d, slot, 1, timeout) != 0) rc = -1;

@@ -164,6 +164,21 @@ near() {   # near "R G B" "r g b" tol
     [[ "$output" == *"slow.png: gave up after 0.001 s"* ]]
 }
 
+@test "prep: files queued behind a hung file go to a new decoder and come out in order" {
+    mkfifo hang.jpg                      # read() on it never returns
+    prep-mkimg solid:255,0,0 20x20 a.png
+    prep-mkimg solid:0,0,255 20x20 b.png
+    prep-mkimg solid:0,255,0 20x20 c.png
+    run fb-prep --timeout 1 -j 1 a.png hang.jpg b.png c.png -o out.fbt
+    echo "$output"
+    [ "$status" -eq 1 ]
+    [[ "$output" == *"hang.jpg: gave up after 1 s"* ]]
+    [ "$(fb-info -c out.fbt)" -eq 3 ]
+    near "$(pixel 0 100 100 out.fbt)" "255 0 0" 0
+    near "$(pixel 1 100 100 out.fbt)" "0 0 255" 0
+    near "$(pixel 2 100 100 out.fbt)" "0 255 0" 0
+}
+
 @test "prep: labels from a stdin list, bare paths unlabelled, classes sorted" {
     mkdir -p cats dogs
     prep-mkimg solid:1,2,3 20x20 cats/c1.jpg
