@@ -9,6 +9,7 @@
 
 #include "fb/head.h"
 #include "fb/layers.h"
+#include "fb/resnet.h"
 #include "fb/stream.h"
 #include "fb/util.h"
 
@@ -275,6 +276,7 @@ int main(int argc, char **argv)
 {
     fb_set_progname(argv[0]);
     fb_handle_help_version(argc, argv, usage);
+    fb_resnet_tune_blas(argv);   /* may re-execute with OpenBLAS's AVX-512 kernels */
     options o;
     parse_args(argc, argv, &o);
     int nhidden, hidden[FB_HEAD_MAX_HIDDEN];

@@ -496,7 +496,16 @@ double fb_head_loss(const fb_head *h, fb_head_work *w, const int *labels, int B)
     return fb_softmax_xent_forward(w->probs, w->losses, w->logits, labels, B, h->nclasses);
 }
 
-void fb_head_backward(fb_head *h, fb_head_work *w, const int *labels, const float *weights, int B)
+typedef struct { fb_head_apply_fn fn; void *ctx; int layer; } layer_apply;
+
+static void apply_rows(void *ctx, size_t row0, size_t nrows, const float *g)
+{
+    const layer_apply *la = ctx;
+    la->fn(la->ctx, la->layer, row0, nrows, g);
+}
+
+static void head_backward(fb_head *h, fb_head_work *w, const int *labels, const float *weights,
+                          int B, fb_head_apply_fn apply, void *ctx)
 {
     float *dout = w->g1, *dtmp = w->g2;
     fb_softmax_xent_backward(dout, w->probs, labels, weights, B, h->nclasses);
@@ -513,9 +522,26 @@ void fb_head_backward(fb_head *h, fb_head_work *w, const int *labels, const floa
             fb_relu_backward(dout, dtmp, w->a[l], n);
         }
         /* the first layer's input is the fixed feature vector: no gradient */
-        fb_dense_backward(l > 0 ? dtmp : NULL, g.w, g.b, dout, in, p.w, B, p.in, p.out);
+        if (apply) {
+            layer_apply la = { apply, ctx, l };
+            fb_dense_backward_apply(l > 0 ? dtmp : NULL, g.b, dout, in, p.w, B, p.in, p.out,
+                                    apply_rows, &la);
+        } else {
+            fb_dense_backward(l > 0 ? dtmp : NULL, g.w, g.b, dout, in, p.w, B, p.in, p.out);
+        }
         float *t = dout; dout = dtmp; dtmp = t;
     }
+}
+
+void fb_head_backward(fb_head *h, fb_head_work *w, const int *labels, const float *weights, int B)
+{
+    head_backward(h, w, labels, weights, B, NULL, NULL);
+}
+
+void fb_head_backward_apply(fb_head *h, fb_head_work *w, const int *labels, const float *weights,
+                            int B, fb_head_apply_fn apply, void *ctx)
+{
+    head_backward(h, w, labels, weights, B, apply, ctx);
 }
 
 void fb_head_predict(fb_head *h, fb_head_work *w, const float *x, size_t n, float *probs)

@@ -5,12 +5,18 @@
 #include <cblas.h>
 #include <math.h>
 #include <pthread.h>
+#include <stdlib.h>
 #include <stdatomic.h>
 #include <string.h>
 #if defined(__x86_64__)
 #include <immintrin.h>
 #define cpu_relax() _mm_pause()
+/* Flush denormals to zero: Adam's second moments and the gradients of a
+ * well-fitted head decay into the denormal range, where every multiply costs
+ * ~100 cycles.  MXCSR is per thread, so each pool thread sets it. */
+static void flush_denormals(void) { _mm_setcsr(_mm_getcsr() | 0x8040); }
 #else
+static void flush_denormals(void) {}
 #define cpu_relax() ((void)0)
 #endif
 
@@ -38,6 +44,7 @@ static void *pool_worker(void *arg)
 {
     int t = (int)(size_t)arg;
     unsigned seen = 0;
+    flush_denormals();
     for (;;) {
         int spins = 0;
         while (atomic_load(&pool.gen) == seen) {
@@ -59,6 +66,7 @@ void fb_par_init(int nthreads)
     if (nthreads < 1) nthreads = 1;
     if (nthreads > FB_PAR_MAX) nthreads = FB_PAR_MAX;
     openblas_set_num_threads(1);
+    flush_denormals();
     atomic_store(&pool.quit, 0);
     pool.n = 1;
     for (int t = 1; t < nthreads; t++) {
@@ -113,6 +121,8 @@ typedef struct {
     float *out, *dinp, *dw, *dbias;
     const float *inp, *w, *bias, *dout;
     int B, K, N;
+    fb_rows_fn apply;
+    void *ctx;
 } dense_args;
 
 /* Columns [lo,hi) of out [B,N] = inp [B,K] . w [K,N] + bias. */
@@ -177,6 +187,44 @@ void fb_dense_backward(float *dinp, float *dw, float *dbias, const float *dout,
                      .w = w, .B = B, .K = K, .N = N };
     if (fb_par_threads() > 1 && worth_splitting(B, K, N)) fb_par_run(dense_backward_part, &a);
     else dense_backward_rows(&a, 0, K, 1);
+}
+
+/* Weight-gradient rows go through a per-thread buffer of about 128 KB (fits
+ * L2 with the matching rows of w and the optimizer state). */
+static _Thread_local float *rows_buf;
+static _Thread_local size_t rows_cap;
+
+static void dense_backward_apply_part(void *ctx, int t, int nt)
+{
+    const dense_args *a = ctx;
+    int B = a->B, K = a->K, N = a->N, lo, hi;
+    split_range(K, t, nt, 16, &lo, &hi);
+    if (a->dinp && hi > lo)
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, hi - lo, N, 1.0f,
+                    a->dout, N, a->w + (size_t)lo * N, N, 0.0f, a->dinp + lo, K);
+    if (t == nt - 1) dense_backward_rows(a, 0, 0, 1);   /* dbias only */
+    int rows = 32768 / N > 0 ? 32768 / N : 1;
+    if ((size_t)rows * N > rows_cap) {
+        free(rows_buf);
+        rows_cap = (size_t)rows * N;
+        rows_buf = malloc(rows_cap * sizeof(float));
+        if (!rows_buf) { rows_cap = 0; rows = 0; }
+    }
+    for (int k = lo; rows && k < hi; k += rows) {
+        int nr = hi - k < rows ? hi - k : rows;
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, nr, N, B, 1.0f,
+                    a->inp + k, K, a->dout, N, 0.0f, rows_buf, N);
+        a->apply(a->ctx, (size_t)k, (size_t)nr, rows_buf);
+    }
+}
+
+void fb_dense_backward_apply(float *dinp, float *dbias, const float *dout, const float *inp,
+                             const float *w, int B, int K, int N, fb_rows_fn apply, void *ctx)
+{
+    dense_args a = { .dinp = dinp, .dbias = dbias, .dout = dout, .inp = inp, .w = w,
+                     .B = B, .K = K, .N = N, .apply = apply, .ctx = ctx };
+    if (fb_par_threads() > 1 && worth_splitting(B, K, N)) fb_par_run(dense_backward_apply_part, &a);
+    else dense_backward_apply_part(&a, 0, 1);
 }
 
 /* ------------------------------------------------------------------ ReLU */
@@ -358,5 +406,56 @@ void fb_softmax_xent_backward(float *dlogits, const float *probs, const int *lab
             size_t i = (size_t)b * C + c;
             dlogits[i] = w * (probs[i] - (c == labels[b] ? 1.0f : 0.0f));
         }
+    }
+}
+
+/* ------------------------------------------------------------- optimizers */
+
+/* One Adam step for one element; the vector loop below does the same
+ * operations in the same order. */
+static inline float adam_one(float *p, float g, float *m, float *v, float lr_t, float b1,
+                             float b2, float eps, float wd)
+{
+    g = g + wd * *p;
+    *m = b1 * *m + (1 - b1) * g;
+    *v = b2 * *v + (1 - b2) * (g * g);
+    return *p - lr_t * *m / (sqrtf(*v) + eps);
+}
+
+void fb_adam_update(float *restrict params, const float *restrict grads, float *restrict m,
+                    float *restrict v, size_t n, float lr_t, float beta1, float beta2,
+                    float eps, float weight_decay)
+{
+    size_t i = 0;
+#if defined(__AVX512F__)
+    /* Written out because GCC will not vectorise sqrtf without -fno-math-errno:
+     * a scalar sqrt and divide per parameter made Adam cost more than the
+     * GEMMs. */
+    const __m512 b1 = _mm512_set1_ps(beta1), c1 = _mm512_set1_ps(1 - beta1);
+    const __m512 b2 = _mm512_set1_ps(beta2), c2 = _mm512_set1_ps(1 - beta2);
+    const __m512 lr = _mm512_set1_ps(lr_t), ep = _mm512_set1_ps(eps), wd = _mm512_set1_ps(weight_decay);
+    for (; i + 16 <= n; i += 16) {
+        __m512 p = _mm512_loadu_ps(params + i);
+        __m512 g = _mm512_add_ps(_mm512_loadu_ps(grads + i), _mm512_mul_ps(wd, p));
+        __m512 mm = _mm512_add_ps(_mm512_mul_ps(b1, _mm512_loadu_ps(m + i)), _mm512_mul_ps(c1, g));
+        __m512 vv = _mm512_add_ps(_mm512_mul_ps(b2, _mm512_loadu_ps(v + i)),
+                                  _mm512_mul_ps(c2, _mm512_mul_ps(g, g)));
+        __m512 step = _mm512_div_ps(_mm512_mul_ps(lr, mm), _mm512_add_ps(_mm512_sqrt_ps(vv), ep));
+        _mm512_storeu_ps(m + i, mm);
+        _mm512_storeu_ps(v + i, vv);
+        _mm512_storeu_ps(params + i, _mm512_sub_ps(p, step));
+    }
+#endif
+    for (; i < n; i++)
+        params[i] = adam_one(&params[i], grads[i], &m[i], &v[i], lr_t, beta1, beta2, eps, weight_decay);
+}
+
+void fb_sgd_update(float *restrict params, const float *restrict grads, float *restrict vel,
+                   size_t n, float lr, float momentum, float weight_decay)
+{
+    for (size_t i = 0; i < n; i++) {
+        float g = grads[i] + weight_decay * params[i];
+        vel[i] = momentum * vel[i] + g;
+        params[i] -= lr * vel[i];
     }
 }

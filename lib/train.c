@@ -111,45 +111,71 @@ void fb_train_opts_default(fb_train_opts *o)
     o->seed = 1;
 }
 
+/* The parameter buffer as tensors: a dense layer's weights get L2 decay,
+ * biases and BatchNorm's gamma/beta do not. */
+typedef struct { size_t off, n; float decay; } param_segment;
+
 typedef struct {
     const fb_train_opts *o;
     float *params, *grads, *m, *v;
-    const unsigned char *decay;   /* 1 where L2 applies (dense weights) */
-    size_t n;
+    param_segment seg[2 * FB_HEAD_MAX_HIDDEN + 2];
+    int nseg;
+    int in_dims[FB_HEAD_MAX_HIDDEN + 1];
     float lr_t;                   /* Adam: bias-corrected step size */
 } opt_step;
 
-/* One optimizer step over params [lo,hi).  Element-wise, so splitting the
- * range over threads gives the same bits as one thread. */
-static void opt_update_range(const opt_step *s, size_t lo, size_t hi)
+static void opt_step_init(opt_step *s, const fb_head *h, float *grads, float *m, float *v,
+                          const fb_train_opts *o)
 {
-    const fb_train_opts *o = s->o;
-    float wd = (float)o->weight_decay;
-    if (o->opt == FB_OPT_ADAM) {
-        float b1 = (float)o->beta1, b2 = (float)o->beta2, eps = (float)o->adam_eps;
-        for (size_t i = lo; i < hi; i++) {
-            float g = s->grads[i] + (s->decay[i] ? wd * s->params[i] : 0);
-            s->m[i] = b1 * s->m[i] + (1 - b1) * g;
-            s->v[i] = b2 * s->v[i] + (1 - b2) * g * g;
-            s->params[i] -= s->lr_t * s->m[i] / (sqrtf(s->v[i]) + eps);
-        }
-    } else {
-        float mu = (float)o->momentum, lr = (float)o->lr;
-        for (size_t i = lo; i < hi; i++) {
-            float g = s->grads[i] + (s->decay[i] ? wd * s->params[i] : 0);
-            s->m[i] = mu * s->m[i] + g;
-            s->params[i] -= lr * s->m[i];
-        }
+    memset(s, 0, sizeof *s);
+    s->o = o;
+    s->params = h->params;
+    s->grads = grads;
+    s->m = m;
+    s->v = v;
+    for (int l = 0; l <= h->nhidden; l++) {
+        fb_head_block blk = fb_head_block_at(h, l, h->params);
+        size_t w_off = (size_t)(blk.w - h->params), w_n = (size_t)blk.in * blk.out;
+        size_t rest = (size_t)blk.out * (l < h->nhidden ? 3 : 1);   /* b (gamma beta) */
+        s->in_dims[l] = blk.in;
+        s->seg[s->nseg++] = (param_segment){ w_off, w_n, (float)o->weight_decay };
+        s->seg[s->nseg++] = (param_segment){ w_off + w_n, rest, 0 };
     }
 }
 
-static void opt_update_part(void *ctx, int t, int nt)
+/* Optimizer step on params [off, off+n) with gradient g [n]. */
+static void opt_update_with(const opt_step *s, size_t off, size_t n, const float *g, float decay)
+{
+    const fb_train_opts *o = s->o;
+    if (n == 0) return;
+    if (o->opt == FB_OPT_ADAM)
+        fb_adam_update(s->params + off, g, s->m + off, s->v + off, n, s->lr_t,
+                       (float)o->beta1, (float)o->beta2, (float)o->adam_eps, decay);
+    else
+        fb_sgd_update(s->params + off, g, s->m + off, n, (float)o->lr, (float)o->momentum, decay);
+}
+
+static void opt_update(const opt_step *s, size_t off, size_t n, float decay)
+{
+    opt_update_with(s, off, n, s->grads + off, decay);
+}
+
+/* fb_head_apply_fn: a block of rows of layer l's weight gradient, fresh from
+ * the GEMM, updated at once (segment 2l is that layer's weights). */
+static void opt_apply_rows(void *ctx, int layer, size_t row0, size_t nrows, const float *g)
 {
     const opt_step *s = ctx;
-    size_t chunk = (s->n + nt - 1) / nt;
-    chunk = (chunk + 15) / 16 * 16;
-    size_t lo = t * chunk < s->n ? t * chunk : s->n, hi = lo + chunk < s->n ? lo + chunk : s->n;
-    opt_update_range(s, lo, hi);
+    const param_segment *w = &s->seg[2 * layer];
+    size_t cols = w->n / (s->in_dims[layer] ? s->in_dims[layer] : 1);
+    opt_update_with(s, w->off + row0 * cols, nrows * cols, g, w->decay);
+}
+
+/* The other parameters (biases, BatchNorm), after the backward pass. */
+static void opt_update_small_part(void *ctx, int t, int nt)
+{
+    const opt_step *s = ctx;
+    for (int i = 1; i < s->nseg; i += 2)
+        if ((i / 2) % nt == t) opt_update(s, s->seg[i].off, s->seg[i].n, s->seg[i].decay);
 }
 
 /* ------------------------------------------------------------ training */
@@ -218,23 +244,18 @@ int fb_train(fb_head *h, const fb_featset *train, const size_t *idx, size_t n,
     if (fb_head_work_init(&w, h, B) != 0) return -1;
     size_t np = h->nparams;
     float *m = calloc(np, sizeof(float)), *v = calloc(np, sizeof(float));
-    unsigned char *decay = calloc(np, 1);
     size_t *order = malloc((n ? n : 1) * sizeof(size_t));
     float *x = malloc((size_t)B * D * sizeof(float)), *wt = malloc((size_t)B * sizeof(float));
     int *y = malloc((size_t)B * sizeof(int));
     fb_head best = { 0 };
     int rc = -1;
-    if (!m || !v || !decay || !order || !x || !wt || !y) goto done;
+    if (!m || !v || !order || !x || !wt || !y) goto done;
     if (val && nv > 0 && fb_head_copy(&best, h) != 0) goto done;
-    for (int l = 0; l <= h->nhidden; l++) {
-        fb_head_block blk = fb_head_block_at(h, l, h->params);
-        memset(decay + (blk.w - h->params), 1, (size_t)blk.in * blk.out);
-    }
     memcpy(order, idx, n * sizeof(size_t));
     if (o->history) fprintf(o->history, "epoch\tloss\taccuracy\tval_loss\tval_accuracy\tseconds\n");
 
-    opt_step step = { .o = o, .params = h->params, .grads = w.grads, .m = m, .v = v,
-                      .decay = decay, .n = np };
+    opt_step step;
+    opt_step_init(&step, h, w.grads, m, v, o);
     double t_start = fb_now();
     long t = 0;
     int since_best = 0;
@@ -263,12 +284,12 @@ int fb_train(fb_head *h, const fb_featset *train, const size_t *idx, size_t n,
                 correct += top == y[b];
             }
             seen += nb;
-            fb_head_backward(h, &w, y, o->class_weight ? wt : NULL, nb);
             t++;
             step.lr_t = (float)(o->lr * sqrt(1 - pow(o->beta2, (double)t)) / (1 - pow(o->beta1, (double)t)));
-            /* a hand-off to the other thread costs more than a small update */
-            if (np >= (1 << 16)) fb_par_run(opt_update_part, &step);
-            else opt_update_range(&step, 0, np);
+            /* weights are updated inside the backward pass, block by block,
+             * while their gradient is in cache; then the small rest */
+            fb_head_backward_apply(h, &w, y, o->class_weight ? wt : NULL, nb, opt_apply_rows, &step);
+            opt_update_small_part(&step, 0, 1);
         }
         res->train_loss = seen ? loss_sum / seen : NAN;
         res->train_acc = seen ? (double)correct / seen : NAN;
@@ -309,7 +330,7 @@ int fb_train(fb_head *h, const fb_featset *train, const size_t *idx, size_t n,
     rc = 0;
 done:
     if (best.params) fb_head_free(&best);
-    free(m); free(v); free(decay); free(order); free(x); free(wt); free(y);
+    free(m); free(v); free(order); free(x); free(wt); free(y);
     fb_head_work_free(&w);
     return rc;
 }

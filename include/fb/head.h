@@ -116,6 +116,14 @@ double fb_head_loss(const fb_head *h, fb_head_work *w, const int *labels, int B)
 /* Gradient of sum_i weight_i * loss_i / B into w->grads (after forward and
  * fb_head_loss).  weights NULL: all 1. */
 void fb_head_backward(fb_head *h, fb_head_work *w, const int *labels, const float *weights, int B);
+/* The same, but each dense layer's weight gradient goes block by block to
+ * apply(ctx, layer, row0, nrows, g) instead of w->grads (see
+ * fb_dense_backward_apply); biases and BatchNorm gradients still go to
+ * w->grads.  Lower layers never read a higher layer's weights after its
+ * apply calls, so apply may update them in place. */
+typedef void (*fb_head_apply_fn)(void *ctx, int layer, size_t row0, size_t nrows, const float *g);
+void fb_head_backward_apply(fb_head *h, fb_head_work *w, const int *labels, const float *weights,
+                            int B, fb_head_apply_fn apply, void *ctx);
 /* Inference on n records of x, in chunks of w->cap: probs [n, C]. */
 void fb_head_predict(fb_head *h, fb_head_work *w, const float *x, size_t n, float *probs);
 

@@ -17,7 +17,8 @@
 
 /* ---- threads ---- */
 /* Starts nthreads-1 workers (nthreads 1..8) and fixes OpenBLAS to one thread:
- * parallelism comes from splitting each layer's work, see above. */
+ * parallelism comes from splitting each layer's work, see above.  Also sets
+ * flush-to-zero for denormals on the calling thread and the workers. */
 void fb_par_init(int nthreads);
 int  fb_par_threads(void);
 void fb_par_shutdown(void);
@@ -32,6 +33,15 @@ void fb_dense_forward(float *out, const float *inp, const float *w, const float 
 /* dout [B,N] -> dinp [B,K] (skipped when NULL), dw [K,N], dbias [N] */
 void fb_dense_backward(float *dinp, float *dw, float *dbias, const float *dout,
                        const float *inp, const float *w, int B, int K, int N);
+
+/* The same backward, but the weight gradient is never stored whole: each
+ * block of rows [row0, row0+nrows) of dw is handed to apply(ctx, row0, nrows,
+ * g) (g [nrows,N]) while it is still in cache, e.g. for an optimizer step on
+ * those rows of w.  Row k of w is read for dinp before apply may change it;
+ * dinp may be NULL.  Saves writing and re-reading a gradient the size of w. */
+typedef void (*fb_rows_fn)(void *ctx, size_t row0, size_t nrows, const float *g);
+void fb_dense_backward_apply(float *dinp, float *dbias, const float *dout, const float *inp,
+                             const float *w, int B, int K, int N, fb_rows_fn apply, void *ctx);
 
 /* ---- ReLU ---- inp, out [n] */
 void fb_relu_forward(float *out, const float *inp, size_t n);
@@ -78,5 +88,17 @@ void fb_softmax_xent_backward(float *dlogits, const float *probs, const int *lab
                               const float *weights, int B, int C);
 /* Softmax only (inference): logits [B,C] -> probs [B,C] */
 void fb_softmax(float *probs, const float *logits, int B, int C);
+
+/* ---- optimizer steps over one tensor of n parameters ----
+ * Element-wise, so any split of a tensor over threads gives the same bits.
+ * g = grads + weight_decay * params (L2; callers pass 0 for biases and
+ * BatchNorm parameters). */
+/* Adam: m, v [n] moments; lr_t = lr * sqrt(1 - beta2^t) / (1 - beta1^t) */
+void fb_adam_update(float *restrict params, const float *restrict grads, float *restrict m,
+                    float *restrict v, size_t n, float lr_t, float beta1, float beta2,
+                    float eps, float weight_decay);
+/* SGD with momentum: vel = momentum * vel + g; params -= lr * vel */
+void fb_sgd_update(float *restrict params, const float *restrict grads, float *restrict vel,
+                   size_t n, float lr, float momentum, float weight_decay);
 
 #endif
