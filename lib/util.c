@@ -186,6 +186,9 @@ FILE *fb_open_input(const char *path)
 
 void fb_handle_help_version(int argc, char **argv, const char *usage)
 {
+    /* getopt's own messages start with argv[0]: make it the bare tool name,
+     * so every message a tool prints is prefixed alike. */
+    if (argc > 0) argv[0] = (char *)progname;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--") == 0) break;
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {

@@ -63,7 +63,8 @@ void fb_atomic_abort(fb_atomic *a);
 /* Opens "-" as stdin, else the named file, for binary reading.  NULL on error. */
 FILE *fb_open_input(const char *path);
 
-/* Standard --help/--version handling: prints and exits when argv has them. */
+/* Standard --help/--version handling: prints and exits when argv has them.
+ * Also sets argv[0] to the tool's bare name for getopt's messages. */
 void fb_handle_help_version(int argc, char **argv, const char *usage);
 
 #endif
