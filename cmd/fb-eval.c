@@ -1,0 +1,228 @@
+/* fb-eval: scores a trained head on a labelled feature stream.
+ * See man/fb-eval.1. */
+#include <errno.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fb/head.h"
+#include "fb/layers.h"
+#include "fb/metrics.h"
+#include "fb/resnet.h"
+#include "fb/util.h"
+
+static const char usage[] =
+    "usage: fb-eval [--json] [--force] [--mistakes N] head.bin < test.fbt\n"
+    "  --json         one JSON object on stdout instead of the text report\n"
+    "  --force        score a stream whose preprocessing differs from the head's training data\n"
+    "  --mistakes N   list at most N misclassified records in the text report (default 20;\n"
+    "                 --json lists all)\n"
+    "  --help, --version\n";
+
+typedef struct { size_t row; int truth, pred; float prob; } mistake;
+
+static int by_confidence(const void *a, const void *b)
+{
+    const mistake *x = a, *y = b;
+    if (x->prob != y->prob) return x->prob < y->prob ? 1 : -1;
+    return x->row < y->row ? -1 : x->row > y->row;   /* stable: stream order */
+}
+
+/* JSON number, or null for NaN (undefined metrics). */
+static json_t *num(double v) { return isnan(v) ? json_null() : json_real(v); }
+
+typedef struct {
+    const fb_head *h;
+    const fb_featset *ds;
+    fb_metrics m;
+    mistake *mistakes;
+    size_t nmistakes, unlabelled, unknown_total;
+    size_t *unknown;                 /* per stream class: records of classes the head lacks */
+} report;
+
+static void print_text(const report *r, int max_mistakes)
+{
+    const fb_head *h = r->h;
+    const fb_metrics *m = &r->m;
+    int k = h->nclasses, w = 12;
+    for (int c = 0; c < k; c++) if ((int)strlen(h->classes[c]) > w) w = (int)strlen(h->classes[c]);
+    printf("records     %zu\n", r->ds->n);
+    printf("scored      %zu\n", m->n);
+    if (r->unlabelled) printf("unlabelled  %zu (not scored)\n", r->unlabelled);
+    for (int c = 0; c < r->ds->nclasses; c++)
+        if (r->unknown[c])
+            printf("unknown     %zu of class '%s', which the head was not trained on (not scored)\n",
+                   r->unknown[c], r->ds->classes[c]);
+    printf("accuracy    %.4f\n", fb_metrics_accuracy(m));
+    printf("mean loss   %.4f\n", fb_metrics_mean_loss(m));
+    if (k == 2) printf("roc auc     %.4f (positive class: %s)\n", fb_metrics_auc(m), h->classes[1]);
+    printf("\nconfusion matrix (rows: true class, columns: predicted)\n%*s", w, "");
+    for (int c = 0; c < k; c++) printf("  %*s", w, h->classes[c]);
+    printf("\n");
+    for (int t = 0; t < k; t++) {
+        printf("%-*s", w, h->classes[t]);
+        for (int p = 0; p < k; p++) printf("  %*zu", w, m->confusion[(size_t)t * k + p]);
+        printf("\n");
+    }
+    printf("\n%-*s  precision     recall         f1    support\n", w, "class");
+    for (int c = 0; c < k; c++) {
+        size_t support = 0;
+        for (int p = 0; p < k; p++) support += m->confusion[(size_t)c * k + p];
+        printf("%-*s  %9.4f  %9.4f  %9.4f  %9zu\n", w, h->classes[c], fb_metrics_precision(m, c),
+               fb_metrics_recall(m, c), fb_metrics_f1(m, c), support);
+    }
+    printf("%-*s  %9.4f  %9.4f  %9.4f  %9zu\n", w, "macro avg", fb_metrics_macro_precision(m),
+           fb_metrics_macro_recall(m), fb_metrics_macro_f1(m), m->n);
+    printf("\nmisclassified: %zu", r->nmistakes);
+    if (r->nmistakes) {
+        printf(" (most confident first%s)\nid\ttrue\tpredicted\tprobability\n",
+               (int)r->nmistakes > max_mistakes ? ", first ones" : "");
+        for (size_t i = 0; i < r->nmistakes && (int)i < max_mistakes; i++) {
+            const mistake *x = &r->mistakes[i];
+            printf("%s\t%s\t%s\t%.4f\n", r->ds->ids[x->row], h->classes[x->truth],
+                   h->classes[x->pred], x->prob);
+        }
+    } else {
+        printf("\n");
+    }
+}
+
+static void print_json(const report *r)
+{
+    const fb_head *h = r->h;
+    const fb_metrics *m = &r->m;
+    int k = h->nclasses;
+    json_t *o = json_object(), *classes = json_array(), *conf = json_array(), *per = json_array();
+    json_t *unknown = json_object(), *mist = json_array();
+    for (int c = 0; c < k; c++) json_array_append_new(classes, json_string(h->classes[c]));
+    for (int t = 0; t < k; t++) {
+        json_t *row = json_array();
+        size_t support = 0;
+        for (int p = 0; p < k; p++) {
+            json_array_append_new(row, json_integer((json_int_t)m->confusion[(size_t)t * k + p]));
+            support += m->confusion[(size_t)t * k + p];
+        }
+        json_array_append_new(conf, row);
+        json_array_append_new(per, json_pack("{s:s, s:o, s:o, s:o, s:I}", "class", h->classes[t],
+                                             "precision", num(fb_metrics_precision(m, t)),
+                                             "recall", num(fb_metrics_recall(m, t)),
+                                             "f1", num(fb_metrics_f1(m, t)),
+                                             "support", (json_int_t)support));
+    }
+    for (int c = 0; c < r->ds->nclasses; c++)
+        if (r->unknown[c]) json_object_set_new(unknown, r->ds->classes[c], json_integer((json_int_t)r->unknown[c]));
+    for (size_t i = 0; i < r->nmistakes; i++) {
+        const mistake *x = &r->mistakes[i];
+        json_array_append_new(mist, json_pack("{s:s, s:s, s:s, s:f}", "id", r->ds->ids[x->row],
+                                              "true", h->classes[x->truth],
+                                              "predicted", h->classes[x->pred],
+                                              "probability", (double)x->prob));
+    }
+    json_object_set_new(o, "records", json_integer((json_int_t)r->ds->n));
+    json_object_set_new(o, "scored", json_integer((json_int_t)m->n));
+    json_object_set_new(o, "unlabelled", json_integer((json_int_t)r->unlabelled));
+    json_object_set_new(o, "unknown_classes", unknown);
+    json_object_set_new(o, "accuracy", num(fb_metrics_accuracy(m)));
+    json_object_set_new(o, "loss", num(fb_metrics_mean_loss(m)));
+    json_object_set_new(o, "classes", classes);
+    json_object_set_new(o, "confusion", conf);
+    json_object_set_new(o, "per_class", per);
+    json_object_set_new(o, "macro", json_pack("{s:o, s:o, s:o}",
+                                              "precision", num(fb_metrics_macro_precision(m)),
+                                              "recall", num(fb_metrics_macro_recall(m)),
+                                              "f1", num(fb_metrics_macro_f1(m))));
+    if (k == 2) {
+        json_object_set_new(o, "roc_auc", num(fb_metrics_auc(m)));
+        json_object_set_new(o, "positive_class", json_string(h->classes[1]));
+    }
+    json_object_set_new(o, "misclassified", mist);
+    if (json_dumpf(o, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(6)) != 0)
+        fb_die(FB_EXIT_FAILURE, "stdout: write error");
+    printf("\n");
+    json_decref(o);
+}
+
+int main(int argc, char **argv)
+{
+    fb_set_progname(argv[0]);
+    fb_handle_help_version(argc, argv, usage);
+    fb_resnet_tune_blas(argv);
+    int as_json = 0, force = 0, max_mistakes = 20, c;
+    static const struct option longopts[] = {
+        { "json", no_argument, NULL, 'j' }, { "force", no_argument, NULL, 'f' },
+        { "mistakes", required_argument, NULL, 'm' }, { NULL, 0, NULL, 0 }
+    };
+    while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'j': as_json = 1; break;
+        case 'f': force = 1; break;
+        case 'm': max_mistakes = atoi(optarg); break;
+        default: fputs(usage, stderr); return FB_EXIT_USAGE;
+        }
+    }
+    if (optind != argc - 1) {
+        fputs(usage, stderr);
+        return FB_EXIT_USAGE;
+    }
+    const char *head_path = argv[optind];
+    char err[1024];
+    fb_head h;
+    if (fb_head_load(&h, head_path, err, sizeof err) != 0) fb_die(FB_EXIT_FAILURE, "%s", err);
+    fb_featset ds;
+    if (fb_featset_read(&ds, stdin, "stdin", err, sizeof err) != 0) fb_die(FB_EXIT_FAILURE, "%s", err);
+    if (ds.dim != h.in_dim)
+        fb_die(FB_EXIT_FAILURE, "stdin: %d features per record, %s was trained on %d",
+               ds.dim, head_path, h.in_dim);
+    if (fb_prov_compare(h.provenance, ds.provenance, err, sizeof err)) {
+        if (!force)
+            fb_die(FB_EXIT_FAILURE, "stdin: made differently from %s's training data (%s); "
+                   "--force to score it anyway", head_path, err);
+        fb_warn("stdin: made differently from %s's training data (%s); scoring anyway (--force)",
+                head_path, err);
+    }
+
+    report r = { .h = &h, .ds = &ds };
+    r.unknown = fb_xcalloc((size_t)ds.nclasses + 1, sizeof(size_t));
+    /* stream class index -> head class index, by name */
+    int *to_head = fb_xmalloc(((size_t)ds.nclasses + 1) * sizeof(int));
+    for (int s = 0; s < ds.nclasses; s++) to_head[s] = fb_head_class_index(&h, ds.classes[s]);
+    if (fb_metrics_init(&r.m, h.nclasses) != 0) fb_die(FB_EXIT_FAILURE, "out of memory");
+    float *probs = fb_xmalloc((ds.n ? ds.n : 1) * h.nclasses * sizeof(float));
+    fb_par_init(1);
+    fb_head_work w;
+    if (fb_head_work_init(&w, &h, 256) != 0) fb_die(FB_EXIT_FAILURE, "out of memory");
+    fb_head_predict(&h, &w, ds.x, ds.n, probs);
+    r.mistakes = fb_xmalloc((ds.n ? ds.n : 1) * sizeof(mistake));
+    for (size_t i = 0; i < ds.n; i++) {
+        if (ds.y[i] < 0) { r.unlabelled++; continue; }
+        int truth = to_head[ds.y[i]];
+        if (truth < 0) { r.unknown[ds.y[i]]++; r.unknown_total++; continue; }
+        const float *p = probs + i * h.nclasses;
+        int pred = fb_metrics_add(&r.m, truth, p);
+        if (pred < 0) fb_die(FB_EXIT_FAILURE, "out of memory");
+        if (pred != truth) r.mistakes[r.nmistakes++] = (mistake){ i, truth, pred, p[pred] };
+    }
+    qsort(r.mistakes, r.nmistakes, sizeof(mistake), by_confidence);
+    for (int s = 0; s < ds.nclasses; s++)
+        if (r.unknown[s])
+            fb_warn("stdin: %zu records of class '%s', which %s was not trained on: not scored",
+                    r.unknown[s], ds.classes[s], head_path);
+    if (r.unlabelled) fb_warn("stdin: %zu unlabelled records: not scored", r.unlabelled);
+    if (r.m.n == 0) fb_die(FB_EXIT_FAILURE, "stdin: no records with a class the head knows; nothing to score");
+
+    if (as_json) print_json(&r);
+    else print_text(&r, max_mistakes);
+    if (fflush(stdout) != 0 || ferror(stdout)) fb_die(FB_EXIT_FAILURE, "stdout: write error");
+
+    fb_head_work_free(&w);
+    fb_metrics_free(&r.m);
+    free(r.mistakes);
+    free(r.unknown);
+    free(to_head);
+    free(probs);
+    fb_featset_free(&ds);
+    fb_head_free(&h);
+    return 0;
+}

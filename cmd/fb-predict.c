@@ -1,0 +1,116 @@
+/* fb-predict: classifies feature records with a trained head.
+ * See man/fb-predict.1. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fb/head.h"
+#include "fb/layers.h"
+#include "fb/resnet.h"
+#include "fb/util.h"
+
+static const char usage[] =
+    "usage: fb-predict [options] head.bin < features.fbt\n"
+    "  prints: id, predicted class, its probability (TSV, one line per record)\n"
+    "  --all            add every class's probability, in the head's class order\n"
+    "  --header         print a header line first\n"
+    "  --threshold P    two-class heads: predict the positive class when its\n"
+    "                   probability is at least P (default: the more probable class)\n"
+    "  --positive NAME  the positive class for --threshold (default: the head's second class)\n"
+    "  --force          accept a stream whose preprocessing differs from the head's training data\n"
+    "  --help, --version\n";
+
+int main(int argc, char **argv)
+{
+    fb_set_progname(argv[0]);
+    fb_handle_help_version(argc, argv, usage);
+    fb_resnet_tune_blas(argv);
+    int all = 0, header = 0, force = 0, c;
+    double threshold = -1;
+    const char *positive_name = NULL;
+    static const struct option longopts[] = {
+        { "all", no_argument, NULL, 'a' }, { "header", no_argument, NULL, 'H' },
+        { "threshold", required_argument, NULL, 't' }, { "positive", required_argument, NULL, 'p' },
+        { "force", no_argument, NULL, 'f' }, { NULL, 0, NULL, 0 }
+    };
+    while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'a': all = 1; break;
+        case 'H': header = 1; break;
+        case 't': {
+            char *end;
+            errno = 0;
+            threshold = strtod(optarg, &end);
+            if (end == optarg || *end || errno || !(threshold >= 0 && threshold <= 1))
+                fb_die(FB_EXIT_USAGE, "--threshold wants a probability in [0, 1], not '%s'", optarg);
+            break;
+        }
+        case 'p': positive_name = optarg; break;
+        case 'f': force = 1; break;
+        default: fputs(usage, stderr); return FB_EXIT_USAGE;
+        }
+    }
+    if (optind != argc - 1) {
+        fputs(usage, stderr);
+        return FB_EXIT_USAGE;
+    }
+    const char *head_path = argv[optind];
+    char err[1024];
+    fb_head h;
+    if (fb_head_load(&h, head_path, err, sizeof err) != 0) fb_die(FB_EXIT_FAILURE, "%s", err);
+
+    int positive = -1;
+    if (threshold >= 0 || positive_name) {
+        if (h.nclasses != 2)
+            fb_die(FB_EXIT_USAGE, "--threshold and --positive need a two-class head; %s has %d classes",
+                   head_path, h.nclasses);
+        positive = 1;
+        if (positive_name && (positive = fb_head_class_index(&h, positive_name)) < 0)
+            fb_die(FB_EXIT_USAGE, "--positive: %s has no class '%s' (it has '%s' and '%s')",
+                   head_path, positive_name, h.classes[0], h.classes[1]);
+    }
+
+    fb_featset ds;
+    if (fb_featset_read(&ds, stdin, "stdin", err, sizeof err) != 0) fb_die(FB_EXIT_FAILURE, "%s", err);
+    if (ds.dim != h.in_dim)
+        fb_die(FB_EXIT_FAILURE, "stdin: %d features per record, %s was trained on %d",
+               ds.dim, head_path, h.in_dim);
+    if (fb_prov_compare(h.provenance, ds.provenance, err, sizeof err)) {
+        if (!force)
+            fb_die(FB_EXIT_FAILURE, "stdin: made differently from %s's training data (%s); "
+                   "--force to predict anyway", head_path, err);
+        fb_warn("stdin: made differently from %s's training data (%s); predicting anyway (--force)",
+                head_path, err);
+    }
+
+    fb_par_init(1);
+    fb_head_work w;
+    float *probs = fb_xmalloc((ds.n ? ds.n : 1) * h.nclasses * sizeof(float));
+    if (fb_head_work_init(&w, &h, 256) != 0) fb_die(FB_EXIT_FAILURE, "out of memory");
+    fb_head_predict(&h, &w, ds.x, ds.n, probs);
+
+    if (header) {
+        printf("id\tclass\tprobability");
+        for (int k = 0; all && k < h.nclasses; k++) printf("\t%s", h.classes[k]);
+        printf("\n");
+    }
+    for (size_t i = 0; i < ds.n; i++) {
+        const float *p = probs + i * h.nclasses;
+        int pred = 0;
+        if (threshold >= 0) {
+            pred = p[positive] >= threshold ? positive : 1 - positive;
+        } else {
+            for (int k = 1; k < h.nclasses; k++) if (p[k] > p[pred]) pred = k;
+        }
+        printf("%s\t%s\t%.6f", ds.ids[i], h.classes[pred], p[pred]);
+        for (int k = 0; all && k < h.nclasses; k++) printf("\t%.6f", p[k]);
+        printf("\n");
+    }
+    if (fflush(stdout) != 0 || ferror(stdout)) fb_die(FB_EXIT_FAILURE, "stdout: write error");
+    fb_head_work_free(&w);
+    free(probs);
+    fb_featset_free(&ds);
+    fb_head_free(&h);
+    return 0;
+}
