@@ -1,0 +1,66 @@
+/* fb-plot: draws an fb-train history as a PNG with two panels (loss,
+ * accuracy).  See man/fb-plot.1. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fb/plot.h"
+#include "fb/util.h"
+
+static const char usage[] =
+    "usage: fb-plot -o curves.png [--title TEXT] [--size WxH] [history.tsv]\n"
+    "  reads fb-train --history output (stdin when no file is given)\n"
+    "  -o, --output FILE   PNG to write (atomically)\n"
+    "      --title TEXT    a title above the panels\n"
+    "      --size WxH      pixels (default 1100x450)\n"
+    "      --svg           write the SVG text instead of a PNG\n"
+    "      --help, --version\n";
+
+int main(int argc, char **argv)
+{
+    fb_set_progname(argv[0]);
+    fb_handle_help_version(argc, argv, usage);
+    const char *outpath = NULL, *title = NULL;
+    int width = 1100, height = 450, as_svg = 0, c;
+    static const struct option longopts[] = {
+        { "output", required_argument, NULL, 'o' }, { "title", required_argument, NULL, 't' },
+        { "size", required_argument, NULL, 's' }, { "svg", no_argument, NULL, 'S' },
+        { NULL, 0, NULL, 0 }
+    };
+    while ((c = getopt_long(argc, argv, "o:", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'o': outpath = optarg; break;
+        case 't': title = optarg; break;
+        case 's':
+            if (sscanf(optarg, "%dx%d", &width, &height) != 2 || width < 300 || height < 200 ||
+                width > 10000 || height > 10000)
+                fb_die(FB_EXIT_USAGE, "--size wants WxH, at least 300x200, not '%s'", optarg);
+            break;
+        case 'S': as_svg = 1; break;
+        default: fputs(usage, stderr); return FB_EXIT_USAGE;
+        }
+    }
+    if (!outpath) fb_die(FB_EXIT_USAGE, "no output: give -o curves.png");
+    if (argc - optind > 1) fb_die(FB_EXIT_USAGE, "one history file at most");
+    const char *inpath = optind < argc ? argv[optind] : "-";
+    FILE *f = strcmp(inpath, "-") == 0 ? stdin : fopen(inpath, "r");
+    if (!f) fb_die(FB_EXIT_FAILURE, "%s: %s", inpath, strerror(errno));
+    char err[512];
+    fb_history h;
+    if (fb_history_read(&h, f, f == stdin ? "stdin" : inpath, err, sizeof err) != 0)
+        fb_die(FB_EXIT_FAILURE, "%s", err);
+    if (f != stdin) fclose(f);
+    char *svg = fb_plot_history_svg(&h, width, height, title);
+    if (!svg) fb_die(FB_EXIT_FAILURE, "out of memory");
+    if (as_svg) {
+        fb_atomic a;
+        if (fb_atomic_open(&a, outpath) != 0 || fputs(svg, a.f) < 0 || fb_atomic_commit(&a) != 0)
+            fb_die(FB_EXIT_FAILURE, "%s: %s", outpath, strerror(errno));
+    } else if (fb_plot_svg_to_png(svg, outpath, err, sizeof err) != 0) {
+        fb_die(FB_EXIT_FAILURE, "%s", err);
+    }
+    free(svg);
+    fb_history_free(&h);
+    return 0;
+}

@@ -1,0 +1,24 @@
+/* Training curves: a history TSV (fb-train --history) drawn as an SVG with two
+ * panels (loss, accuracy; train and validation per epoch) and rendered to PNG
+ * with libvips. */
+#ifndef FB_PLOT_H
+#define FB_PLOT_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+typedef struct {
+    int n;
+    double *epoch, *loss, *acc, *val_loss, *val_acc;   /* NaN where absent */
+} fb_history;
+
+/* Reads fb-train's history TSV (header line, then epoch, loss, accuracy,
+ * val_loss, val_accuracy, seconds).  0 ok; -1 with a message in err. */
+int  fb_history_read(fb_history *h, FILE *f, const char *name, char *err, size_t errlen);
+void fb_history_free(fb_history *h);
+/* The SVG text (malloc'd), width x height pixels; NULL on no memory. */
+char *fb_plot_history_svg(const fb_history *h, int width, int height, const char *title);
+/* Renders SVG text to a PNG at path, atomically.  0 ok; -1 with message. */
+int  fb_plot_svg_to_png(const char *svg, const char *path, char *err, size_t errlen);
+
+#endif
