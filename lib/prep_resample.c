@@ -105,45 +105,163 @@ static uint8_t clamp_u8(float v)
     return v <= 0.0f ? 0 : v >= 255.0f ? 255 : (uint8_t)(v + 0.5f);
 }
 
+/* The vertical pass: row[i] = sum over k of w[k] * src_k[i], the sum taken
+ * in tap order from 0.0f.  The SIMD versions do the same float multiplies
+ * and adds in the same order (never fused), so every variant gives the
+ * same bits; they only convert and add more lanes at a time. */
+static void vpass_scalar(const uint8_t *const *s, const float *w, int taps, float *row, int n)
+{
+    for (int i = 0; i < n; i++) {
+        float a = 0.0f;
+        for (int k = 0; k < taps; k++) a += w[k] * s[k][i];
+        row[i] = a;
+    }
+}
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define FB_X86 1
+
+static void vpass_sse2(const uint8_t *const *s, const float *w, int taps, float *row, int n)
+{
+    const __m128i zero = _mm_setzero_si128();
+    int i = 0;
+    for (; i + 16 <= n; i += 16) {
+        __m128 a0 = _mm_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+        for (int k = 0; k < taps; k++) {
+            __m128 wk = _mm_set1_ps(w[k]);
+            __m128i v = _mm_loadu_si128((const __m128i *)(s[k] + i));
+            __m128i lo = _mm_unpacklo_epi8(v, zero), hi = _mm_unpackhi_epi8(v, zero);
+            a0 = _mm_add_ps(a0, _mm_mul_ps(wk, _mm_cvtepi32_ps(_mm_unpacklo_epi16(lo, zero))));
+            a1 = _mm_add_ps(a1, _mm_mul_ps(wk, _mm_cvtepi32_ps(_mm_unpackhi_epi16(lo, zero))));
+            a2 = _mm_add_ps(a2, _mm_mul_ps(wk, _mm_cvtepi32_ps(_mm_unpacklo_epi16(hi, zero))));
+            a3 = _mm_add_ps(a3, _mm_mul_ps(wk, _mm_cvtepi32_ps(_mm_unpackhi_epi16(hi, zero))));
+        }
+        _mm_storeu_ps(row + i, a0);
+        _mm_storeu_ps(row + i + 4, a1);
+        _mm_storeu_ps(row + i + 8, a2);
+        _mm_storeu_ps(row + i + 12, a3);
+    }
+    const uint8_t *t[64];
+    for (int k = 0; k < taps; k++) t[k] = s[k] + i;
+    vpass_scalar(t, w, taps, row + i, n - i);
+}
+
+__attribute__((target("avx2")))
+static void vpass_avx2(const uint8_t *const *s, const float *w, int taps, float *row, int n)
+{
+    int i = 0;
+    for (; i + 32 <= n; i += 32) {
+        __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+        for (int k = 0; k < taps; k++) {
+            __m256 wk = _mm256_set1_ps(w[k]);
+            const uint8_t *p = s[k] + i;
+            __m256 v0 = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)p)));
+            __m256 v1 = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(p + 8))));
+            __m256 v2 = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(p + 16))));
+            __m256 v3 = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(p + 24))));
+            a0 = _mm256_add_ps(a0, _mm256_mul_ps(wk, v0));
+            a1 = _mm256_add_ps(a1, _mm256_mul_ps(wk, v1));
+            a2 = _mm256_add_ps(a2, _mm256_mul_ps(wk, v2));
+            a3 = _mm256_add_ps(a3, _mm256_mul_ps(wk, v3));
+        }
+        _mm256_storeu_ps(row + i, a0);
+        _mm256_storeu_ps(row + i + 8, a1);
+        _mm256_storeu_ps(row + i + 16, a2);
+        _mm256_storeu_ps(row + i + 24, a3);
+    }
+    const uint8_t *t[64];
+    for (int k = 0; k < taps; k++) t[k] = s[k] + i;
+    vpass_sse2(t, w, taps, row + i, n - i);
+}
+
+/* The horizontal pass on RGB floats, one output pixel per 4-lane vector
+ * (R, G, B and a lane that is ignored); row must have one float of slack
+ * after its last pixel. */
+static void hpass_sse2(const float *row, const taps *tx, uint8_t *d, int ow)
+{
+    for (int x = 0; x < ow; x++) {
+        const float *wx = tx->w + (size_t)x * tx->max_taps;
+        const float *r = row + (size_t)tx->first[x] * 3;
+        __m128 a = _mm_setzero_ps();
+        for (int k = 0; k < tx->count[x]; k++, r += 3)
+            a = _mm_add_ps(a, _mm_mul_ps(_mm_set1_ps(wx[k]), _mm_loadu_ps(r)));
+        /* clamp_u8: truncate v + 0.5, saturate to 0..255 */
+        __m128i q = _mm_cvttps_epi32(_mm_add_ps(a, _mm_set1_ps(0.5f)));
+        q = _mm_packus_epi16(_mm_packs_epi32(q, q), q);
+        uint32_t px = (uint32_t)_mm_cvtsi128_si32(q);
+        memcpy(d + 3 * x, &px, 3);
+    }
+}
+#endif
+
+static void hpass_scalar(const float *row, const taps *tx, uint8_t *d, int ow)
+{
+    for (int x = 0; x < ow; x++) {
+        const float *wx = tx->w + (size_t)x * tx->max_taps;
+        const float *r = row + (size_t)tx->first[x] * 3;
+        float a = 0, b = 0, c = 0;
+        for (int k = 0; k < tx->count[x]; k++, r += 3) {
+            a += wx[k] * r[0];
+            b += wx[k] * r[1];
+            c += wx[k] * r[2];
+        }
+        d[3 * x] = clamp_u8(a);
+        d[3 * x + 1] = clamp_u8(b);
+        d[3 * x + 2] = clamp_u8(c);
+    }
+}
+
+typedef void (*vpass_fn)(const uint8_t *const *, const float *, int, float *, int);
+typedef void (*hpass_fn)(const float *, const taps *, uint8_t *, int);
+
+/* FB_PREP_SIMD=0 (scalar), sse2 or avx2 caps the variant: the unit tests
+ * check that they all agree. */
+static void pick_passes(vpass_fn *v, hpass_fn *h)
+{
+    *v = vpass_scalar;
+    *h = hpass_scalar;
+#ifdef FB_X86
+    const char *cap = getenv("FB_PREP_SIMD");
+    if (cap && strcmp(cap, "0") == 0) return;
+    *v = vpass_sse2;
+    *h = hpass_sse2;
+    if (cap && strcmp(cap, "sse2") == 0) return;
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx2")) *v = vpass_avx2;
+#endif
+}
+
 int fb_prep_resample(const uint8_t *src, int w, int h, size_t stride,
                      const double box[4], uint8_t *dst, int ow, int oh, size_t dst_stride,
                      fb_prep_kernel kernel)
 {
     filter flt = filter_for(kernel);
     taps tx = { 0 }, ty = { 0 };
-    float *row = malloc((size_t)w * 3 * sizeof *row);
+    /* +4: the horizontal pass reads one float past the last pixel */
+    float *row = malloc(((size_t)w * 3 + 4) * sizeof *row);
+    const uint8_t **srow = NULL;
     int rc = -1;
     if (!row || taps_make(&tx, w, box[0], box[2], ow, flt) || taps_make(&ty, h, box[1], box[3], oh, flt))
         goto out;
+    if (!(srow = malloc((size_t)ty.max_taps * sizeof *srow))) goto out;
+    memset(row + (size_t)w * 3, 0, 4 * sizeof *row);
+    vpass_fn vpass;
+    hpass_fn hpass;
+    pick_passes(&vpass, &hpass);
+    if (ty.max_taps > 64 && vpass != vpass_scalar) vpass = vpass_scalar;   /* tail buffers hold 64 */
     /* Vertical first: it runs along whole rows, which vectorises. */
     for (int y = 0; y < oh; y++) {
-        const float *wy = ty.w + (size_t)y * ty.max_taps;
-        memset(row, 0, (size_t)w * 3 * sizeof *row);
-        for (int k = 0; k < ty.count[y]; k++) {
-            const uint8_t *s = src + (size_t)(ty.first[y] + k) * stride;
-            float wk = wy[k];
-            for (int i = 0; i < w * 3; i++) row[i] += wk * s[i];
-        }
-        uint8_t *d = dst + (size_t)y * dst_stride;
-        for (int x = 0; x < ow; x++) {
-            const float *wx = tx.w + (size_t)x * tx.max_taps;
-            const float *r = row + (size_t)tx.first[x] * 3;
-            float a = 0, b = 0, c = 0;
-            for (int k = 0; k < tx.count[x]; k++, r += 3) {
-                a += wx[k] * r[0];
-                b += wx[k] * r[1];
-                c += wx[k] * r[2];
-            }
-            d[3 * x] = clamp_u8(a);
-            d[3 * x + 1] = clamp_u8(b);
-            d[3 * x + 2] = clamp_u8(c);
-        }
+        for (int k = 0; k < ty.count[y]; k++) srow[k] = src + (size_t)(ty.first[y] + k) * stride;
+        vpass(srow, ty.w + (size_t)y * ty.max_taps, ty.count[y], row, w * 3);
+        hpass(row, &tx, dst + (size_t)y * dst_stride, ow);
     }
     rc = 0;
 out:
     taps_free(&tx);
     taps_free(&ty);
     free(row);
+    free(srow);
     return rc;
 }
 
