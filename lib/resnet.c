@@ -109,32 +109,62 @@ typedef struct {
     float *x, *t1, *t2, *s;       /* MAX_ACT floats each */
 } activations;
 
+/* Weights of every conv packed for the AVX-512 GEMM (NULL: the OpenBLAS path),
+ * indexed like the weights file's tensor table. */
+typedef struct {
+    const fb_conv_params *tensors;
+    float *const *packed;
+} packed_net;
+
 /* conv + bias [+ residual] [+ ReLU]: in [h][w][cin] -> out [ho][wo][cout] */
-static void conv(const team *t, const fb_conv_params *p, const float *in, int h, int w,
-                 const float *residual, int relu, float *out, float *scratch, int *ho, int *wo)
+static void conv(const team *t, const packed_net *pn, const fb_conv_params *p, const float *in,
+                 int h, int w, const float *residual, int relu, float *out, float *scratch,
+                 int *ho, int *wo)
 {
     *ho = fb_conv_out(h, p->kh, p->stride, p->pad);
     *wo = fb_conv_out(w, p->kw, p->stride, p->pad);
-    int lo, hi;
-    team_rows(t, *ho * *wo, &lo, &hi);
-    fb_kern_conv2d(in, h, w, p->cin, p->w, p->b, p->kh, p->stride, p->pad, p->cout,
-                   residual, relu, out, scratch, lo, hi);
+    int m = *ho * *wo, lo, hi;
+    if (pn->packed) {
+        const float *packed = pn->packed[p - pn->tensors];
+        /* Threads sharing an image split the output rows in whole 14-row
+         * tiles when there are many (each thread then streams all of B, which
+         * is small there), else the 32-column panels (stages 4-5: 196 or 49
+         * rows, large B: each thread reads only its half of the weights). */
+        int row0 = 0, row1 = m, col0 = 0, col1 = p->cout;
+        if (t->nthreads > 1 && m >= 256 * t->nthreads) {
+            int tiles = (m + 13) / 14;
+            row0 = tiles * t->tid / t->nthreads * 14;
+            row1 = tiles * (t->tid + 1) / t->nthreads * 14;
+            if (row1 > m) row1 = m;
+        } else if (t->nthreads > 1) {
+            int panels = (p->cout + 31) / 32;
+            col0 = panels * t->tid / t->nthreads * 32;
+            col1 = panels * (t->tid + 1) / t->nthreads * 32;
+            if (col1 > p->cout) col1 = p->cout;
+        }
+        fb_kern_conv2d_packed(in, h, w, p->cin, packed, p->b, p->kh, p->stride, p->pad, p->cout,
+                              residual, relu, out, scratch, row0, row1, col0, col1);
+    } else {
+        team_rows(t, m, &lo, &hi);
+        fb_kern_conv2d(in, h, w, p->cin, p->w, p->b, p->kh, p->stride, p->pad, p->cout,
+                       residual, relu, out, scratch, lo, hi);
+    }
     team_sync(t);
 }
 
 /* Bottleneck block: x [h][w][cin] -> x [h/s][w/s][4f] (buffers rotate). */
-static void block_forward(const team *t, const fb_resnet_block *b, activations *a, float *scratch,
-                          int *h, int *w)
+static void block_forward(const team *t, const packed_net *pn, const fb_resnet_block *b,
+                          activations *a, float *scratch, int *h, int *w)
 {
     int h1, w1, h2, w2, hs, ws;
-    conv(t, b->a, a->x, *h, *w, NULL, 1, a->t1, scratch, &h1, &w1);      /* [h/s][w/s][f]  */
-    conv(t, b->b, a->t1, h1, w1, NULL, 1, a->t2, scratch, &h2, &w2);     /* [h/s][w/s][f]  */
+    conv(t, pn, b->a, a->x, *h, *w, NULL, 1, a->t1, scratch, &h1, &w1);      /* [h/s][w/s][f]  */
+    conv(t, pn, b->b, a->t1, h1, w1, NULL, 1, a->t2, scratch, &h2, &w2);     /* [h/s][w/s][f]  */
     const float *shortcut = a->x;                                         /* [h/s][w/s][4f] */
     if (b->shortcut) {
-        conv(t, b->shortcut, a->x, *h, *w, NULL, 0, a->s, scratch, &hs, &ws);
+        conv(t, pn, b->shortcut, a->x, *h, *w, NULL, 0, a->s, scratch, &hs, &ws);
         shortcut = a->s;
     }
-    conv(t, b->c, a->t2, h2, w2, shortcut, 1, a->t1, scratch, &h1, &w1); /* [h/s][w/s][4f] */
+    conv(t, pn, b->c, a->t2, h2, w2, shortcut, 1, a->t1, scratch, &h1, &w1); /* [h/s][w/s][4f] */
     float *tmp = a->x;
     a->x = a->t1;
     a->t1 = tmp;
@@ -144,21 +174,22 @@ static void block_forward(const team *t, const fb_resnet_block *b, activations *
 
 /* image [224][224][3] uint8 RGB -> features [2048], logits [1000] (if not NULL).
  * Every thread of the team calls this with the same arguments. */
-static void forward(const team *t, const fb_resnet *net, activations *a, float *scratch,
+static void forward(const team *t, const fb_resnet *net, const packed_net *pn, activations *a,
+                    float *scratch,
                     const uint8_t *image, float *features, float *logits)
 {
     int lo, hi, h = FB_RESNET_SIDE, w = FB_RESNET_SIDE;
     team_rows(t, FB_RESNET_PIXELS, &lo, &hi);
     fb_kern_preprocess(image + (size_t)lo * 3, (size_t)(hi - lo), a->s + (size_t)lo * 3); /* [224][224][3] */
     team_sync(t);
-    conv(t, net->conv1, a->s, h, w, NULL, 1, a->t1, scratch, &h, &w);    /* [112][112][64] */
+    conv(t, pn, net->conv1, a->s, h, w, NULL, 1, a->t1, scratch, &h, &w);    /* [112][112][64] */
     int ho = fb_conv_out(h, 3, 2, 1);
     team_rows(t, ho, &lo, &hi);
     fb_kern_maxpool(a->t1, h, w, 64, 3, 2, 1, a->x, lo, hi);              /* [56][56][64] */
     team_sync(t);
     h = w = ho;
     for (int i = 0; i < FB_RESNET_NBLOCKS; i++)
-        block_forward(t, &net->blocks[i], a, scratch, &h, &w);           /* ... [7][7][2048] */
+        block_forward(t, pn, &net->blocks[i], a, scratch, &h, &w);           /* ... [7][7][2048] */
     if (t->tid == 0) {
         float pooled[FB_RESNET_FEATURES];
         fb_kern_avgpool(a->x, (size_t)h * w, FB_RESNET_FEATURES, pooled); /* [2048] */
@@ -174,6 +205,8 @@ static void forward(const team *t, const fb_resnet *net, activations *a, float *
 struct fb_resnet_runner {
     const fb_resnet *net;
     int nthreads;
+    float **packed;               /* per tensor, NULL entries for fc1000 */
+    float *packed_buf;            /* one allocation behind packed[] */
     activations act[64];          /* one set per thread (images spread) */
     float *scratch[64];           /* one per thread */
     /* the current job */
@@ -196,7 +229,34 @@ static size_t scratch_floats(const fb_resnet *net)
     /* conv1's patches (112*112 x 147) are the largest; stage 2's 3x3 next. */
     size_t m = fb_kern_conv2d_scratch(224, 224, 3, 7, 2, 3);
     size_t s2 = fb_kern_conv2d_scratch(56, 56, net->blocks[0].b->cin, 3, 1, 1);
-    return m > s2 ? m : s2;
+    size_t pk = fb_kern_gemm_available() ? fb_kern_conv2d_packed_scratch() : 0;
+    if (m < s2) m = s2;
+    return m > pk ? m : pk;
+}
+
+/* Packs every conv's weights for the AVX-512 GEMM (the fc1000 dense layer
+ * stays as it is: lib/kern_dense.c).  0 ok, -1 out of memory. */
+static int pack_weights(fb_resnet_runner *r)
+{
+    const fb_weights *w = r->net->weights;
+    size_t total = 0;
+    for (int i = 0; i < w->ntensors; i++) {
+        const fb_conv_params *p = &w->tensors[i];
+        if (p != r->net->fc) total += fb_kern_packed_weights_floats(p->kh * p->kw * p->cin, p->cout);
+    }
+    r->packed = calloc(w->ntensors > 0 ? (size_t)w->ntensors : 1, sizeof *r->packed);
+    r->packed_buf = aligned_alloc(64, (total ? total : 1) * sizeof(float));
+    if (!r->packed || !r->packed_buf) return -1;
+    float *at = r->packed_buf;
+    for (int i = 0; i < w->ntensors; i++) {
+        const fb_conv_params *p = &w->tensors[i];
+        if (p == r->net->fc) continue;
+        int k = p->kh * p->kw * p->cin;
+        r->packed[i] = at;
+        fb_kern_pack_weights(p->w, k, p->cout, at);
+        at += fb_kern_packed_weights_floats(k, p->cout);   /* a multiple of 16 floats: aligned */
+    }
+    return 0;
 }
 
 fb_resnet_runner *fb_resnet_runner_new(const fb_resnet *net, int nthreads)
@@ -214,6 +274,7 @@ fb_resnet_runner *fb_resnet_runner_new(const fb_resnet *net, int nthreads)
             if (!(*bufs[k] = aligned_alloc(64, MAX_ACT * sizeof(float)))) goto fail;
         if (!(r->scratch[i] = aligned_alloc(64, sc * sizeof(float)))) goto fail;
     }
+    if (fb_kern_gemm_available() && pack_weights(r) != 0) goto fail;
     /* Our threads are the parallelism; OpenBLAS must not start its own. */
     openblas_set_num_threads(1);
     return r;
@@ -229,6 +290,8 @@ void fb_resnet_runner_free(fb_resnet_runner *r)
         free(r->act[i].x); free(r->act[i].t1); free(r->act[i].t2); free(r->act[i].s);
         free(r->scratch[i]);
     }
+    free(r->packed);
+    free(r->packed_buf);
     free(r);
 }
 
@@ -239,7 +302,8 @@ typedef struct {
 
 static void run_image(fb_resnet_runner *r, const team *t, activations *a, float *scratch, int i)
 {
-    forward(t, r->net, a, scratch, r->images + (size_t)i * FB_RESNET_INPUT,
+    packed_net pn = {r->net->weights->tensors, r->packed};
+    forward(t, r->net, &pn, a, scratch, r->images + (size_t)i * FB_RESNET_INPUT,
             r->features ? r->features + (size_t)i * FB_RESNET_FEATURES : NULL,
             r->logits ? r->logits + (size_t)i * FB_RESNET_CLASSES : NULL);
 }

@@ -37,6 +37,27 @@ void fb_kern_conv2d(const float *in, int h, int w, int cin,
                     const float *residual, int relu, float *out, float *scratch,
                     int row0, int row1);
 
+/* The packed path (lib/kern_gemm.c): an AVX-512 GEMM whose weights are
+ * packed once, at load time, into the microkernel's column panels.
+ * fb_kern_gemm_available(): 1 when the CPU has AVX-512 (and FB_NO_AVX512 is
+ * not set in the environment); else use fb_kern_conv2d (OpenBLAS).
+ * Packed weights: fb_kern_packed_weights_floats(k*k*cin, cout) floats,
+ * 64-byte aligned for speed, filled by fb_kern_pack_weights from
+ * w [k*k*cin][cout]. */
+int fb_kern_gemm_available(void);
+size_t fb_kern_packed_weights_floats(int k, int n);
+void fb_kern_pack_weights(const float *w, int k, int n, float *packed);
+/* Floats of per-thread scratch fb_kern_conv2d_packed needs (any shape). */
+size_t fb_kern_conv2d_packed_scratch(void);
+/* The same conv and fused epilogue as fb_kern_conv2d, on the packed weights,
+ * for output rows [row0, row1) and output channels [col0, col1) only, so
+ * that threads sharing an image can split either; col0 must be a multiple
+ * of 32 (or 0), col1 a multiple of 32 or cout. */
+void fb_kern_conv2d_packed(const float *in, int h, int w, int cin,
+                           const float *packed_weights, const float *bias, int k, int stride,
+                           int pad, int cout, const float *residual, int relu, float *out,
+                           float *scratch, int row0, int row1, int col0, int col1);
+
 /* The epilogue, in two passes around the GEMM (which accumulates onto out):
  * before, out[r][c] = bias[c] + residual[r][c] (residual may be NULL);
  * after, ReLU in place over n values. */

@@ -1,0 +1,372 @@
+/* AVX-512 fp32 convolution as a GEMM with pre-packed weights (see
+ * include/fb/kern.h, "packed path").
+ *
+ *   out[M x N] = act(A[M x K] * B[K x N] + bias [+ residual])
+ *
+ * M = output positions (NHWC rows), K = kh*kw*cin, N = cout.
+ *
+ * B (the weights) is packed once at load time into column panels of NR = 32:
+ *   packed[N/32 panels][kpad][32]        kpad = K rounded up to KU = 16
+ * so the microkernel reads two zmm of B per k, contiguous.
+ *
+ * A (the activations) is packed per (row block, k block) into tiles of
+ * MR = 14 rows, k-interleaved in chunks of 16:
+ *   tile[kc/16][14][16]
+ * i.e. one 64-byte vector copy per 16 values of one row (cheap even when
+ * N = 64; a scalar row->column transpose would cost as much as the GEMM
+ * there).  The same copy gathers the im2col patch of 3x3/7x7 convs and the
+ * subsampled pixels of strided 1x1 convs, so nothing is materialised.
+ *
+ * Microkernel: 14 x 32 accumulators = 28 zmm, + 2 B vectors + 1 broadcast
+ * = 31 of the 32 registers; per k 2 B loads + 14 broadcasts feed 28 FMAs.
+ *
+ * Blocking (per core: L1d 48 KB, L2 2 MB):
+ *   for row block (MC = 224 rows)
+ *     for k block (KC = 256)             A block 224 x 256 x 4 = 229 KB -> L2
+ *       pack A block
+ *       for column panel (32)            B slice 256 x 32 x 4 = 32 KB  -> L1
+ *         for row tile (14)              A tile 14 x 256 x 4 = 14 KB streams from L2
+ *           microkernel (accumulates over k blocks in out; the last k block
+ *           applies bias, residual and ReLU on the way to the store)
+ */
+#include "fb/kern.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define MR 14
+#define NR 32
+#define KU 16
+#define KC 256
+#define MC (MR * 16)
+
+size_t fb_kern_packed_weights_floats(int k, int n)
+{
+    size_t kpad = ((size_t)k + KU - 1) / KU * KU, panels = ((size_t)n + NR - 1) / NR;
+    return panels * kpad * NR;
+}
+
+/* w [k][n] -> packed [n/32][kpad][32], zero past k and n. */
+void fb_kern_pack_weights(const float *restrict w, int k, int n, float *restrict packed)
+{
+    int kpad = (k + KU - 1) / KU * KU, panels = (n + NR - 1) / NR;
+    for (int p = 0; p < panels; p++)
+        for (int kk = 0; kk < kpad; kk++) {
+            float *dst = packed + ((size_t)p * kpad + kk) * NR;
+            for (int j = 0; j < NR; j++) {
+                int col = p * NR + j;
+                dst[j] = (kk < k && col < n) ? w[(size_t)kk * n + col] : 0.0f;
+            }
+        }
+}
+
+size_t fb_kern_conv2d_packed_scratch(void)
+{
+    /* the A block, plus one im2col row segment of KC floats */
+    return (size_t)MC * KC + KC;
+}
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define AVX512 __attribute__((target("avx512f")))
+#define INLINE_AVX512 static inline __attribute__((always_inline, target("avx512f")))
+
+int fb_kern_gemm_available(void)
+{
+    static int cached = -1;
+    if (cached < 0) {
+        __builtin_cpu_init();
+        const char *off = getenv("FB_NO_AVX512");
+        cached = __builtin_cpu_supports("avx512f") && !(off && *off && *off != '0');
+    }
+    return cached;
+}
+
+/* The conv geometry the A packer needs. */
+typedef struct {
+    const float *in;
+    int h, w, cin, k, stride, pad, wo, kdim;   /* kdim = k*k*cin */
+} conv_geom;
+
+/* Values [k0, k0 + n) of im2col row r (output position r), n a multiple of
+ * 16: a pointer straight into the input when that range is contiguous
+ * there (1x1 convs, or one in-bounds tap of a conv with cin % 16 == 0),
+ * else gathered into tmp with zeros for padding and past kdim. */
+static const float *row_segment(const conv_geom *g, int r, int k0, int n, float *restrict tmp)
+{
+    int oy = r / g->wo, ox = r % g->wo;
+    if (g->k == 1) {
+        const float *px = g->in + ((size_t)oy * g->stride * g->w + (size_t)ox * g->stride) * g->cin;
+        if (k0 + n <= g->kdim) return px + k0;
+        int have = g->kdim - k0;
+        memcpy(tmp, px + k0, (size_t)have * sizeof *tmp);
+        memset(tmp + have, 0, (size_t)(n - have) * sizeof *tmp);
+        return tmp;
+    }
+    int cin = g->cin, tap = k0 / cin, c0 = k0 % cin;
+    if (c0 + n <= cin && k0 + n <= g->kdim) {
+        int ky = tap / g->k, kx = tap % g->k;
+        int iy = oy * g->stride - g->pad + ky, ix = ox * g->stride - g->pad + kx;
+        if (iy >= 0 && iy < g->h && ix >= 0 && ix < g->w)
+            return g->in + ((size_t)iy * g->w + ix) * cin + c0;
+    }
+    /* General case, one kernel row (ky) at a time: in NHWC the in-bounds
+     * taps of a kernel row are one contiguous run of the input, so element
+     * e of row ky (kx = e / cin) is at in[(iy * w + ix0) * cin + e]. */
+    int row_len = g->k * cin, done = 0;
+    while (done < n) {
+        int kk = k0 + done;
+        if (kk >= g->kdim) {
+            memset(tmp + done, 0, (size_t)(n - done) * sizeof *tmp);
+            break;
+        }
+        int ky = kk / row_len, e = kk % row_len;
+        int run = row_len - e < n - done ? row_len - e : n - done;
+        int iy = oy * g->stride - g->pad + ky, ix0 = ox * g->stride - g->pad;
+        /* in-bounds elements of this kernel row: [lo, hi) */
+        int lo = ix0 < 0 ? -ix0 * cin : 0, hi = (ix0 + g->k > g->w ? g->w - ix0 : g->k) * cin;
+        if (iy < 0 || iy >= g->h) lo = hi = 0;
+        if (hi < lo) hi = lo;
+        for (int x = e; x < e + run;) {
+            float *dst = tmp + done + (x - e);
+            if (x < lo || x >= hi) {
+                int stop = x < lo ? lo : e + run;
+                if (stop > e + run) stop = e + run;
+                memset(dst, 0, (size_t)(stop - x) * sizeof *dst);
+                x = stop;
+            } else {
+                int stop = hi < e + run ? hi : e + run;
+                memcpy(dst, g->in + ((size_t)iy * g->w + ix0) * cin + x, (size_t)(stop - x) * sizeof *dst);
+                x = stop;
+            }
+        }
+        done += run;
+    }
+    return tmp;
+}
+
+/* Packs rows [r0, r0 + m) x k [k0, k0 + kc) into tiles [m/14][kc/16][14][16]
+ * (the last tile's missing rows are left as they are: never read). */
+AVX512 static void pack_a(const conv_geom *g, int r0, int m, int k0, int kc,
+                          float *restrict packed, float *restrict tmp)
+{
+    int chunks = kc / KU;
+    for (int i = 0; i < m; i++) {
+        const float *src = row_segment(g, r0 + i, k0, kc, tmp);
+        float *dst = packed + (size_t)(i / MR) * chunks * MR * KU + (size_t)(i % MR) * KU;
+        for (int c = 0; c < chunks; c++)
+            _mm512_storeu_ps(dst + (size_t)c * MR * KU, _mm512_loadu_ps(src + (size_t)c * KU));
+    }
+}
+
+/* What the last k block does on the way out. */
+typedef struct {
+    const float *bias;            /* [32] of this panel */
+    const float *residual;        /* NULL or [mr][ldc] at this tile */
+    int relu;
+} epilogue;
+
+/* c[mr][32] (+)= pa[chunks][14][16] * pb[chunks*16][32].
+ * first: start from 0, else from c; last: + bias + residual, ReLU.
+ * mask0/mask1: the columns of the two halves that exist (N tail). */
+INLINE_AVX512 void micro(const int mr, int chunks, const float *restrict pa, const float *restrict pb,
+                         float *restrict c, size_t ldc, int first, int last, const epilogue *e,
+                         __mmask16 mask0, __mmask16 mask1)
+{
+    __m512 c0[MR], c1[MR];
+#pragma GCC unroll 14
+    for (int i = 0; i < MR; i++) {
+        if (i >= mr) break;
+        if (first) {
+            c0[i] = _mm512_setzero_ps();
+            c1[i] = _mm512_setzero_ps();
+        } else {
+            c0[i] = _mm512_maskz_loadu_ps(mask0, c + i * ldc);
+            c1[i] = _mm512_maskz_loadu_ps(mask1, c + i * ldc + 16);
+        }
+    }
+    for (int ch = 0; ch < chunks; ch++) {
+#pragma GCC unroll 16
+        for (int j = 0; j < KU; j++) {
+            __m512 b0 = _mm512_loadu_ps(pb + j * NR), b1 = _mm512_loadu_ps(pb + j * NR + 16);
+#pragma GCC unroll 14
+            for (int i = 0; i < MR; i++) {
+                if (i >= mr) break;
+                __m512 a = _mm512_set1_ps(pa[i * KU + j]);
+                c0[i] = _mm512_fmadd_ps(a, b0, c0[i]);
+                c1[i] = _mm512_fmadd_ps(a, b1, c1[i]);
+            }
+        }
+        pa += MR * KU;
+        pb += KU * NR;
+    }
+    if (last) {
+        __m512 bias0 = _mm512_maskz_loadu_ps(mask0, e->bias), bias1 = _mm512_maskz_loadu_ps(mask1, e->bias + 16);
+        __m512 zero = _mm512_setzero_ps();
+#pragma GCC unroll 14
+        for (int i = 0; i < MR; i++) {
+            if (i >= mr) break;
+            c0[i] = _mm512_add_ps(c0[i], bias0);
+            c1[i] = _mm512_add_ps(c1[i], bias1);
+            if (e->residual) {
+                c0[i] = _mm512_add_ps(c0[i], _mm512_maskz_loadu_ps(mask0, e->residual + i * ldc));
+                c1[i] = _mm512_add_ps(c1[i], _mm512_maskz_loadu_ps(mask1, e->residual + i * ldc + 16));
+            }
+            if (e->relu) {
+                c0[i] = _mm512_max_ps(c0[i], zero);
+                c1[i] = _mm512_max_ps(c1[i], zero);
+            }
+        }
+    }
+#pragma GCC unroll 14
+    for (int i = 0; i < MR; i++) {
+        if (i >= mr) break;
+        _mm512_mask_storeu_ps(c + i * ldc, mask0, c0[i]);
+        _mm512_mask_storeu_ps(c + i * ldc + 16, mask1, c1[i]);
+    }
+}
+
+/* The full 14-row tile, the one that does nearly all the work, in inline
+ * assembly: GCC spills some of the 28 accumulators of the intrinsics
+ * version (31 live zmm).  Accumulators: zmm0-13 columns 0-15 of rows 0-13,
+ * zmm14-27 columns 16-31; zmm28/29 the two B vectors; zmm30 the broadcast.
+ * Computes tile[14][32] = pa[chunks][14][16] * pb[chunks*16][32] from zero. */
+#define ROW_FMA(i, lo, hi)                                        \
+    "vbroadcastss " #i "*64+\\j*4(%[pa]), %%zmm30\n\t"            \
+    "vfmadd231ps %%zmm30, %%zmm28, %%zmm" #lo "\n\t"              \
+    "vfmadd231ps %%zmm30, %%zmm29, %%zmm" #hi "\n\t"
+#define ROW_STORE(i, lo, hi)                                      \
+    "vmovups %%zmm" #lo ", " #i "*128(%[tile])\n\t"               \
+    "vmovups %%zmm" #hi ", " #i "*128+64(%[tile])\n\t"
+#define ROWS(op)                                                  \
+    op(0, 0, 14) op(1, 1, 15) op(2, 2, 16) op(3, 3, 17) op(4, 4, 18) op(5, 5, 19) op(6, 6, 20) \
+    op(7, 7, 21) op(8, 8, 22) op(9, 9, 23) op(10, 10, 24) op(11, 11, 25) op(12, 12, 26) op(13, 13, 27)
+#define ZERO(i, lo, hi) "vpxord %%zmm" #lo ", %%zmm" #lo ", %%zmm" #lo "\n\t" \
+                        "vpxord %%zmm" #hi ", %%zmm" #hi ", %%zmm" #hi "\n\t"
+
+AVX512 static void micro_14_asm(long chunks, const float *pa, const float *pb, float *tile)
+{
+    __asm__ volatile(
+        ROWS(ZERO)
+        "1:\n\t"
+        ".irp j, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15\n\t"
+        "vmovups \\j*128(%[pb]), %%zmm28\n\t"
+        "vmovups \\j*128+64(%[pb]), %%zmm29\n\t"
+        ROWS(ROW_FMA)
+        ".endr\n\t"
+        "add $896, %[pa]\n\t"        /* 14 x 16 floats */
+        "add $2048, %[pb]\n\t"       /* 16 x 32 floats */
+        "dec %[chunks]\n\t"
+        "jnz 1b\n\t"
+        ROWS(ROW_STORE)
+        : [pa] "+r"(pa), [pb] "+r"(pb), [chunks] "+r"(chunks)
+        : [tile] "r"(tile)
+        : "memory", "cc",
+          "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7",
+          "xmm8", "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15",
+          "xmm16", "xmm17", "xmm18", "xmm19", "xmm20", "xmm21", "xmm22", "xmm23",
+          "xmm24", "xmm25", "xmm26", "xmm27", "xmm28", "xmm29", "xmm30");
+}
+
+/* micro() for mr = 14 around micro_14_asm: the epilogue adds the k block's
+ * tile to out (or starts from it), then bias, residual, ReLU when last. */
+AVX512 static void micro_14(int chunks, const float *pa, const float *pb, float *c, size_t ldc,
+                            int first, int last, const epilogue *e, __mmask16 mask0, __mmask16 mask1)
+{
+    float tile[MR * NR] __attribute__((aligned(64)));
+    micro_14_asm(chunks, pa, pb, tile);
+    __m512 bias0 = _mm512_maskz_loadu_ps(mask0, e->bias), bias1 = _mm512_maskz_loadu_ps(mask1, e->bias + 16);
+    __m512 zero = _mm512_setzero_ps();
+    for (int i = 0; i < MR; i++) {
+        __m512 v0 = _mm512_load_ps(tile + i * NR), v1 = _mm512_load_ps(tile + i * NR + 16);
+        if (!first) {
+            v0 = _mm512_add_ps(v0, _mm512_maskz_loadu_ps(mask0, c + i * ldc));
+            v1 = _mm512_add_ps(v1, _mm512_maskz_loadu_ps(mask1, c + i * ldc + 16));
+        }
+        if (last) {
+            v0 = _mm512_add_ps(v0, bias0);
+            v1 = _mm512_add_ps(v1, bias1);
+            if (e->residual) {
+                v0 = _mm512_add_ps(v0, _mm512_maskz_loadu_ps(mask0, e->residual + i * ldc));
+                v1 = _mm512_add_ps(v1, _mm512_maskz_loadu_ps(mask1, e->residual + i * ldc + 16));
+            }
+            if (e->relu) {
+                v0 = _mm512_max_ps(v0, zero);
+                v1 = _mm512_max_ps(v1, zero);
+            }
+        }
+        _mm512_mask_storeu_ps(c + i * ldc, mask0, v0);
+        _mm512_mask_storeu_ps(c + i * ldc + 16, mask1, v1);
+    }
+}
+
+/* One specialisation per tile height, so the accumulators stay in registers. */
+#define MICRO(n)                                                                                   \
+    AVX512 static void micro_##n(int chunks, const float *pa, const float *pb, float *c, size_t ldc, \
+                                 int first, int last, const epilogue *e, __mmask16 m0, __mmask16 m1) \
+    {                                                                                              \
+        micro(n, chunks, pa, pb, c, ldc, first, last, e, m0, m1);                                  \
+    }
+MICRO(1) MICRO(2) MICRO(3) MICRO(4) MICRO(5) MICRO(6) MICRO(7)
+MICRO(8) MICRO(9) MICRO(10) MICRO(11) MICRO(12) MICRO(13)
+
+typedef void micro_fn(int, const float *, const float *, float *, size_t, int, int, const epilogue *,
+                      __mmask16, __mmask16);
+static micro_fn *const micro_by_rows[MR + 1] = {
+    NULL, micro_1, micro_2, micro_3, micro_4, micro_5, micro_6, micro_7,
+    micro_8, micro_9, micro_10, micro_11, micro_12, micro_13, micro_14,
+};
+
+static __mmask16 cols_mask(int n)
+{
+    return n >= 16 ? (__mmask16)0xFFFF : n <= 0 ? 0 : (__mmask16)((1u << n) - 1);
+}
+
+AVX512 void fb_kern_conv2d_packed(const float *in, int h, int w, int cin,
+                                  const float *packed_weights, const float *bias, int k, int stride,
+                                  int pad, int cout, const float *residual, int relu, float *out,
+                                  float *scratch, int row0, int row1, int col0, int col1)
+{
+    if (row1 <= row0 || col1 <= col0) return;
+    conv_geom g = {in, h, w, cin, k, stride, pad, fb_conv_out(w, k, stride, pad), k * k * cin};
+    int kpad = (g.kdim + KU - 1) / KU * KU;
+    float *pa = scratch, *tmp = scratch + (size_t)MC * KC;
+    int p0 = col0 / NR, p1 = (col1 + NR - 1) / NR;
+    for (int mc0 = row0; mc0 < row1; mc0 += MC) {
+        int mc = row1 - mc0 < MC ? row1 - mc0 : MC;
+        for (int kc0 = 0; kc0 < kpad; kc0 += KC) {
+            int kc = kpad - kc0 < KC ? kpad - kc0 : KC;
+            int first = kc0 == 0, last = kc0 + kc == kpad;
+            pack_a(&g, mc0, mc, kc0, kc, pa, tmp);
+            for (int p = p0; p < p1; p++) {
+                int c_lo = p * NR, c_hi = c_lo + NR < col1 ? c_lo + NR : col1;
+                __mmask16 m0 = cols_mask(c_hi - c_lo), m1 = cols_mask(c_hi - c_lo - 16);
+                const float *pb = packed_weights + ((size_t)p * kpad + kc0) * NR;
+                for (int t = 0; t < mc; t += MR) {
+                    int mr = mc - t < MR ? mc - t : MR;
+                    size_t at = (size_t)(mc0 + t) * cout + c_lo;
+                    epilogue e = {bias + c_lo, residual ? residual + at : NULL, relu};
+                    micro_by_rows[mr](kc / KU, pa + (size_t)(t / MR) * (kc / KU) * MR * KU, pb,
+                                      out + at, (size_t)cout, first, last, &e, m0, m1);
+                }
+            }
+        }
+    }
+}
+
+#else /* no AVX-512 code on this compiler/architecture: the OpenBLAS path only */
+
+int fb_kern_gemm_available(void) { return 0; }
+
+void fb_kern_conv2d_packed(const float *in, int h, int w, int cin, const float *packed_weights,
+                           const float *bias, int k, int stride, int pad, int cout,
+                           const float *residual, int relu, float *out, float *scratch,
+                           int row0, int row1, int col0, int col1)
+{
+    (void)in; (void)h; (void)w; (void)cin; (void)packed_weights; (void)bias; (void)k; (void)stride;
+    (void)pad; (void)cout; (void)residual; (void)relu; (void)out; (void)scratch;
+    (void)row0; (void)row1; (void)col0; (void)col1;
+    abort();   /* callers check fb_kern_gemm_available() first */
+}
+
+#endif
