@@ -67,6 +67,37 @@ static void test_conv(const char *what, int h, int w, int cin, int cout, int k, 
           what, h, w, cin, ho, wo, cout, k, stride, pad, with_res ? " +res" : "", relu ? " relu" : "",
           nsplit, d);
     if (relu) CHECK(negatives == 0, "%s: ReLU leaves no negative output", what);
+
+    /* The AVX-512 packed path, split by rows (in 14-row tiles or not) and by
+     * 32-column panels as threads sharing an image do. */
+    if (fb_kern_gemm_available()) {
+        int kdim = k * k * cin;
+        float *packed = aligned_alloc(64, fb_kern_packed_weights_floats(kdim, cout) * sizeof *packed);
+        float *pscratch = aligned_alloc(64, fb_kern_conv2d_packed_scratch() * sizeof *pscratch);
+        fb_kern_pack_weights(wt, kdim, cout, packed);
+        int panels = (cout + 31) / 32;
+        for (int by_cols = 0; by_cols < 2; by_cols++) {
+            for (size_t i = 0; i < nout; i++) got[i] = NAN;
+            for (int part = 0; part < nsplit; part++) {
+                int r0 = 0, r1 = m, c0 = 0, c1 = cout;
+                if (by_cols) {
+                    c0 = panels * part / nsplit * 32;
+                    c1 = panels * (part + 1) / nsplit * 32;
+                    if (c1 > cout) c1 = cout;
+                } else {
+                    r0 = m * part / nsplit;
+                    r1 = m * (part + 1) / nsplit;
+                }
+                fb_kern_conv2d_packed(in, h, w, cin, packed, b, k, stride, pad, cout, res, relu, got,
+                                      pscratch, r0, r1, c0, c1);
+            }
+            d = check_max_abs_diff(got, want, nout);   /* NaN left anywhere fails too */
+            CHECK(d <= 1e-4, "%s, AVX-512 packed (K %d, split by %s): max |delta| %.2g",
+                  what, kdim, by_cols ? "columns" : "rows", d);
+        }
+        free(packed);
+        free(pscratch);
+    }
     free(in); free(wt); free(b); free(res); free(want); free(got); free(scratch);
 }
 
@@ -82,6 +113,15 @@ static void test_convs(void)
     test_conv("7x7 stride 2 pad 3", 15, 17, 3, 8, 7, 2, 3, 0, 1, 1);
     test_conv("7x7 stride 2 pad 3", 10, 9, 3, 5, 7, 2, 3, 0, 0, 3);
     test_conv("7x7 stride 2 pad 3 on 4x4", 4, 4, 2, 3, 7, 2, 3, 0, 1, 2);
+    /* Shapes that cross the packed GEMM's blocks: 14-row tiles, 224-row
+     * blocks, 256-deep k blocks, 32-column panels (masked tails). */
+    test_conv("1x1 stride 1, 3 row blocks, 2 k blocks", 23, 21, 300, 70, 1, 1, 0, 1, 1, 2);
+    test_conv("1x1 stride 1, exact tiles", 14, 16, 64, 64, 1, 1, 0, 1, 1, 2);
+    test_conv("1x1 stride 2, 2 k blocks", 13, 15, 272, 96, 1, 2, 0, 1, 0, 3);
+    test_conv("3x3 pad 1, cin 64 (taps copied whole)", 9, 8, 64, 40, 3, 1, 1, 1, 1, 2);
+    test_conv("3x3 pad 1, cin 48, 2 k blocks", 7, 7, 48, 65, 3, 1, 1, 0, 1, 2);
+    test_conv("3x3 stride 2 pad 1", 12, 11, 20, 33, 3, 2, 1, 0, 0, 1);
+    test_conv("7x7 stride 2 pad 3, conv1-like", 40, 38, 3, 64, 7, 2, 3, 0, 1, 2);
 }
 
 static void test_epilogue(void)
