@@ -3,14 +3,16 @@
  *
  *   synth-features [-n N] [-d DIM] [-k CLASSES] [-s SEPARATION] [-i IMBALANCE]
  *                  [-C name,name,...] [-p key=value]... [--seed S] [--draw D]
- *                  [--no-labels] > out.fbt
+ *                  [--no-labels] [--reverse-table] > out.fbt
  *
- * Class c's centre is SEPARATION along axis c (mod DIM); every point is its
+ * Class c's centre is a shared offset plus SEPARATION along axis c (mod DIM); every point is its
  * centre plus N(0, 1) noise in each dimension.  --seed fixes the centres and
  * --draw the samples, so a train and a test stream from the same problem share
  * --seed and differ in --draw.  IMBALANCE R gives class c a share
  * proportional to R^(-c/(k-1)): with two classes, R times as many of class 0
- * as of class 1.  Records are interleaved in a seeded random order. */
+ * as of class 1.  Records are interleaved in a seeded random order.
+ * --reverse-table writes the class table in reverse order (same data, same
+ * names, different indices), to test that tools match classes by name. */
 #include <getopt.h>
 #include <math.h>
 #include <stdlib.h>
@@ -31,12 +33,13 @@ int main(int argc, char **argv)
     long n = 200, dim = 16, k = 2;
     double sep = 4, imbalance = 1;
     uint64_t seed = 1, draw = 1;
-    int labels = 1;
+    int labels = 1, reverse = 0;
     char *names = NULL, *prov = NULL;
     static const struct option longopts[] = {
         { "seed", required_argument, NULL, 'S' },
         { "draw", required_argument, NULL, 'D' },
         { "no-labels", no_argument, NULL, 'L' },
+        { "reverse-table", no_argument, NULL, 'R' },
         { NULL, 0, NULL, 0 }
     };
     int c;
@@ -58,6 +61,7 @@ int main(int argc, char **argv)
         case 'S': seed = strtoull(optarg, NULL, 10); break;
         case 'D': draw = strtoull(optarg, NULL, 10); break;
         case 'L': labels = 0; break;
+        case 'R': reverse = 1; break;
         default: fputs(usage, stderr); return FB_EXIT_USAGE;
         }
     }
@@ -69,17 +73,19 @@ int main(int argc, char **argv)
     fb_header h;
     fb_header_init(&h, FB_F32, 1, dims);
     h.provenance = prov ? prov : fb_xstrdup("backbone=synthetic\n");
-    if (names) {
-        for (char *s = strtok(names, ","); s; s = strtok(NULL, ","))
-            fb_header_add_class(&h, s);
-        if (h.nclasses != k) fb_die(FB_EXIT_USAGE, "-C names %d classes, -k says %ld", h.nclasses, k);
-    } else {
-        for (long i = 0; i < k; i++) {
-            char name[32];
-            snprintf(name, sizeof name, "class%ld", i);
-            fb_header_add_class(&h, name);
+    char **name = fb_xcalloc((size_t)k, sizeof(char *));
+    long nnames = 0;
+    for (char *s = names ? strtok(names, ",") : NULL; s && nnames < k; s = strtok(NULL, ","))
+        name[nnames++] = fb_xstrdup(s);
+    if (names && nnames != k) fb_die(FB_EXIT_USAGE, "-C names %ld classes, -k says %ld", nnames, k);
+    for (long i = 0; i < k; i++) {
+        if (!names) {
+            name[i] = fb_xmalloc(32);
+            snprintf(name[i], 32, "class%ld", i);
         }
     }
+    /* the table: name[i] at index i, or at k-1-i when reversed */
+    for (long i = 0; i < k; i++) fb_header_add_class(&h, name[reverse ? k - 1 - i : i]);
 
     /* class of every record: counts by share, then a seeded shuffle */
     fb_rng rng;
@@ -95,12 +101,16 @@ int main(int argc, char **argv)
     }
     fb_rng_shuffle(&rng, cls, (size_t)n, sizeof(int));
 
-    /* centres from --seed only, so they are shared between draws; a random
-     * offset keeps the problem from being centred on the origin */
+    /* centres from --seed only, so they are shared between draws; one random
+     * offset common to all classes keeps the problem off the origin without
+     * changing the distance between centres (SEPARATION * sqrt 2) */
     fb_rng crng;
     fb_rng_seed(&crng, seed);
     float *centre = fb_xcalloc((size_t)(k * dim), sizeof(float));
-    for (long i = 0; i < k * dim; i++) centre[i] = (float)fb_rng_normal(&crng);
+    for (long j = 0; j < dim; j++) {
+        float offset = (float)fb_rng_normal(&crng);
+        for (long i = 0; i < k; i++) centre[i * dim + j] = offset;
+    }
     for (long i = 0; i < k; i++) centre[i * dim + i % dim] += (float)sep;
 
     char err[256];
@@ -111,14 +121,17 @@ int main(int argc, char **argv)
         for (long j = 0; j < dim; j++)
             x[j] = centre[cls[r] * dim + j] + (float)fb_rng_normal(&rng);
         char id[64];
-        snprintf(id, sizeof id, "synth/%s/%ld.jpg", h.classes[cls[r]], r);
-        if (fb_writer_put(w, id, labels ? cls[r] : FB_NO_LABEL, x))
+        snprintf(id, sizeof id, "synth/%s/%ld.jpg", name[cls[r]], r);
+        int label = reverse ? (int)(k - 1 - cls[r]) : cls[r];
+        if (fb_writer_put(w, id, labels ? label : FB_NO_LABEL, x))
             fb_die(1, "%s", fb_writer_error(w));
     }
     if (fb_writer_close(w)) fb_die(1, "%s", fb_writer_error(w));
     free(x);
     free(centre);
     free(cls);
+    for (long i = 0; i < k; i++) free(name[i]);
+    free(name);
     fb_header_free(&h);
     return 0;
 }
