@@ -8,9 +8,11 @@
  * resize, one write to memory. */
 #include "fb/prep.h"
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <stdlib.h>
 #include <strings.h>
 #include <vips/vips.h>
 
@@ -183,12 +185,72 @@ static void drop_vips_warning(const char *domain, GLogLevelFlags level, const ch
     (void)domain; (void)level; (void)msg; (void)data;
 }
 
-int fb_prep_vips_init(const char *argv0)
+/* Where libvips keeps its HEIF module, found before vips_init so that
+ * vips_init can be told to load no modules at all (below). */
+static char heif_module[4096];
+static int heif_tried;
+
+static void find_heif_module(void)
 {
-    if (VIPS_INIT(argv0)) return -1;
+    const char *home = getenv("VIPSHOME");
+    char dir[4096] = "";
+    if (home && *home) {
+        snprintf(dir, sizeof dir, "%s/lib", home);
+    } else {
+        Dl_info info;
+        void *sym = dlsym(RTLD_DEFAULT, "vips_init");
+        const char *slash;
+        if (sym && dladdr(sym, &info) && info.dli_fname && (slash = strrchr(info.dli_fname, '/')))
+            snprintf(dir, sizeof dir, "%.*s", (int)(slash - info.dli_fname), info.dli_fname);
+    }
+    if (*dir)
+        snprintf(heif_module, sizeof heif_module, "%s/vips-modules-%d.%d/vips-heif.so", dir,
+                 VIPS_MAJOR_VERSION, VIPS_MINOR_VERSION);
+}
+
+static void allow_only_photo_loaders(void)
+{
     vips_operation_block_set("VipsForeignLoad", TRUE);
     for (size_t i = 0; i < sizeof allowed_loaders / sizeof allowed_loaders[0]; i++)
         vips_operation_block_set(allowed_loaders[i], FALSE);
+}
+
+/* The HEIF loader is a libvips module: loaded on the first HEIF file. */
+static int need_heif(void)
+{
+    if (vips_type_find("VipsOperation", "heifload_buffer")) return 0;
+    if (!heif_tried) {
+        heif_tried = 1;
+        /* g_module_open as vips_init would call it (found at run time:
+         * libgmodule comes with libvips, but fb does not link it itself) */
+        typedef void *(*module_open_fn)(const char *, int);
+        module_open_fn open_module = (module_open_fn)dlsym(RTLD_DEFAULT, "g_module_open");
+        if (*heif_module && open_module && open_module(heif_module, G_MODULE_BIND_LAZY)) {
+            allow_only_photo_loaders();
+            if (vips_type_find("VipsOperation", "heifload_buffer")) return 0;
+        }
+    }
+    vips_error("fb-prep", "this libvips has no HEIF/AVIF support (module %s)",
+               *heif_module ? heif_module : "not found");
+    return -1;
+}
+
+int fb_prep_vips_init(const char *argv0)
+{
+    /* vips_init loads every module in VIPSHOME's module folder: ImageMagick,
+     * poppler, OpenSlide, JPEG XL, HEIF.  All but HEIF are blocked anyway,
+     * and loading them costs each decoder process tens of milliseconds, so
+     * point it at a folder that has none and load HEIF when a file needs it. */
+    find_heif_module();
+    char *home = getenv("VIPSHOME");
+    home = home ? g_strdup(home) : NULL;
+    setenv("VIPSHOME", "/nonexistent/fb-prep: no vips modules", 1);
+    int rc = VIPS_INIT(argv0);
+    if (home) setenv("VIPSHOME", home, 1);
+    else unsetenv("VIPSHOME");
+    g_free(home);
+    if (rc) return -1;
+    allow_only_photo_loaders();
     /* Every image is seen once: caching operations only costs time. */
     vips_cache_set_max(0);
     /* fb-prep runs its own decoder processes; vips' threadpool per image
@@ -246,7 +308,8 @@ static VipsImage *load(const char *path, const void *buf, size_t len, fb_image_f
         break;
     case FB_FMT_PNG: rc = vips_pngload_buffer((void *)buf, len, &x, "access", seq, "fail_on", fail, NULL); break;
     case FB_FMT_GIF: rc = vips_gifload_buffer((void *)buf, len, &x, "access", seq, "fail_on", fail, NULL); break;
-    case FB_FMT_HEIF: rc = vips_heifload_buffer((void *)buf, len, &x, "access", seq, "fail_on", fail, NULL); break;
+    case FB_FMT_HEIF: if (need_heif()) break;
+        rc = vips_heifload_buffer((void *)buf, len, &x, "access", seq, "fail_on", fail, NULL); break;
     case FB_FMT_TIFF: rc = vips_tiffload(path, &x, "access", seq, "fail_on", fail, NULL); break;
     default: vips_error("fb-prep", "no loader"); break;
     }
@@ -437,18 +500,19 @@ static int to_rgb_image(VipsImage *loaded, const fb_prep_opts *o, VipsImage **t,
     return 0;
 }
 
-/* Resamples the decoded w×h RGB pixels into out by policy, then turns the
- * square upright.  Resampling before turning is exact for squash and pad
- * and moves a centre crop by at most half a pixel. */
-static int place(const uint8_t *rgb, int w, int h, int orientation, const fb_prep_opts *o,
-                 uint8_t *out, char *err, size_t errlen)
+/* Resamples the decoded w×h RGB pixels (rows stride bytes apart) into out
+ * by policy, then turns the square upright.  Resampling before turning is
+ * exact for squash and pad and moves a centre crop by at most half a pixel. */
+static int place(const uint8_t *rgb, int w, int h, size_t stride, int orientation,
+                 const fb_prep_opts *o, uint8_t *out, char *err, size_t errlen)
 {
     int s = o->size;
     double box[4];
     int at[4];
     fb_prep_geometry(w, h, s, o->policy, box, at);
-    for (size_t i = 0; i < (size_t)s * s; i++) memcpy(out + 3 * i, o->background, 3);
-    if (fb_prep_resample(rgb, w, h, (size_t)w * 3, box, out + ((size_t)at[1] * s + at[0]) * 3,
+    if (at[2] != s || at[3] != s)   /* pad: the background shows */
+        for (size_t i = 0; i < (size_t)s * s; i++) memcpy(out + 3 * i, o->background, 3);
+    if (fb_prep_resample(rgb, w, h, stride, box, out + ((size_t)at[1] * s + at[0]) * 3,
                          at[2], at[3], (size_t)s * 3, o->kernel) != 0) {
         snprintf(err, errlen, "out of memory");
         return -1;
@@ -475,13 +539,18 @@ int fb_prep_image(const char *path, const fb_prep_opts *o, uint8_t *out, char *e
     VipsImage *rgb = NULL;
     int rc = -1;
     if (to_rgb_image(loaded, o, t, &rgb) == 0) {
-        size_t n = 0;
-        uint8_t *pixels = vips_image_write_to_memory(rgb, &n);
-        if (pixels && n == (size_t)rgb->Xsize * rgb->Ysize * 3)
-            rc = place(pixels, rgb->Xsize, rgb->Ysize, orientation, o, out, err, errlen);
+        /* The whole image as one region, computed in this thread: no
+         * threadpool and no copy into a separate memory image, as
+         * vips_image_write_to_memory would make. */
+        VipsRegion *region = vips_region_new(rgb);
+        VipsRect all = { 0, 0, rgb->Xsize, rgb->Ysize };
+        if (region && vips_region_prepare(region, &all) == 0 &&
+            VIPS_IMAGE_SIZEOF_PEL(rgb) == 3)
+            rc = place((const uint8_t *)VIPS_REGION_ADDR(region, 0, 0), rgb->Xsize, rgb->Ysize,
+                       VIPS_REGION_LSKIP(region), orientation, o, out, err, errlen);
         else
             take_vips_error(err, errlen, "cannot decode the image");
-        g_free(pixels);
+        if (region) g_object_unref(region);
         g_object_unref(rgb);
     } else {
         take_vips_error(err, errlen, "cannot convert the image");

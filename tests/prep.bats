@@ -179,6 +179,17 @@ near() {   # near "R G B" "r g b" tol
     near "$(pixel 2 100 100 out.fbt)" "0 255 0" 0
 }
 
+@test "prep: HEIF/AVIF photos decode (vips' HEIF module is loaded on the first one)" {
+    shared_data_or_skip nasty
+    a="$FB_SHARED_DATA/nasty/libvips-test-images/avif-orientation-6.avif"
+    [ -f "$a" ] || skip "no $a"
+    prep-mkimg solid:1,2,3 20x20 x.jpg
+    run fb-prep -j 1 x.jpg "$a" "$a" -o out.fbt
+    echo "$output"
+    [ "$status" -eq 0 ]
+    [ "$(fb-info -c out.fbt)" -eq 3 ]
+}
+
 @test "prep: labels from a stdin list, bare paths unlabelled, classes sorted" {
     mkdir -p cats dogs
     prep-mkimg solid:1,2,3 20x20 cats/c1.jpg
