@@ -37,8 +37,12 @@
 #define MR 14
 #define NR 32
 #define KU 16
-#define KC 256
+#ifndef KC   /* overridable for tuning experiments */
+#define KC 128
+#endif
+#ifndef MC
 #define MC (MR * 16)
+#endif
 
 size_t fb_kern_packed_weights_floats(int k, int n)
 {
@@ -150,10 +154,34 @@ static const float *row_segment(const conv_geom *g, int r, int k0, int n, float 
 AVX512 static void pack_a(const conv_geom *g, int r0, int m, int k0, int kc,
                           float *restrict packed, float *restrict tmp)
 {
-    int chunks = kc / KU;
+    int chunks = kc / KU, cin = g->cin;
+    /* 3x3 convs of ResNet (cin a multiple of 16): every 16-value chunk lies
+     * in one tap, so it is copied straight from the input or zeroed, with
+     * the tap position stepped along instead of divided out per chunk. */
+    int whole_taps = g->k > 1 && cin % KU == 0;
     for (int i = 0; i < m; i++) {
-        const float *src = row_segment(g, r0 + i, k0, kc, tmp);
         float *dst = packed + (size_t)(i / MR) * chunks * MR * KU + (size_t)(i % MR) * KU;
+        if (whole_taps) {
+            int r = r0 + i, oy = r / g->wo, ox = r % g->wo;
+            int tap = k0 / cin, c0 = k0 % cin, ky = tap / g->k, kx = tap % g->k;
+            int iy0 = oy * g->stride - g->pad, ix0 = ox * g->stride - g->pad;
+            for (int c = 0; c < chunks; c++) {
+                int iy = iy0 + ky, ix = ix0 + kx;
+                __m512 v = _mm512_setzero_ps();
+                if (iy >= 0 && iy < g->h && ix >= 0 && ix < g->w)
+                    v = _mm512_loadu_ps(g->in + ((size_t)iy * g->w + ix) * cin + c0);
+                _mm512_storeu_ps(dst + (size_t)c * MR * KU, v);
+                if ((c0 += KU) == cin) {
+                    c0 = 0;
+                    if (++kx == g->k) {
+                        kx = 0;
+                        ky++;
+                    }
+                }
+            }
+            continue;
+        }
+        const float *src = row_segment(g, r0 + i, k0, kc, tmp);
         for (int c = 0; c < chunks; c++)
             _mm512_storeu_ps(dst + (size_t)c * MR * KU, _mm512_loadu_ps(src + (size_t)c * KU));
     }
@@ -164,6 +192,7 @@ typedef struct {
     const float *bias;            /* [32] of this panel */
     const float *residual;        /* NULL or [mr][ldc] at this tile */
     int relu;
+    const char *prefetch;         /* micro_14: chunks * 4 lines to prefetch into L2 */
 } epilogue;
 
 /* c[mr][32] (+)= pa[chunks][14][16] * pb[chunks*16][32].
@@ -244,7 +273,8 @@ INLINE_AVX512 void micro(const int mr, int chunks, const float *restrict pa, con
 #define ZERO(i, lo, hi) "vpxord %%zmm" #lo ", %%zmm" #lo ", %%zmm" #lo "\n\t" \
                         "vpxord %%zmm" #hi ", %%zmm" #hi ", %%zmm" #hi "\n\t"
 
-AVX512 static void micro_14_asm(long chunks, const float *pa, const float *pb, float *tile)
+AVX512 static void micro_14_asm(long chunks, const float *pa, const float *pb, float *tile,
+                                const char *prefetch)
 {
     __asm__ volatile(
         ROWS(ZERO)
@@ -254,12 +284,17 @@ AVX512 static void micro_14_asm(long chunks, const float *pa, const float *pb, f
         "vmovups \\j*128+64(%[pb]), %%zmm29\n\t"
         ROWS(ROW_FMA)
         ".endr\n\t"
+        "prefetcht1 (%[pf])\n\t"     /* 4 lines of what comes next per 448 FMAs */
+        "prefetcht1 64(%[pf])\n\t"
+        "prefetcht1 128(%[pf])\n\t"
+        "prefetcht1 192(%[pf])\n\t"
+        "add $256, %[pf]\n\t"
         "add $896, %[pa]\n\t"        /* 14 x 16 floats */
         "add $2048, %[pb]\n\t"       /* 16 x 32 floats */
         "dec %[chunks]\n\t"
         "jnz 1b\n\t"
         ROWS(ROW_STORE)
-        : [pa] "+r"(pa), [pb] "+r"(pb), [chunks] "+r"(chunks)
+        : [pa] "+r"(pa), [pb] "+r"(pb), [chunks] "+r"(chunks), [pf] "+r"(prefetch)
         : [tile] "r"(tile)
         : "memory", "cc",
           "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7",
@@ -274,7 +309,7 @@ AVX512 static void micro_14(int chunks, const float *pa, const float *pb, float 
                             int first, int last, const epilogue *e, __mmask16 mask0, __mmask16 mask1)
 {
     float tile[MR * NR] __attribute__((aligned(64)));
-    micro_14_asm(chunks, pa, pb, tile);
+    micro_14_asm(chunks, pa, pb, tile, e->prefetch);
     __m512 bias0 = _mm512_maskz_loadu_ps(mask0, e->bias), bias1 = _mm512_maskz_loadu_ps(mask1, e->bias + 16);
     __m512 zero = _mm512_setzero_ps();
     for (int i = 0; i < MR; i++) {
@@ -342,10 +377,21 @@ AVX512 void fb_kern_conv2d_packed(const float *in, int h, int w, int cin,
                 int c_lo = p * NR, c_hi = c_lo + NR < col1 ? c_lo + NR : col1;
                 __mmask16 m0 = cols_mask(c_hi - c_lo), m1 = cols_mask(c_hi - c_lo - 16);
                 const float *pb = packed_weights + ((size_t)p * kpad + kc0) * NR;
+                /* The next panel's k slice (kc x 32 floats = kc * 2 lines)
+                 * goes into L2 while this panel's tiles run, 4 lines per
+                 * 16 k, so the first tiles cover it: with few rows (stages
+                 * 4-5) each slice serves few tiles and would otherwise come
+                 * cold from L3 or memory (the weights are 100 MB, read once
+                 * per image).  Tiles past the slice re-touch this one (hits). */
+                const char *next = (const char *)(pb + (size_t)kpad * NR);
+                int lines = kc * 2, lines_per_tile = kc / KU * 4;
                 for (int t = 0; t < mc; t += MR) {
                     int mr = mc - t < MR ? mc - t : MR;
+                    int from = t / MR * lines_per_tile;
+                    const char *prefetch = p + 1 < p1 && from < lines ? next + (size_t)from * 64
+                                                                      : (const char *)pb;
                     size_t at = (size_t)(mc0 + t) * cout + c_lo;
-                    epilogue e = {bias + c_lo, residual ? residual + at : NULL, relu};
+                    epilogue e = {bias + c_lo, residual ? residual + at : NULL, relu, prefetch};
                     micro_by_rows[mr](kc / KU, pa + (size_t)(t / MR) * (kc / KU) * MR * KU, pb,
                                       out + at, (size_t)cout, first, last, &e, m0, m1);
                 }
