@@ -597,6 +597,7 @@ int main(int argc, char **argv)
     options opt;
     parse_args(argc, argv, &opt);
     if (VIPS_INIT(argv[0])) fb_die(FB_EXIT_FAILURE, "cannot start libvips");
+    fb_phash_vips_setup();
 
     fb_dataset ds;
     int setup_problems = opt.lists ? fb_dataset_read_lists(&ds, opt.lists)

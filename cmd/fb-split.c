@@ -189,6 +189,7 @@ int main(int argc, char **argv)
     options o;
     parse_args(argc, argv, &o);
     if (VIPS_INIT(argv[0])) fb_die(FB_EXIT_FAILURE, "cannot start libvips");
+    fb_phash_vips_setup();
 
     fb_dataset ds;
     if (fb_dataset_scan(&ds, o.dir, 0) != 0)

@@ -97,7 +97,7 @@ void fb_audit_inspect(fb_audit_file *f)
         return;
     }
     f->has_digest = 1;
-    f->format = fb_image_format(f->path);
+    f->format = fb_photo_format(f->path);
     if (!f->format) {
         set_problem(f, FB_FILE_NOT_IMAGE, "not an image in a format fb reads "
                     "(JPEG, PNG, WebP, TIFF, GIF, HEIF)");

@@ -1,5 +1,6 @@
 /* Perceptual hash, loader allowlist and duplicate grouping (see fb/phash.h). */
 #include "fb/phash.h"
+#include "fb/prep.h"
 
 #include <errno.h>
 #include <math.h>
@@ -8,23 +9,51 @@
 #include <string.h>
 #include <vips/vips.h>
 
-/* Loader class name -> short format.  Exact names, not substrings: anything
- * else (JPEG 2000, SVG, ImageMagick, PDF, ...) is refused unopened. */
+/* Loader class name -> short format.  Exact names, not substrings. */
 static const struct { const char *loader, *format; } allowed_loaders[] = {
     { "VipsForeignLoadJpegFile", "jpeg" },
     { "VipsForeignLoadPngFile", "png" },
     { "VipsForeignLoadWebpFile", "webp" },
     { "VipsForeignLoadTiffFile", "tiff" },
     { "VipsForeignLoadNsgifFile", "gif" },
-    { "VipsForeignLoadGifFile", "gif" },
     { "VipsForeignLoadHeifFile", "heif" },
 };
 
-const char *fb_image_format(const char *path)
+static void drop_vips_warning(const char *domain, GLogLevelFlags level, const char *msg, void *data)
 {
+    /* "Unexpected end of GIF source data" and the like would reach stderr
+     * without the file's name; real failures come back as errors. */
+    (void)domain; (void)level; (void)msg; (void)data;
+}
+
+void fb_phash_vips_setup(void)
+{
+    /* Same loader families as fb-prep; everything else is blocked. */
+    static const char *const families[] = { "VipsForeignLoadJpeg", "VipsForeignLoadPng",
+        "VipsForeignLoadWebp", "VipsForeignLoadTiff", "VipsForeignLoadNsgif", "VipsForeignLoadHeif" };
+    vips_operation_block_set("VipsForeignLoad", TRUE);
+    for (size_t i = 0; i < sizeof families / sizeof families[0]; i++)
+        vips_operation_block_set(families[i], FALSE);
+    vips_cache_set_max(0);   /* every image is seen once */
+    g_log_set_handler("VIPS", G_LOG_LEVEL_WARNING, drop_vips_warning, NULL);
+}
+
+const char *fb_photo_format(const char *path)
+{
+    /* The first bytes decide, before libvips sees the file: asking libvips
+     * which loader fits runs every loader's sniffer, and the SVG one hangs
+     * on a truncated SVGZ. */
+    unsigned char head[64];
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    size_t n = fread(head, 1, sizeof head, f);
+    fclose(f);
+    if (!fb_prep_format_accepted(fb_prep_sniff(head, n))) return NULL;
+    /* An accepted magic number: the photo loaders outrank SVG, ImageMagick
+     * and the rest, so this search stops at one of them. */
     const char *loader = vips_foreign_find_load(path);
     if (!loader) {
-        vips_error_clear();   /* "not a known file format" is our NULL */
+        vips_error_clear();
         return NULL;
     }
     for (size_t i = 0; i < sizeof allowed_loaders / sizeof allowed_loaders[0]; i++)
@@ -121,7 +150,7 @@ done:
 
 int fb_phash_file(const char *path, uint64_t *hash, char *err, size_t errlen)
 {
-    if (!fb_image_format(path)) {
+    if (!fb_photo_format(path)) {
         snprintf(err, errlen, "not an image fb can read");
         return -1;
     }

@@ -285,3 +285,13 @@ list() { local s=$1 c=$2; shift 2; for f in "$@"; do printf '%s\t%s\n' "$c" "$f"
     [ "$groups" -ge 5 ] && [ "$groups" -le 20 ]
     ! grep -q "png-data\|: not an image" <<< "$output"       # PNG data named .jpg reads fine
 }
+
+@test "nasty: hostile files never crash or hang the audit; refused loaders are never run" {
+    shared_data_or_skip nasty
+    run timeout 300 fb-audit --json "$FB_SHARED_DATA/nasty"
+    # statuses 0..5 only: no crash (>128), no timeout (124)
+    [ "$status" -le 5 ]
+    grep -q '"path": ".*nasty/libvips-test-images/truncated.svgz"' <<< "$output"
+    grep -q '"status": ' <<< "$output"
+    [ "$(grep -c '"problem": "not-image"' <<< "$output")" -gt 100 ]
+}

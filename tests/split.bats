@@ -231,3 +231,11 @@ count() { awk -F'\t' -v c="$2" '$1 == c' "out/$1.tsv" | wc -l; }
     done
     [ "$(grep -c 'kept together' <<< "$output")" -eq 0 ]
 }
+
+@test "nasty: hostile files are named, never crash or hang the split" {
+    shared_data_or_skip nasty
+    run timeout 300 fb-split -o out "$FB_SHARED_DATA/nasty"
+    [ "$status" -eq 1 ]                         # some files cannot be decoded
+    grep -q "could not be read or decoded" <<< "$output"
+    [ "$(cat out/*.tsv | wc -l)" -gt 900 ]
+}

@@ -16,11 +16,16 @@
  * Tuned on dogfacenet (see man/fb-audit.1). */
 #define FB_PHASH_DEFAULT_MAXDIST 10
 
+/* After VIPS_INIT: blocks every libvips loader but the photo ones (as
+ * fb-prep does), turns the operation cache off and keeps libvips warnings
+ * (which name no file) off stderr. */
+void fb_phash_vips_setup(void);
+
 /* Short format name ("jpeg", "png", "webp", "tiff", "gif", "heif") when the
- * file's content is an image fb opens, else NULL.  Only loaders on this
- * narrow allowlist are ever used: libvips 8.14 has loaders that crash or
- * hang on hostile files (JPEG 2000, SVGZ). */
-const char *fb_image_format(const char *path);
+ * file's first bytes are an image format fb opens (fb_prep_sniff), else
+ * NULL.  Only loaders on this narrow allowlist are ever used: libvips 8.14
+ * has loaders that crash or hang on hostile files (JPEG 2000, SVGZ). */
+const char *fb_photo_format(const char *path);
 
 /* pHash of the image file.  0 ok; -1 with a message in err. */
 int fb_phash_file(const char *path, uint64_t *hash, char *err, size_t errlen);

@@ -111,10 +111,10 @@ static void test_files(void)
     snprintf(path, sizeof path, "%s/n.png", dir);
     vips_pngsave(u8, path, NULL);
     CHECK(fb_jpeg_quality(path) == -1, "a PNG has no JPEG quality");
-    CHECK(fb_image_format(path) && strcmp(fb_image_format(path), "png") == 0, "format by content: png");
+    CHECK(fb_photo_format(path) && strcmp(fb_photo_format(path), "png") == 0, "format by content: png");
     snprintf(other, sizeof other, "%s/png-data.jpg", dir);
     vips_pngsave(u8, other, NULL);
-    CHECK(fb_image_format(other) && strcmp(fb_image_format(other), "png") == 0,
+    CHECK(fb_photo_format(other) && strcmp(fb_photo_format(other), "png") == 0,
           "PNG data named .jpg is a png");
     CHECK(fb_files_identical(path, other) == 1, "same encoder, same pixels: identical bytes");
     uint64_t s1, d1, s2, d2;
@@ -133,7 +133,7 @@ static void test_files(void)
     f = fopen(other, "w");
     fputs("<svg xmlns='http://www.w3.org/2000/svg' width='10' height='10'/>", f);
     fclose(f);
-    CHECK(fb_image_format(other) == NULL, "SVG is not on the loader allowlist");
+    CHECK(fb_photo_format(other) == NULL, "SVG is not on the loader allowlist");
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     if (system(cmd) != 0) CHECK(0, "cleanup");
