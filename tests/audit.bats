@@ -295,3 +295,24 @@ list() { local s=$1 c=$2; shift 2; for f in "$@"; do printf '%s\t%s\n' "$c" "$f"
     grep -q '"status": ' <<< "$output"
     [ "$(grep -c '"problem": "not-image"' <<< "$output")" -gt 100 ]
 }
+
+@test "backbone features catch 5% crops the pHash misses (real photos, fb-prep | fb-feat)" {
+    shared_data_or_skip stanford-dogs-3breeds
+    weights_or_skip
+    S="$FB_SHARED_DATA/stanford-dogs-3breeds"
+    mkdir -p d/retriever d/maltese
+    cp "$S"/flat_coated_retriever/n02099267_{720,1018,1596,2040}.jpg d/retriever/
+    cp $(ls "$S"/maltese/*.jpg | head -3) "$S"/maltese/n02085936_233.jpg d/maltese/
+    # cut 5% off the left and the bottom: 14 and 16 bits from the originals
+    for f in d/retriever/n02099267_720.jpg d/maltese/n02085936_233.jpg; do
+        w=$(vipsheader -f width "$f"); h=$(vipsheader -f height "$f")
+        vips crop "$f" "${f%.jpg}-crop.jpg" $((w * 5 / 100)) 0 $((w * 95 / 100)) $((h * 95 / 100))
+    done
+    run fb-audit d
+    grep -q "pHash within 10 bits): 0 groups" <<< "$output"
+    fb-prep d/*/*.jpg 2>/dev/null | fb-feat > f.fbt
+    run fb-audit -f f.fbt d
+    grep -q "pHash within 10 bits, or feature cosine): 2 groups" <<< "$output"
+    grep -q "d/retriever/n02099267_720-crop.jpg" <<< "$output"
+    grep -q "d/maltese/n02085936_233-crop.jpg" <<< "$output"
+}
