@@ -142,9 +142,11 @@ static void vpass_sse2(const uint8_t *const *s, const float *w, int taps, float 
         _mm_storeu_ps(row + i + 8, a2);
         _mm_storeu_ps(row + i + 12, a3);
     }
-    const uint8_t *t[64];
-    for (int k = 0; k < taps; k++) t[k] = s[k] + i;
-    vpass_scalar(t, w, taps, row + i, n - i);
+    for (; i < n; i++) {
+        float a = 0.0f;
+        for (int k = 0; k < taps; k++) a += w[k] * s[k][i];
+        row[i] = a;
+    }
 }
 
 __attribute__((target("avx2")))
@@ -170,9 +172,11 @@ static void vpass_avx2(const uint8_t *const *s, const float *w, int taps, float 
         _mm256_storeu_ps(row + i + 16, a2);
         _mm256_storeu_ps(row + i + 24, a3);
     }
-    const uint8_t *t[64];
-    for (int k = 0; k < taps; k++) t[k] = s[k] + i;
-    vpass_sse2(t, w, taps, row + i, n - i);
+    for (; i < n; i++) {
+        float a = 0.0f;
+        for (int k = 0; k < taps; k++) a += w[k] * s[k][i];
+        row[i] = a;
+    }
 }
 
 /* The horizontal pass on RGB floats, one output pixel per 4-lane vector
@@ -193,6 +197,52 @@ static void hpass_sse2(const float *row, const taps *tx, uint8_t *d, int ow)
         memcpy(d + 3 * x, &px, 3);
     }
 }
+
+/* The horizontal pass two output pixels at a time in 8 lanes (R G B _ of
+ * each).  Every pixel runs the same number of taps, the longest: the extra
+ * taps have weight 0 and read zeros past the row's end, and adding 0 * x
+ * leaves a sum as it was, so the bytes are those of the other passes. */
+typedef struct {
+    float *w;        /* per pixel pair, per tap: 4 × weight of the even pixel, 4 × the odd one */
+    int taps;
+} hpairs;
+
+__attribute__((target("avx2")))
+static void hpass_avx2(const float *row, const taps *tx, const hpairs *hp, uint8_t *d, int ow)
+{
+    const __m256 half = _mm256_set1_ps(0.5f);
+    const int T = hp->taps;
+    for (int x = 0; x < ow; x += 2) {
+        int x1 = x + 1 < ow ? x + 1 : x;
+        const float *r0 = row + (size_t)tx->first[x] * 3, *r1 = row + (size_t)tx->first[x1] * 3;
+        const float *w = hp->w + (size_t)(x / 2) * T * 8;
+        __m256 a = _mm256_setzero_ps();
+        for (int k = 0; k < T; k++, r0 += 3, r1 += 3, w += 8) {
+            __m256 v = _mm256_insertf128_ps(_mm256_castps128_ps256(_mm_loadu_ps(r0)), _mm_loadu_ps(r1), 1);
+            a = _mm256_add_ps(a, _mm256_mul_ps(_mm256_loadu_ps(w), v));
+        }
+        __m256i q = _mm256_cvttps_epi32(_mm256_add_ps(a, half));
+        q = _mm256_packus_epi16(_mm256_packs_epi32(q, q), q);
+        uint32_t p0 = (uint32_t)_mm_cvtsi128_si32(_mm256_castsi256_si128(q));
+        uint32_t p1 = (uint32_t)_mm_cvtsi128_si32(_mm256_extracti128_si256(q, 1));
+        memcpy(d + 3 * x, &p0, 3);
+        if (x + 1 < ow) memcpy(d + 3 * x + 3, &p1, 3);
+    }
+}
+
+static int hpairs_make(hpairs *hp, const taps *tx, int ow)
+{
+    int T = 1;
+    for (int x = 0; x < ow; x++) if (tx->count[x] > T) T = tx->count[x];
+    hp->taps = T;
+    size_t n = (size_t)((ow + 1) / 2) * T * 8;
+    if (!(hp->w = calloc(n, sizeof *hp->w))) return -1;
+    for (int x = 0; x < ow; x++)
+        for (int k = 0; k < tx->count[x]; k++)
+            for (int l = 0; l < 4; l++)
+                hp->w[((size_t)(x / 2) * T + k) * 8 + (x % 2) * 4 + l] = tx->w[(size_t)x * tx->max_taps + k];
+    return 0;
+}
 #endif
 
 static void hpass_scalar(const float *row, const taps *tx, uint8_t *d, int ow)
@@ -212,23 +262,18 @@ static void hpass_scalar(const float *row, const taps *tx, uint8_t *d, int ow)
     }
 }
 
-typedef void (*vpass_fn)(const uint8_t *const *, const float *, int, float *, int);
-typedef void (*hpass_fn)(const float *, const taps *, uint8_t *, int);
-
 /* FB_PREP_SIMD=0 (scalar), sse2 or avx2 caps the variant: the unit tests
  * check that they all agree. */
-static void pick_passes(vpass_fn *v, hpass_fn *h)
+static int simd_level(void)
 {
-    *v = vpass_scalar;
-    *h = hpass_scalar;
 #ifdef FB_X86
     const char *cap = getenv("FB_PREP_SIMD");
-    if (cap && strcmp(cap, "0") == 0) return;
-    *v = vpass_sse2;
-    *h = hpass_sse2;
-    if (cap && strcmp(cap, "sse2") == 0) return;
+    if (cap && strcmp(cap, "0") == 0) return 0;
+    if (cap && strcmp(cap, "sse2") == 0) return 1;
     __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx2")) *v = vpass_avx2;
+    return __builtin_cpu_supports("avx2") ? 2 : 1;
+#else
+    return 0;
 #endif
 }
 
@@ -238,26 +283,49 @@ int fb_prep_resample(const uint8_t *src, int w, int h, size_t stride,
 {
     filter flt = filter_for(kernel);
     taps tx = { 0 }, ty = { 0 };
-    /* +4: the horizontal pass reads one float past the last pixel */
-    float *row = malloc(((size_t)w * 3 + 4) * sizeof *row);
+    float *row = NULL;
     const uint8_t **srow = NULL;
-    int rc = -1;
-    if (!row || taps_make(&tx, w, box[0], box[2], ow, flt) || taps_make(&ty, h, box[1], box[3], oh, flt))
+    int level = simd_level(), rc = -1;
+#ifdef FB_X86
+    hpairs hp = { 0 };
+#endif
+    if (taps_make(&tx, w, box[0], box[2], ow, flt) || taps_make(&ty, h, box[1], box[3], oh, flt))
         goto out;
-    if (!(srow = malloc((size_t)ty.max_taps * sizeof *srow))) goto out;
-    memset(row + (size_t)w * 3, 0, 4 * sizeof *row);
-    vpass_fn vpass;
-    hpass_fn hpass;
-    pick_passes(&vpass, &hpass);
-    if (ty.max_taps > 64 && vpass != vpass_scalar) vpass = vpass_scalar;   /* tail buffers hold 64 */
+    /* Slack after the row: the SIMD horizontal passes read up to max_taps
+     * pixels and one float past the last pixel; it stays zero. */
+    size_t slack = (size_t)tx.max_taps * 3 + 4;
+    if (!(row = calloc((size_t)w * 3 + slack, sizeof *row)) ||
+        !(srow = malloc((size_t)ty.max_taps * sizeof *srow)))
+        goto out;
+#ifdef FB_X86
+    if (level == 2 && hpairs_make(&hp, &tx, ow)) goto out;
+#endif
     /* Vertical first: it runs along whole rows, which vectorises. */
     for (int y = 0; y < oh; y++) {
         for (int k = 0; k < ty.count[y]; k++) srow[k] = src + (size_t)(ty.first[y] + k) * stride;
-        vpass(srow, ty.w + (size_t)y * ty.max_taps, ty.count[y], row, w * 3);
-        hpass(row, &tx, dst + (size_t)y * dst_stride, ow);
+        const float *wy = ty.w + (size_t)y * ty.max_taps;
+        uint8_t *d = dst + (size_t)y * dst_stride;
+        switch (level) {
+#ifdef FB_X86
+        case 2:
+            vpass_avx2(srow, wy, ty.count[y], row, w * 3);
+            hpass_avx2(row, &tx, &hp, d, ow);
+            break;
+        case 1:
+            vpass_sse2(srow, wy, ty.count[y], row, w * 3);
+            hpass_sse2(row, &tx, d, ow);
+            break;
+#endif
+        default:
+            vpass_scalar(srow, wy, ty.count[y], row, w * 3);
+            hpass_scalar(row, &tx, d, ow);
+        }
     }
     rc = 0;
 out:
+#ifdef FB_X86
+    free(hp.w);
+#endif
     taps_free(&tx);
     taps_free(&ty);
     free(row);
