@@ -303,11 +303,93 @@ AVX512 static void micro_14_asm(long chunks, const float *pa, const float *pb, f
           "xmm24", "xmm25", "xmm26", "xmm27", "xmm28", "xmm29", "xmm30");
 }
 
-/* micro() for mr = 14 around micro_14_asm: the epilogue adds the k block's
- * tile to out (or starts from it), then bias, residual, ReLU when last. */
+/* The full-width 14 x 32 tile (no N tail) with the epilogue in the same
+ * assembly, so the accumulators go straight from registers to out:
+ *   out[i][0:32] = (first ? 0 : out[i]) + acc[i]
+ *                  [+ bias + residual[i], ReLU  when last]
+ * ldc in floats; residual NULL or [14][ldc]. */
+#define ROW_ADD_MEM(i, lo, hi)                                    \
+    "vaddps (%[t]), %%zmm" #lo ", %%zmm" #lo "\n\t"               \
+    "vaddps 64(%[t]), %%zmm" #hi ", %%zmm" #hi "\n\t"             \
+    "add %[ldc], %[t]\n\t"
+#define ROW_ADD_BIAS(i, lo, hi)                                   \
+    "vaddps %%zmm28, %%zmm" #lo ", %%zmm" #lo "\n\t"              \
+    "vaddps %%zmm29, %%zmm" #hi ", %%zmm" #hi "\n\t"
+#define ROW_RELU(i, lo, hi)                                       \
+    "vmaxps %%zmm30, %%zmm" #lo ", %%zmm" #lo "\n\t"              \
+    "vmaxps %%zmm30, %%zmm" #hi ", %%zmm" #hi "\n\t"
+#define ROW_STORE_C(i, lo, hi)                                    \
+    "vmovups %%zmm" #lo ", (%[t])\n\t"                            \
+    "vmovups %%zmm" #hi ", 64(%[t])\n\t"                          \
+    "add %[ldc], %[t]\n\t"
+
+AVX512 static void micro_14_fused(long chunks, const float *pa, const float *pb, float *c,
+                                  size_t ldc, int first, int last, const epilogue *e)
+{
+    long ldc_bytes = (long)ldc * 4, start_from_c = !first, finish = last;
+    long relu = e->relu;
+    const float *bias = e->bias, *residual = e->residual;
+    const char *prefetch = e->prefetch;
+    float *t;   /* walks the rows of out or residual */
+    __asm__ volatile(
+        ROWS(ZERO)
+        "1:\n\t"
+        ".irp j, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15\n\t"
+        "vmovups \\j*128(%[pb]), %%zmm28\n\t"
+        "vmovups \\j*128+64(%[pb]), %%zmm29\n\t"
+        ROWS(ROW_FMA)
+        ".endr\n\t"
+        "prefetcht1 (%[pf])\n\t"
+        "prefetcht1 64(%[pf])\n\t"
+        "prefetcht1 128(%[pf])\n\t"
+        "prefetcht1 192(%[pf])\n\t"
+        "add $256, %[pf]\n\t"
+        "add $896, %[pa]\n\t"
+        "add $2048, %[pb]\n\t"
+        "dec %[chunks]\n\t"
+        "jnz 1b\n\t"
+        /* a later k block: add the partial sums already in out */
+        "test %[from_c], %[from_c]\n\t"
+        "jz 2f\n\t"
+        "mov %[c], %[t]\n\t"
+        ROWS(ROW_ADD_MEM)
+        "2:\n\t"
+        "test %[finish], %[finish]\n\t"
+        "jz 4f\n\t"
+        "vmovups (%[bias]), %%zmm28\n\t"
+        "vmovups 64(%[bias]), %%zmm29\n\t"
+        ROWS(ROW_ADD_BIAS)
+        "test %[res], %[res]\n\t"
+        "jz 3f\n\t"
+        "mov %[res], %[t]\n\t"
+        ROWS(ROW_ADD_MEM)
+        "3:\n\t"
+        "test %[relu], %[relu]\n\t"
+        "jz 4f\n\t"
+        "vpxord %%zmm30, %%zmm30, %%zmm30\n\t"
+        ROWS(ROW_RELU)
+        "4:\n\t"
+        "mov %[c], %[t]\n\t"
+        ROWS(ROW_STORE_C)
+        : [pa] "+r"(pa), [pb] "+r"(pb), [chunks] "+r"(chunks), [pf] "+r"(prefetch), [t] "=&r"(t)
+        : [c] "r"(c), [ldc] "r"(ldc_bytes), [from_c] "r"(start_from_c), [finish] "r"(finish),
+          [bias] "r"(bias), [res] "r"(residual), [relu] "r"(relu)
+        : "memory", "cc",
+          "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7",
+          "xmm8", "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15",
+          "xmm16", "xmm17", "xmm18", "xmm19", "xmm20", "xmm21", "xmm22", "xmm23",
+          "xmm24", "xmm25", "xmm26", "xmm27", "xmm28", "xmm29", "xmm30");
+}
+
+/* mr = 14: the fused assembly for whole panels; with an N tail (masks not
+ * full) the product goes through a tile and the masked epilogue below. */
 AVX512 static void micro_14(int chunks, const float *pa, const float *pb, float *c, size_t ldc,
                             int first, int last, const epilogue *e, __mmask16 mask0, __mmask16 mask1)
 {
+    if (mask0 == 0xFFFF && mask1 == 0xFFFF) {
+        micro_14_fused(chunks, pa, pb, c, ldc, first, last, e);
+        return;
+    }
     float tile[MR * NR] __attribute__((aligned(64)));
     micro_14_asm(chunks, pa, pb, tile, e->prefetch);
     __m512 bias0 = _mm512_maskz_loadu_ps(mask0, e->bias), bias1 = _mm512_maskz_loadu_ps(mask1, e->bias + 16);
