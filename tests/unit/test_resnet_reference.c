@@ -133,6 +133,19 @@ int main(int argc, char **argv)
     compare("batch of 2, image shared by 3 threads", features, logits, want_features, want_probs, 2);
     fb_resnet_runner_free(r);
 
+    /* The OpenBLAS path, which CPUs without AVX-512 take (when this one has
+     * it, the runs above took the AVX-512 GEMM). */
+    const int blas_n = 4;
+    setenv("FB_NO_AVX512", "1", 1);
+    CHECK(!fb_kern_gemm_available(), "FB_NO_AVX512=1 selects the OpenBLAS path");
+    r = fb_resnet_runner_new(&net, 2);
+    fb_resnet_run(r, inputs, blas_n, features, logits);
+    compare("OpenBLAS path, batch of 4", features, logits, want_features, want_probs, blas_n);
+    fb_resnet_run(r, inputs, 1, features, logits);
+    compare("OpenBLAS path, image shared by 2 threads", features, logits, want_features, want_probs, 1);
+    fb_resnet_runner_free(r);
+    unsetenv("FB_NO_AVX512");
+
     free(features);
     free(logits);
     fb_weights_free(&w);
