@@ -4,16 +4,14 @@
 
 load helpers
 
-# Two classes of small photos the tests make: warm and cool colours, several
-# sizes, so that every image is distinct and the classes are learnable.
+# Two classes of small distinct photos the tests make (smooth random blobs: a
+# perceptual hash sees plain colours as all alike), several sizes and formats.
 make_photos() {
     local dir=$1 i
     mkdir -p "$dir/warm" "$dir/cool"
     for i in $(seq 0 11); do
-        prep-mkimg "solid:$((200 + i * 4)),$((40 + i * 9)),$((20 + i * 3))" "$((60 + i * 7))x$((50 + i * 5))" \
-            "$dir/warm/w$i.jpg"
-        prep-mkimg "solid:$((20 + i * 3)),$((60 + i * 8)),$((190 + i * 5))" "$((70 + i * 6))x$((40 + i * 6))" \
-            "$dir/cool/c$i.png"
+        audit-fixture noise $((100 + i)) $((60 + i * 7)) $((50 + i * 5)) "$dir/warm/w$i.jpg"
+        audit-fixture noise $((200 + i)) $((70 + i * 6)) $((40 + i * 6)) "$dir/cool/c$i.png"
     done
 }
 
