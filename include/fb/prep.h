@@ -56,7 +56,8 @@ const char *fb_prep_accepted_list(void);
 /* ---- one image, in this process ---- */
 /* Initialises libvips for fb-prep's use: only the accepted loaders are
  * left unblocked, no operation cache, one vips thread, no vips modules
- * loaded until a HEIF/AVIF file needs its module.  0 ok. */
+ * loaded until a HEIF/AVIF file needs its module; and malloc tuned to
+ * reuse large buffers rather than map them anew per image.  0 ok. */
 int fb_prep_vips_init(const char *argv0);
 
 /* Decodes path into out (size*size*3 bytes).  0 ok; -1 with a one-line
