@@ -20,7 +20,12 @@ const char *fb_progname(void) { return progname; }
 
 static void vwarn(const char *fmt, va_list ap)
 {
-    fprintf(stderr, "%s: ", progname);
+    /* On a terminal the tool's name stands out in bold, as compilers do;
+     * never in a pipe or file, never with NO_COLOR set. */
+    if (fb_use_color())
+        fprintf(stderr, "\033[1m%s:\033[0m ", progname);
+    else
+        fprintf(stderr, "%s: ", progname);
     vfprintf(stderr, fmt, ap);
     fputc('\n', stderr);
 }

@@ -115,3 +115,14 @@ make_photos() {
     [ -s head.bin ] && [ -s linear.bin ] && [ -s curves.png ]
     [[ "$output" == *identical* ]]
 }
+
+@test "messages are bold on a terminal, plain with NO_COLOR or in a pipe" {
+    command -v script >/dev/null || skip "no script(1) to provide a terminal"
+    run script -qec "fb-info /nonexistent.fbt" /dev/null
+    [[ "$output" == *$'\e[1mfb-info:\e[0m /nonexistent.fbt: No such file or directory'* ]]
+    run env NO_COLOR=1 script -qec "fb-info /nonexistent.fbt" /dev/null
+    [[ "$output" == *"fb-info: /nonexistent.fbt: No such file or directory"* ]]
+    [[ "$output" != *$'\e['* ]]
+    run fb-info /nonexistent.fbt
+    [ "$output" = "fb-info: /nonexistent.fbt: No such file or directory" ]
+}
