@@ -31,6 +31,7 @@
  */
 #include "fb/kern.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -306,11 +307,37 @@ AVX512 static void micro_14_asm(long chunks, const float *pa, const float *pb, f
  * assembly, so the accumulators go straight from registers to out:
  *   out[i][0:32] = (first ? 0 : out[i]) + acc[i]
  *                  [+ bias + residual[i], ReLU  when last]
- * ldc in floats; residual NULL or [14][ldc]. */
+ * A is addressed generally: value (i, k) of the tile at
+ *   a + i * a_row_bytes + (k / 16) * a_chunk_bytes + (k % 16) * 4
+ * which is the packed tile (64, 896) or, for 1x1 stride-1 convs, the NHWC
+ * input itself (cin * 4, 64): its rows are the GEMM's rows, so no packing.
+ * Rows are reached from three bases (rows 0, 5, 10) with index registers
+ * L and 3L, scales 1, 2, 4, leaving enough registers for the rest. */
+typedef struct {
+    float *c;                     /* out at this tile, [14][ldc] */
+    long ldc_bytes;
+    long from_c;                  /* a later k block: add the partial sums in c */
+    long finish;                  /* the last k block: the epilogue */
+    const float *bias;            /* [32] */
+    const float *residual;        /* NULL or [14][ldc] */
+    long relu;
+} fused_epilogue;
+
+#define FMA_AT(addr, lo, hi)                                      \
+    "vbroadcastss \\j*4" addr ", %%zmm30\n\t"                     \
+    "vfmadd231ps %%zmm30, %%zmm28, %%zmm" #lo "\n\t"              \
+    "vfmadd231ps %%zmm30, %%zmm29, %%zmm" #hi "\n\t"
+#define ROWS_FMA_AT                                                                              \
+    FMA_AT("(%[a0])", 0, 14) FMA_AT("(%[a0],%[L],1)", 1, 15) FMA_AT("(%[a0],%[L],2)", 2, 16)      \
+    FMA_AT("(%[a0],%[L3],1)", 3, 17) FMA_AT("(%[a0],%[L],4)", 4, 18)                              \
+    FMA_AT("(%[a5])", 5, 19) FMA_AT("(%[a5],%[L],1)", 6, 20) FMA_AT("(%[a5],%[L],2)", 7, 21)      \
+    FMA_AT("(%[a5],%[L3],1)", 8, 22) FMA_AT("(%[a5],%[L],4)", 9, 23)                              \
+    FMA_AT("(%[a10])", 10, 24) FMA_AT("(%[a10],%[L],1)", 11, 25) FMA_AT("(%[a10],%[L],2)", 12, 26) \
+    FMA_AT("(%[a10],%[L3],1)", 13, 27)
 #define ROW_ADD_MEM(i, lo, hi)                                    \
     "vaddps (%[t]), %%zmm" #lo ", %%zmm" #lo "\n\t"               \
     "vaddps 64(%[t]), %%zmm" #hi ", %%zmm" #hi "\n\t"             \
-    "add %[ldc], %[t]\n\t"
+    "add 8(%[ep]), %[t]\n\t"
 #define ROW_ADD_BIAS(i, lo, hi)                                   \
     "vaddps %%zmm28, %%zmm" #lo ", %%zmm" #lo "\n\t"              \
     "vaddps %%zmm29, %%zmm" #hi ", %%zmm" #hi "\n\t"
@@ -320,15 +347,13 @@ AVX512 static void micro_14_asm(long chunks, const float *pa, const float *pb, f
 #define ROW_STORE_C(i, lo, hi)                                    \
     "vmovups %%zmm" #lo ", (%[t])\n\t"                            \
     "vmovups %%zmm" #hi ", 64(%[t])\n\t"                          \
-    "add %[ldc], %[t]\n\t"
+    "add 8(%[ep]), %[t]\n\t"
 
-AVX512 static void micro_14_fused(long chunks, const float *pa, const float *pb, float *c,
-                                  size_t ldc, int first, int last, const epilogue *e)
+AVX512 static void micro_14_fused(long chunks, const float *a, long a_row_bytes, long a_chunk_bytes,
+                                  const float *pb, const fused_epilogue *ep, const char *prefetch)
 {
-    long ldc_bytes = (long)ldc * 4, start_from_c = !first, finish = last;
-    long relu = e->relu;
-    const float *bias = e->bias, *residual = e->residual;
-    const char *prefetch = e->prefetch;
+    const char *a0 = (const char *)a, *a5 = a0 + 5 * a_row_bytes, *a10 = a0 + 10 * a_row_bytes;
+    long row3 = 3 * a_row_bytes;
     float *t;   /* walks the rows of out or residual */
     __asm__ volatile(
         ROWS(ZERO)
@@ -336,49 +361,56 @@ AVX512 static void micro_14_fused(long chunks, const float *pa, const float *pb,
         ".irp j, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15\n\t"
         "vmovups \\j*128(%[pb]), %%zmm28\n\t"
         "vmovups \\j*128+64(%[pb]), %%zmm29\n\t"
-        ROWS(ROW_FMA)
+        ROWS_FMA_AT
         ".endr\n\t"
         "prefetcht1 (%[pf])\n\t"
         "prefetcht1 64(%[pf])\n\t"
         "prefetcht1 128(%[pf])\n\t"
         "prefetcht1 192(%[pf])\n\t"
         "add $256, %[pf]\n\t"
-        "add $896, %[pa]\n\t"
+        "add %[astep], %[a0]\n\t"
+        "add %[astep], %[a5]\n\t"
+        "add %[astep], %[a10]\n\t"
         "add $2048, %[pb]\n\t"
         "dec %[chunks]\n\t"
         "jnz 1b\n\t"
         /* a later k block: add the partial sums already in out */
-        "test %[from_c], %[from_c]\n\t"
-        "jz 2f\n\t"
-        "mov %[c], %[t]\n\t"
+        "cmpq $0, 16(%[ep])\n\t"
+        "je 2f\n\t"
+        "mov (%[ep]), %[t]\n\t"
         ROWS(ROW_ADD_MEM)
         "2:\n\t"
-        "test %[finish], %[finish]\n\t"
-        "jz 4f\n\t"
-        "vmovups (%[bias]), %%zmm28\n\t"
-        "vmovups 64(%[bias]), %%zmm29\n\t"
+        "cmpq $0, 24(%[ep])\n\t"
+        "je 4f\n\t"
+        "mov 32(%[ep]), %[t]\n\t"
+        "vmovups (%[t]), %%zmm28\n\t"
+        "vmovups 64(%[t]), %%zmm29\n\t"
         ROWS(ROW_ADD_BIAS)
-        "test %[res], %[res]\n\t"
+        "mov 40(%[ep]), %[t]\n\t"
+        "test %[t], %[t]\n\t"
         "jz 3f\n\t"
-        "mov %[res], %[t]\n\t"
         ROWS(ROW_ADD_MEM)
         "3:\n\t"
-        "test %[relu], %[relu]\n\t"
-        "jz 4f\n\t"
+        "cmpq $0, 48(%[ep])\n\t"
+        "je 4f\n\t"
         "vpxord %%zmm30, %%zmm30, %%zmm30\n\t"
         ROWS(ROW_RELU)
         "4:\n\t"
-        "mov %[c], %[t]\n\t"
+        "mov (%[ep]), %[t]\n\t"
         ROWS(ROW_STORE_C)
-        : [pa] "+r"(pa), [pb] "+r"(pb), [chunks] "+r"(chunks), [pf] "+r"(prefetch), [t] "=&r"(t)
-        : [c] "r"(c), [ldc] "r"(ldc_bytes), [from_c] "r"(start_from_c), [finish] "r"(finish),
-          [bias] "r"(bias), [res] "r"(residual), [relu] "r"(relu)
+        : [a0] "+r"(a0), [a5] "+r"(a5), [a10] "+r"(a10), [pb] "+r"(pb), [chunks] "+r"(chunks),
+          [pf] "+r"(prefetch), [t] "=&r"(t)
+        : [L] "r"(a_row_bytes), [L3] "r"(row3), [astep] "r"(a_chunk_bytes), [ep] "r"(ep)
         : "memory", "cc",
           "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7",
           "xmm8", "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15",
           "xmm16", "xmm17", "xmm18", "xmm19", "xmm20", "xmm21", "xmm22", "xmm23",
           "xmm24", "xmm25", "xmm26", "xmm27", "xmm28", "xmm29", "xmm30");
 }
+_Static_assert(offsetof(fused_epilogue, ldc_bytes) == 8 && offsetof(fused_epilogue, from_c) == 16 &&
+               offsetof(fused_epilogue, finish) == 24 && offsetof(fused_epilogue, bias) == 32 &&
+               offsetof(fused_epilogue, residual) == 40 && offsetof(fused_epilogue, relu) == 48,
+               "micro_14_fused reads fused_epilogue at these offsets");
 
 /* mr = 14: the fused assembly for whole panels; with an N tail (masks not
  * full) the product goes through a tile and the masked epilogue below. */
@@ -386,7 +418,8 @@ AVX512 static void micro_14(int chunks, const float *pa, const float *pb, float 
                             int first, int last, const epilogue *e, __mmask16 mask0, __mmask16 mask1)
 {
     if (mask0 == 0xFFFF && mask1 == 0xFFFF) {
-        micro_14_fused(chunks, pa, pb, c, ldc, first, last, e);
+        fused_epilogue ep = {c, (long)ldc * 4, !first, last, e->bias, e->residual, e->relu};
+        micro_14_fused(chunks, pa, KU * 4, MR * KU * 4, pb, &ep, e->prefetch);   /* packed tile */
         return;
     }
     float tile[MR * NR] __attribute__((aligned(64)));
@@ -448,12 +481,19 @@ AVX512 void fb_kern_conv2d_packed(const float *in, int h, int w, int cin,
     int kpad = (g.kdim + KU - 1) / KU * KU;
     float *pa = scratch, *tmp = scratch + (size_t)MC * KC;
     int p0 = col0 / NR, p1 = (col1 + NR - 1) / NR;
+    /* 1x1 stride-1 convs read whole 14-row tiles straight from the input
+     * (its rows are the GEMM's rows); only a last partial tile is packed.
+     * Not when rows are 4 KB apart or more: the 14 rows of a chunk would then
+     * fall in one L1 set (12 ways). */
+    int direct = k == 1 && stride == 1 && pad == 0 && cin % KU == 0 && cin <= 512 && cout % NR == 0;
     for (int mc0 = row0; mc0 < row1; mc0 += MC) {
         int mc = row1 - mc0 < MC ? row1 - mc0 : MC;
+        int whole = direct ? mc / MR * MR : 0;   /* rows read in place */
         for (int kc0 = 0; kc0 < kpad; kc0 += KC) {
             int kc = kpad - kc0 < KC ? kpad - kc0 : KC;
             int first = kc0 == 0, last = kc0 + kc == kpad;
-            pack_a(&g, mc0, mc, kc0, kc, pa, tmp);
+            /* packed: rows [whole, mc) of the block, as tiles from pa */
+            if (whole < mc) pack_a(&g, mc0 + whole, mc - whole, kc0, kc, pa, tmp);
             for (int p = p0; p < p1; p++) {
                 int c_lo = p * NR, c_hi = c_lo + NR < col1 ? c_lo + NR : col1;
                 __mmask16 m0 = cols_mask(c_hi - c_lo), m1 = cols_mask(c_hi - c_lo - 16);
@@ -472,8 +512,15 @@ AVX512 void fb_kern_conv2d_packed(const float *in, int h, int w, int cin,
                     const char *prefetch = p + 1 < p1 && from < lines ? next + (size_t)from * 64
                                                                       : (const char *)pb;
                     size_t at = (size_t)(mc0 + t) * cout + c_lo;
-                    epilogue e = {bias + c_lo, residual ? residual + at : NULL, relu, prefetch};
-                    micro_by_rows[mr](kc / KU, pa + (size_t)(t / MR) * (kc / KU) * MR * KU, pb,
+                    const float *res = residual ? residual + at : NULL;
+                    if (t < whole) {
+                        fused_epilogue ep = {out + at, (long)cout * 4, !first, last, bias + c_lo, res, relu};
+                        micro_14_fused(kc / KU, in + (size_t)(mc0 + t) * cin + kc0, (long)cin * 4,
+                                       KU * 4, pb, &ep, prefetch);
+                        continue;
+                    }
+                    epilogue e = {bias + c_lo, res, relu, prefetch};
+                    micro_by_rows[mr](kc / KU, pa + (size_t)((t - whole) / MR) * (kc / KU) * MR * KU, pb,
                                       out + at, (size_t)cout, first, last, &e, m0, m1);
                 }
             }

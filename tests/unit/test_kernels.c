@@ -117,6 +117,9 @@ static void test_convs(void)
      * blocks, 256-deep k blocks, 32-column panels (masked tails). */
     test_conv("1x1 stride 1, 3 row blocks, 2 k blocks", 23, 21, 300, 70, 1, 1, 0, 1, 1, 2);
     test_conv("1x1 stride 1, exact tiles", 14, 16, 64, 64, 1, 1, 0, 1, 1, 2);
+    /* A read in place (cin % 16 == 0, cout % 32 == 0), with a packed tail tile */
+    test_conv("1x1 stride 1, A in place, tail tile, 2 k blocks", 17, 19, 288, 96, 1, 1, 0, 1, 1, 3);
+    test_conv("1x1 stride 1, A in place, no residual", 7, 9, 32, 64, 1, 1, 0, 0, 1, 1);
     test_conv("1x1 stride 2, 2 k blocks", 13, 15, 272, 96, 1, 2, 0, 1, 0, 3);
     test_conv("3x3 pad 1, cin 64 (taps copied whole)", 9, 8, 64, 40, 3, 1, 1, 1, 1, 2);
     test_conv("3x3 pad 1, cin 48, 2 k blocks", 7, 7, 48, 65, 3, 1, 1, 0, 1, 2);
