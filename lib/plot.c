@@ -239,18 +239,7 @@ int fb_plot_svg_to_png(const char *svg, const char *path, char *err, size_t errl
     }
     /* vips_pngsave to a file would write in place; a buffer and fb_atomic
      * keep a half-written PNG from ever appearing at path */
-    fb_atomic a;
-    rc = -1;
-    if (fb_atomic_open(&a, path) != 0) {
-        snprintf(err, errlen, "%s: %s", path, strerror(errno));
-    } else if (fwrite(png, 1, len, a.f) != len) {
-        snprintf(err, errlen, "%s: %s", path, strerror(errno));
-        fb_atomic_abort(&a);
-    } else if (fb_atomic_commit(&a) != 0) {
-        snprintf(err, errlen, "%s: %s", path, strerror(errno));
-    } else {
-        rc = 0;
-    }
+    rc = fb_write_file_atomic(path, png, len, err, errlen);
     g_free(png);
     return rc;
 }

@@ -183,6 +183,23 @@ void fb_atomic_abort(fb_atomic *a)
     memset(a, 0, sizeof *a);
 }
 
+int fb_write_file_atomic(const char *path, const void *data, size_t len, char *err,
+                         size_t errlen)
+{
+    fb_atomic a;
+    if (fb_atomic_open(&a, path) != 0) goto fail;
+    if (fwrite(data, 1, len, a.f) != len) {
+        int e = errno;
+        fb_atomic_abort(&a);
+        errno = e;
+        goto fail;
+    }
+    if (fb_atomic_commit(&a) == 0) return 0;
+fail:
+    snprintf(err, errlen, "%s: %s", path, strerror(errno));
+    return -1;
+}
+
 FILE *fb_open_input(const char *path)
 {
     if (!path || strcmp(path, "-") == 0) return stdin;

@@ -60,6 +60,11 @@ int  fb_atomic_open(fb_atomic *a, const char *path);      /* 0 ok, -1 errno set 
 int  fb_atomic_commit(fb_atomic *a);                      /* 0 ok, -1 errno set */
 void fb_atomic_abort(fb_atomic *a);
 
+/* Writes len bytes to path through fb_atomic.  0 ok; -1 with "path: reason"
+ * in err. */
+int  fb_write_file_atomic(const char *path, const void *data, size_t len, char *err,
+                          size_t errlen);
+
 /* Opens "-" as stdin, else the named file, for binary reading.  NULL on error. */
 FILE *fb_open_input(const char *path);
 
