@@ -27,7 +27,7 @@ static const char usage[] =
     "  -l, --lists OUTDIR    audit the lists fb-split wrote\n"
     "  -f, --features FILE   also group photos whose backbone features (fb-feat) are\n"
     "                        closer than cosine COS\n"
-    "  -d, --near-dup BITS   pHash distance for 'same photo', default 10 (0..64)\n"
+    "  -d, --near-dup BITS   pHash distance for 'same photo', default 8 (0..64)\n"
     "  -c, --cosine COS      feature cosine similarity for 'same photo', default 0.95\n"
     "  -s, --seed N          seed of the cross-validation, default 1\n"
     "      --json            machine-readable report\n"
@@ -189,7 +189,7 @@ static dup_group *collect_groups(fb_groups *g, const fb_audit_file *files, size_
             dg->members[dg->n++] = i;
             dg->identical &= a->has_digest && b->has_digest && a->size == b->size &&
                              a->digest == b->digest;
-            int bits = a->has_phash && b->has_phash ? fb_hamming(a->phash, b->phash) : -1;
+            int bits = a->has_phash && b->has_phash ? fb_hamming(a->phash.full, b->phash.full) : -1;
             if (bits < 0) dg->max_bits = -1;
             else if (dg->max_bits >= 0 && bits > dg->max_bits) dg->max_bits = bits;
             if (b->split != FB_NO_SPLIT) dg->splits |= 1u << b->split;
@@ -380,8 +380,9 @@ static void split_list(unsigned splits, char *buf, size_t len)
 
 static void print_groups(const audit *a)
 {
-    printf("\nNear-duplicates (same photo: pHash within %d bits%s): %zu group%s",
-           a->opt->near_dup_bits, a->feature_rows >= 0 ? ", or feature cosine" : "",
+    printf("\nNear-duplicates (same photo: pHash of whole or 92%% crop within %d bits%s): %zu group%s",
+           a->opt->near_dup_bits,
+           a->feature_rows >= 0 ? ", or feature cosine" : "",
            a->ngroups, a->ngroups == 1 ? "" : "s");
     if (a->opt->lists) printf(", %zu spanning splits (LEAK)", a->leaks);
     printf("\n");
@@ -393,7 +394,7 @@ static void print_groups(const audit *a)
         int leak = popcount_u(dg->splits) > 1;
         printf("  %s%zu files, %s", leak ? "LEAK: " : "", dg->n,
                dg->identical ? "byte-identical" : "near-identical");
-        if (!dg->identical && dg->max_bits >= 0) printf(" (up to %d bits apart)", dg->max_bits);
+        if (!dg->identical && dg->max_bits >= 0) printf(" (pHash up to %d bits from the first)", dg->max_bits);
         if (dg->nclasses > 1) printf(", labelled as %d different classes", dg->nclasses);
         if (splits[0]) printf(", in %s", splits);
         printf(":\n");
@@ -616,7 +617,8 @@ int main(int argc, char **argv)
 
     fb_groups g;
     if (fb_groups_init(&g, a.n)) fb_die(FB_EXIT_FAILURE, "out of memory");
-    uint64_t *hash = fb_xmalloc(a.n * sizeof *hash), *size = fb_xmalloc(a.n * 8), *digest = fb_xmalloc(a.n * 8);
+    fb_phash *hash = fb_xmalloc(a.n * sizeof *hash);
+    uint64_t *size = fb_xmalloc(a.n * 8), *digest = fb_xmalloc(a.n * 8);
     unsigned char *has_hash = fb_xmalloc(a.n), *has_digest = fb_xmalloc(a.n);
     char **paths = fb_xmalloc(a.n * sizeof *paths);
     for (size_t i = 0; i < a.n; i++) {

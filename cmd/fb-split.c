@@ -19,7 +19,7 @@ static const char usage[] =
     "  -r, --ratio R        shares, default 70:15:15\n"
     "  -s, --seed N         random seed, default 1\n"
     "  -o, --output OUTDIR  where the lists go (created when missing)\n"
-    "  -d, --near-dup BITS  pHash distance for 'same photo', default 10 (0..64)\n"
+    "  -d, --near-dup BITS  pHash distance for 'same photo', default 8 (0..64)\n"
     "      --no-near-dups   keep only byte-identical files together\n"
     "Byte-identical files and near-duplicate photos go to one split.  See fb-split(1).\n";
 
@@ -79,7 +79,7 @@ static int find_groups(const fb_dataset *ds, int near_dup_bits, size_t *group)
     size_t n = ds->nitems;
     int problems = 0;
     uint64_t *size = fb_xcalloc(n ? n : 1, sizeof *size), *digest = fb_xcalloc(n ? n : 1, 8);
-    uint64_t *hash = fb_xcalloc(n ? n : 1, sizeof *hash);
+    fb_phash *hash = fb_xcalloc(n ? n : 1, sizeof *hash);
     unsigned char *has_digest = fb_xcalloc(n ? n : 1, 1), *has_hash = fb_xcalloc(n ? n : 1, 1);
     char **paths = fb_xmalloc((n ? n : 1) * sizeof *paths);
     fb_progress progress;

@@ -102,13 +102,16 @@ uint64_t fb_phash_pixels(const double pixels[32 * 32])
     return hash;
 }
 
-/* 32x32 grayscale doubles from an image file, EXIF orientation applied. */
-static int load_gray32(const char *path, double out[32 * 32], char *err, size_t errlen)
+/* Side of the grayscale thumbnail every hash is computed from. */
+#define GRAY 128
+
+/* GRAYxGRAY grayscale doubles from an image file, EXIF orientation applied. */
+static int load_gray(const char *path, double *out, char *err, size_t errlen)
 {
     VipsImage *thumb = NULL, *flat = NULL, *gray = NULL, *dbl = NULL;
     int rc = -1;
     /* vips_thumbnail shrinks on load (fast for big JPEGs) and autorotates. */
-    if (vips_thumbnail(path, &thumb, 32, "height", 32, "size", VIPS_SIZE_FORCE, NULL)) goto done;
+    if (vips_thumbnail(path, &thumb, GRAY, "height", GRAY, "size", VIPS_SIZE_FORCE, NULL)) goto done;
     VipsImage *in = thumb;
     if (vips_image_hasalpha(in)) {
         /* Transparent areas count as white, the way most viewers show them. */
@@ -123,12 +126,12 @@ static int load_gray32(const char *path, double out[32 * 32], char *err, size_t 
     size_t n = 0;
     double *mem = vips_image_write_to_memory(dbl, &n);
     if (!mem) goto done;
-    if (dbl->Xsize != 32 || dbl->Ysize != 32 || n < 32 * 32 * dbl->Bands * sizeof(double)) {
+    if (dbl->Xsize != GRAY || dbl->Ysize != GRAY || n < (size_t)GRAY * GRAY * dbl->Bands * sizeof(double)) {
         g_free(mem);
-        vips_error("fb", "thumbnail is %dx%d, not 32x32", dbl->Xsize, dbl->Ysize);
+        vips_error("fb", "thumbnail is %dx%d, not %dx%d", dbl->Xsize, dbl->Ysize, GRAY, GRAY);
         goto done;
     }
-    for (int i = 0; i < 32 * 32; i++) out[i] = mem[i * dbl->Bands];
+    for (int i = 0; i < GRAY * GRAY; i++) out[i] = mem[i * dbl->Bands];
     g_free(mem);
     rc = 0;
 done:
@@ -148,15 +151,86 @@ done:
     return rc;
 }
 
-int fb_phash_file(const char *path, uint64_t *hash, char *err, size_t errlen)
+/* Weights of source pixels [k, k+1) covering [a, a + len): area averaging. */
+static void box_weights(double a, double len, int *first, int *count, double w[8])
+{
+    double b = a + len;
+    int k0 = (int)floor(a), k1 = (int)ceil(b);
+    if (k1 - k0 > 8) k1 = k0 + 8;   /* len <= 4 here: at most 6 pixels */
+    *first = k0;
+    *count = k1 - k0;
+    for (int k = k0; k < k1; k++) {
+        double lo = k > a ? k : a, hi = k + 1 < b ? k + 1 : b;
+        w[k - k0] = (hi - lo) / len;
+    }
+}
+
+/* 32x32 area average of the square [x0, x0+size) x [y0, y0+size) of a
+ * GRAYxGRAY image. */
+static void box_resample(const double *src, double x0, double y0, double size, double out[32 * 32])
+{
+    double step = size / 32, tmp[GRAY][32];
+    for (int j = 0; j < 32; j++) {   /* columns first, for every source row */
+        int first, count;
+        double w[8];
+        box_weights(x0 + j * step, step, &first, &count, w);
+        for (int y = 0; y < GRAY; y++) {
+            double s = 0;
+            for (int k = 0; k < count; k++)
+                if (first + k >= 0 && first + k < GRAY) s += w[k] * src[y * GRAY + first + k];
+            tmp[y][j] = s;
+        }
+    }
+    for (int i = 0; i < 32; i++) {
+        int first, count;
+        double w[8];
+        box_weights(y0 + i * step, step, &first, &count, w);
+        for (int j = 0; j < 32; j++) {
+            double s = 0;
+            for (int k = 0; k < count; k++)
+                if (first + k >= 0 && first + k < GRAY) s += w[k] * tmp[first + k][j];
+            out[i * 32 + j] = s;
+        }
+    }
+}
+
+void fb_phash_from_gray128(const double *gray, fb_phash *hash)
+{
+    double px[32 * 32];
+    box_resample(gray, 0, 0, GRAY, px);
+    hash->full = fb_phash_pixels(px);
+    /* The same photo cropped by a few percent is close to one of these:
+     * the centre and the four corners at 92% of each side. */
+    double side = GRAY * FB_PHASH_CROP_SIDE, m = GRAY - side;
+    const double corner[FB_PHASH_CROPS][2] = { { m / 2, m / 2 }, { 0, 0 }, { m, 0 }, { 0, m }, { m, m } };
+    for (int k = 0; k < FB_PHASH_CROPS; k++) {
+        box_resample(gray, corner[k][0], corner[k][1], side, px);
+        hash->crop[k] = fb_phash_pixels(px);
+    }
+}
+
+int fb_phash_file(const char *path, fb_phash *hash, char *err, size_t errlen)
 {
     if (!fb_photo_format(path)) {
         snprintf(err, errlen, "not an image fb can read");
         return -1;
     }
-    double pixels[32 * 32];
-    if (load_gray32(path, pixels, err, errlen)) return -1;
-    *hash = fb_phash_pixels(pixels);
+    double *gray = malloc(GRAY * GRAY * sizeof *gray);
+    if (!gray) { snprintf(err, errlen, "out of memory"); return -1; }
+    int rc = load_gray(path, gray, err, errlen);
+    if (rc == 0) fb_phash_from_gray128(gray, hash);
+    free(gray);
+    return rc;
+}
+
+int fb_phash_near(const fb_phash *a, const fb_phash *b, int maxdist)
+{
+    if (maxdist < 0) return 0;
+    if (fb_hamming(a->full, b->full) <= maxdist) return 1;
+    /* A crop of one against the whole of the other. */
+    for (int k = 0; k < FB_PHASH_CROPS; k++)
+        if (fb_hamming(a->crop[k], b->full) <= maxdist || fb_hamming(a->full, b->crop[k]) <= maxdist)
+            return 1;
     return 0;
 }
 
@@ -199,16 +273,16 @@ void fb_groups_join(fb_groups *g, size_t a, size_t b)
     else if (rb < ra) g->parent[ra] = rb;
 }
 
-size_t fb_groups_join_phash(fb_groups *g, const uint64_t *hash,
+size_t fb_groups_join_phash(fb_groups *g, const fb_phash *hash,
                             const unsigned char *has_hash, int maxdist)
 {
     size_t pairs = 0;
     if (maxdist < 0) return 0;
-    /* All pairs: 1e4 photos are 5e7 popcounts, well under a second. */
+    /* All pairs: 1e4 photos are 5e7 comparisons of up to 11 popcounts. */
     for (size_t i = 0; i < g->n; i++) {
         if (!has_hash[i]) continue;
         for (size_t j = i + 1; j < g->n; j++)
-            if (has_hash[j] && fb_hamming(hash[i], hash[j]) <= maxdist) {
+            if (has_hash[j] && fb_phash_near(&hash[i], &hash[j], maxdist)) {
                 fb_groups_join(g, i, j);
                 pairs++;
             }

@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "fb/phash.h"
+
 /* A file is tiny when its shorter side has fewer pixels than this. */
 #define FB_AUDIT_TINY 64
 
@@ -24,7 +26,7 @@ typedef struct {
     int has_exif;              /* EXIF with capture information (camera,
                                   exposure, date taken), not just a bare block */
     char camera[80];           /* "Make Model" (printable ASCII), "" when unknown */
-    uint64_t phash;
+    fb_phash phash;
     int has_phash;
     uint64_t size, digest;
     int has_digest;

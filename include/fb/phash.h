@@ -1,9 +1,10 @@
 /* Perceptual hashes and duplicate groups, shared by fb-split and fb-audit so
  * both tools agree on what "the same photo" means.
  *
- * The pHash: autorotate (EXIF orientation), shrink to 32x32 grayscale
- * (aspect ignored), 2-D DCT, keep the 8x8 lowest frequencies except row and
- * column 0, one bit per coefficient: above the median or not.  Re-encoding,
+ * The pHash: autorotate (EXIF orientation), shrink to 128x128 grayscale
+ * (aspect ignored), area-average to 32x32, 2-D DCT, keep the 8x8 lowest
+ * frequencies except row and column 0, one bit per coefficient: above the
+ * median or not.  Re-encoding,
  * resizing and small crops change few bits; different photos differ in about
  * half of them.  Callers must have initialised libvips (VIPS_INIT). */
 #ifndef FB_PHASH_H
@@ -14,7 +15,7 @@
 
 /* Hamming distance at or below which two pHashes are near-duplicates.
  * Tuned on dogfacenet (see man/fb-audit.1). */
-#define FB_PHASH_DEFAULT_MAXDIST 10
+#define FB_PHASH_DEFAULT_MAXDIST 8
 
 /* After VIPS_INIT: blocks every libvips loader but the photo ones (as
  * fb-prep does), turns the operation cache off and keeps libvips warnings
@@ -27,11 +28,27 @@ void fb_phash_vips_setup(void);
  * has loaders that crash or hang on hostile files (JPEG 2000, SVGZ). */
 const char *fb_photo_format(const char *path);
 
-/* pHash of the image file.  0 ok; -1 with a message in err. */
-int fb_phash_file(const char *path, uint64_t *hash, char *err, size_t errlen);
+/* A photo's hashes: the whole frame, and five crops (centre and corners,
+ * FB_PHASH_CROP_SIDE of each side) so that a copy cropped by a few percent
+ * still matches.  All from one 128x128 grayscale thumbnail. */
+#define FB_PHASH_CROPS 5
+#define FB_PHASH_CROP_SIDE 0.92
+typedef struct {
+    uint64_t full;
+    uint64_t crop[FB_PHASH_CROPS];
+} fb_phash;
+
+/* Hashes of the image file.  0 ok; -1 with a message in err. */
+int fb_phash_file(const char *path, fb_phash *hash, char *err, size_t errlen);
+/* Hashes of 128x128 grayscale pixels (row-major, any scale). */
+void fb_phash_from_gray128(const double *gray, fb_phash *hash);
 
 /* pHash of 32x32 grayscale pixels (row-major, any scale). */
 uint64_t fb_phash_pixels(const double pixels[32 * 32]);
+
+/* The same photo: the whole frames, or a crop of one and the whole of the
+ * other, at most maxdist bits apart.  maxdist < 0: never. */
+int fb_phash_near(const fb_phash *a, const fb_phash *b, int maxdist);
 
 int fb_hamming(uint64_t a, uint64_t b);
 
@@ -43,10 +60,10 @@ void   fb_groups_free(fb_groups *g);
 size_t fb_groups_find(fb_groups *g, size_t i);
 void   fb_groups_join(fb_groups *g, size_t a, size_t b);
 
-/* Joins every pair whose pHash differs in at most maxdist bits.  Items with
+/* Joins every pair that fb_phash_near calls the same photo.  Items with
  * has_hash[i] == 0 (not decodable) are left alone.  Returns the number of
  * joined pairs. */
-size_t fb_groups_join_phash(fb_groups *g, const uint64_t *hash,
+size_t fb_groups_join_phash(fb_groups *g, const fb_phash *hash,
                             const unsigned char *has_hash, int maxdist);
 
 /* Content identity: size and a 64-bit FNV-1a digest of the bytes.

@@ -61,7 +61,13 @@ static void test_groups(void)
     CHECK(fb_groups_find(&g, 3) == 1 && fb_groups_find(&g, 0) == 0, "other groups untouched");
     fb_groups_free(&g);
 
-    uint64_t hash[4] = { 0, 0x3FF, 0xFFF, 0xFFFFFFFF00000000ULL };
+    /* whole-frame hashes only; crops far from everything */
+    uint64_t full[4] = { 0, 0x3FF, 0xFFF, 0xFFFFFFFF00000000ULL };
+    fb_phash hash[4];
+    for (int i = 0; i < 4; i++) {
+        hash[i].full = full[i];
+        for (int k = 0; k < FB_PHASH_CROPS; k++) hash[i].crop[k] = 0x5555555555555555ULL;
+    }
     unsigned char has[4] = { 1, 1, 1, 1 };
     fb_groups_init(&g, 4);
     size_t pairs = fb_groups_join_phash(&g, hash, has, 10);
@@ -73,6 +79,45 @@ static void test_groups(void)
     fb_groups_join_phash(&g, hash, has, 10);
     CHECK(fb_groups_find(&g, 2) == 2, "items without a hash are never joined");
     fb_groups_free(&g);
+    /* a crop of 3 equal to the whole of 0 joins them */
+    hash[3].crop[2] = hash[0].full;
+    CHECK(fb_phash_near(&hash[3], &hash[0], 0) && fb_phash_near(&hash[0], &hash[3], 0),
+          "a crop matching the other's whole frame is the same photo, both ways round");
+    CHECK(!fb_phash_near(&hash[3], &hash[0], -1), "maxdist < 0 never matches");
+}
+
+/* A 128x128 pattern, its copy cropped by 4% on every side and scaled back
+ * (what a slightly cropped photo looks like), and another pattern. */
+static void test_crop(void)
+{
+    static double big[160 * 160], whole[128 * 128], cropped[128 * 128];
+    fb_rng r;
+    fb_rng_seed(&r, 11);
+    double a[8], fx[8], fy[8], ph[8];
+    for (int k = 0; k < 8; k++) {
+        a[k] = fb_rng_uniform(&r); fx[k] = 0.3 + 2 * fb_rng_uniform(&r);
+        fy[k] = 0.3 + 2 * fb_rng_uniform(&r); ph[k] = 6.28 * fb_rng_uniform(&r);
+    }
+    for (int y = 0; y < 160; y++)
+        for (int x = 0; x < 160; x++) {
+            double v = 0;
+            for (int k = 0; k < 8; k++) v += a[k] * cos(fx[k] * x / 20.0 + fy[k] * y / 20.0 + ph[k]);
+            big[y * 160 + x] = v;
+        }
+    /* whole: 160 -> 128 by nearest sampling; cropped: the centre 92% -> 128 */
+    for (int y = 0; y < 128; y++)
+        for (int x = 0; x < 128; x++) {
+            whole[y * 128 + x] = big[(y * 160 / 128) * 160 + x * 160 / 128];
+            int cx = (int)(6.4 + x * 147.2 / 128), cy = (int)(6.4 + y * 147.2 / 128);
+            cropped[y * 128 + x] = big[cy * 160 + cx];
+        }
+    fb_phash hw, hc;
+    fb_phash_from_gray128(whole, &hw);
+    fb_phash_from_gray128(cropped, &hc);
+    int whole_bits = fb_hamming(hw.full, hc.full), crop_bits = fb_hamming(hw.crop[0], hc.full);
+    CHECK(crop_bits < whole_bits && crop_bits <= 4, "the centre crop hash sees through an 8%% crop "
+          "(whole frames %d bits apart, crop vs whole %d)", whole_bits, crop_bits);
+    CHECK(fb_phash_near(&hw, &hc, FB_PHASH_DEFAULT_MAXDIST), "so they are the same photo");
 }
 
 static void test_jpeg_quality_tables(void)
@@ -124,7 +169,7 @@ static void test_files(void)
     FILE *f = fopen(other, "w");
     fputs("hello", f);
     fclose(f);
-    uint64_t h;
+    fb_phash h;
     char err[256] = "";
     CHECK(fb_phash_file(other, &h, err, sizeof err) == -1 && strstr(err, "not an image"),
           "text named .jpg is refused: %s", err);
@@ -147,6 +192,7 @@ int main(int argc, char **argv)
     if (VIPS_INIT(argv[0])) SKIP_ALL("libvips does not start");
     test_hash_properties();
     test_groups();
+    test_crop();
     test_jpeg_quality_tables();
     test_files();
     return check_done();
