@@ -96,15 +96,32 @@ typedef struct {
  * 16: a pointer straight into the input when that range is contiguous
  * there (1x1 convs, or one in-bounds tap of a conv with cin % 16 == 0),
  * else gathered into tmp with zeros for padding and past kdim. */
-static const float *row_segment(const conv_geom *g, int r, int k0, int n, float *restrict tmp)
+/* Short copies and fills (conv1's runs are 21 floats): 16 at a time, the
+ * rest masked, no library call. */
+INLINE_AVX512 void copy_floats(float *restrict dst, const float *restrict src, int n)
+{
+    for (; n >= 16; n -= 16, dst += 16, src += 16) _mm512_storeu_ps(dst, _mm512_loadu_ps(src));
+    if (n > 0) {
+        __mmask16 m = (__mmask16)((1u << n) - 1);
+        _mm512_mask_storeu_ps(dst, m, _mm512_maskz_loadu_ps(m, src));
+    }
+}
+
+INLINE_AVX512 void zero_floats(float *dst, int n)
+{
+    for (; n >= 16; n -= 16, dst += 16) _mm512_storeu_ps(dst, _mm512_setzero_ps());
+    if (n > 0) _mm512_mask_storeu_ps(dst, (__mmask16)((1u << n) - 1), _mm512_setzero_ps());
+}
+
+AVX512 static const float *row_segment(const conv_geom *g, int r, int k0, int n, float *restrict tmp)
 {
     int oy = r / g->wo, ox = r % g->wo;
     if (g->k == 1) {
         const float *px = g->in + ((size_t)oy * g->stride * g->w + (size_t)ox * g->stride) * g->cin;
         if (k0 + n <= g->kdim) return px + k0;
         int have = g->kdim - k0;
-        memcpy(tmp, px + k0, (size_t)have * sizeof *tmp);
-        memset(tmp + have, 0, (size_t)(n - have) * sizeof *tmp);
+        copy_floats(tmp, px + k0, have);
+        zero_floats(tmp + have, n - have);
         return tmp;
     }
     int cin = g->cin, tap = k0 / cin, c0 = k0 % cin;
@@ -114,33 +131,52 @@ static const float *row_segment(const conv_geom *g, int r, int k0, int n, float 
         if (iy >= 0 && iy < g->h && ix >= 0 && ix < g->w)
             return g->in + ((size_t)iy * g->w + ix) * cin + c0;
     }
+    int row_len = g->k * cin;
+    int iy0 = oy * g->stride - g->pad, ix0 = ox * g->stride - g->pad;
+    /* in-bounds elements of each kernel row: [lo, hi) (see below) */
+    int lo = ix0 < 0 ? -ix0 * cin : 0, hi = (ix0 + g->k > g->w ? g->w - ix0 : g->k) * cin;
+    if (hi < lo) hi = lo;
+    if (k0 == 0 && n >= g->kdim) {
+        /* The whole patch in one block (conv1: 7 x 21 floats): one short
+         * copy per kernel row. */
+        for (int ky = 0; ky < g->k; ky++) {
+            float *dst = tmp + ky * row_len;
+            int iy = iy0 + ky;
+            if (iy < 0 || iy >= g->h) {
+                zero_floats(dst, row_len);
+                continue;
+            }
+            zero_floats(dst, lo);
+            copy_floats(dst + lo, g->in + ((size_t)iy * g->w + ix0) * cin + lo, hi - lo);
+            zero_floats(dst + hi, row_len - hi);
+        }
+        zero_floats(tmp + g->kdim, n - g->kdim);
+        return tmp;
+    }
     /* General case, one kernel row (ky) at a time: in NHWC the in-bounds
      * taps of a kernel row are one contiguous run of the input, so element
      * e of row ky (kx = e / cin) is at in[(iy * w + ix0) * cin + e]. */
-    int row_len = g->k * cin, done = 0;
+    int done = 0;
     while (done < n) {
         int kk = k0 + done;
         if (kk >= g->kdim) {
-            memset(tmp + done, 0, (size_t)(n - done) * sizeof *tmp);
+            zero_floats(tmp + done, n - done);
             break;
         }
         int ky = kk / row_len, e = kk % row_len;
         int run = row_len - e < n - done ? row_len - e : n - done;
-        int iy = oy * g->stride - g->pad + ky, ix0 = ox * g->stride - g->pad;
-        /* in-bounds elements of this kernel row: [lo, hi) */
-        int lo = ix0 < 0 ? -ix0 * cin : 0, hi = (ix0 + g->k > g->w ? g->w - ix0 : g->k) * cin;
-        if (iy < 0 || iy >= g->h) lo = hi = 0;
-        if (hi < lo) hi = lo;
+        int iy = iy0 + ky, row_lo = lo, row_hi = hi;
+        if (iy < 0 || iy >= g->h) row_lo = row_hi = 0;
         for (int x = e; x < e + run;) {
             float *dst = tmp + done + (x - e);
-            if (x < lo || x >= hi) {
-                int stop = x < lo ? lo : e + run;
+            if (x < row_lo || x >= row_hi) {
+                int stop = x < row_lo ? row_lo : e + run;
                 if (stop > e + run) stop = e + run;
-                memset(dst, 0, (size_t)(stop - x) * sizeof *dst);
+                zero_floats(dst, stop - x);
                 x = stop;
             } else {
-                int stop = hi < e + run ? hi : e + run;
-                memcpy(dst, g->in + ((size_t)iy * g->w + ix0) * cin + x, (size_t)(stop - x) * sizeof *dst);
+                int stop = row_hi < e + run ? row_hi : e + run;
+                copy_floats(dst, g->in + ((size_t)iy * g->w + ix0) * cin + x, stop - x);
                 x = stop;
             }
         }

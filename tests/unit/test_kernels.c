@@ -124,6 +124,7 @@ static void test_convs(void)
     test_conv("3x3 pad 1, cin 64 (taps copied whole)", 9, 8, 64, 40, 3, 1, 1, 1, 1, 2);
     test_conv("3x3 pad 1, cin 48, 2 k blocks", 7, 7, 48, 65, 3, 1, 1, 0, 1, 2);
     test_conv("3x3 stride 2 pad 1", 12, 11, 20, 33, 3, 2, 1, 0, 0, 1);
+    test_conv("3x3 pad 1, cin 30: taps straddle chunks and k blocks", 8, 9, 30, 40, 3, 1, 1, 1, 1, 2);
     test_conv("7x7 stride 2 pad 3, conv1-like", 40, 38, 3, 64, 7, 2, 3, 0, 1, 2);
 }
 
