@@ -472,19 +472,23 @@ void fb_head_forward(fb_head *h, fb_head_work *w, const float *x, int B, int tra
         fb_dense_forward(w->z[l], in, blk.w, blk.b, B, blk.in, blk.out);
         fb_relu_forward(w->a[l], w->z[l], n);
         if (training) {
-            if (!fixed_masks) fb_dropout_mask(w->mask[l], n, h->dropout, rng);
-            fb_dropout_forward(w->d[l], w->a[l], w->mask[l], n);
-            fb_batchnorm_forward_train(w->y[l], w->mean[l], w->rstd[l], w->d[l], blk.gamma,
+            /* BatchNorm before dropout: its batch and running statistics are
+             * those of the clean ReLU output, the same input it normalises
+             * at inference (see fb_head in fb/head.h) */
+            fb_batchnorm_forward_train(w->y[l], w->mean[l], w->rstd[l], w->a[l], blk.gamma,
                                        blk.beta, B, blk.out, h->bn_eps);
             if (update_running)
                 fb_batchnorm_update_running(blk.run_mean, blk.run_var, w->mean[l], w->rstd[l],
                                             B, blk.out, h->bn_momentum, h->bn_eps);
+            if (!fixed_masks) fb_dropout_mask(w->mask[l], n, h->dropout, rng);
+            fb_dropout_forward(w->d[l], w->y[l], w->mask[l], n);
+            in = w->d[l];
         } else {
             /* inference: dropout is the identity */
             fb_batchnorm_forward_infer(w->y[l], w->a[l], blk.gamma, blk.beta, blk.run_mean,
                                        blk.run_var, B, blk.out, h->bn_eps);
+            in = w->y[l];
         }
-        in = w->y[l];
     }
     fb_head_block out = fb_head_block_at(h, h->nhidden, h->params);
     fb_dense_forward(w->logits, in, out.w, out.b, B, out.in, out.out);
@@ -512,13 +516,14 @@ static void head_backward(fb_head *h, fb_head_work *w, const int *labels, const 
     for (int l = h->nhidden; l >= 0; l--) {
         fb_head_block p = fb_head_block_at(h, l, h->params);
         fb_head_block g = fb_head_block_at(h, l, w->grads);
-        const float *in = l == 0 ? w->x : w->y[l - 1];
+        const float *in = l == 0 ? w->x : w->d[l - 1];
         if (l < h->nhidden) {
             size_t n = (size_t)B * p.out;
-            /* dout holds d(loss)/d(bn out); walk back to the dense output */
-            fb_batchnorm_backward(dtmp, g.gamma, g.beta, dout, w->d[l], w->mean[l], w->rstd[l],
+            /* dout holds d(loss)/d(block out); walk back through dropout,
+             * BatchNorm and ReLU to the dense output */
+            fb_dropout_backward(dout, dout, w->mask[l], n);
+            fb_batchnorm_backward(dtmp, g.gamma, g.beta, dout, w->a[l], w->mean[l], w->rstd[l],
                                   p.gamma, B, p.out);
-            fb_dropout_backward(dtmp, dtmp, w->mask[l], n);
             fb_relu_backward(dout, dtmp, w->a[l], n);
         }
         /* the first layer's input is the fixed feature vector: no gradient */

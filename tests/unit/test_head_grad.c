@@ -232,7 +232,7 @@ static void check_head(void)
     float *grads = malloc(c.h.nparams * sizeof(float));
     memcpy(grads, c.w.grads, c.h.nparams * sizeof(float));
     double e = max_rel_err(c.h.params, grads, c.h.nparams, 1e-3, head_loss, &c);
-    CHECK(e < 2e-2, "head 5-4-3-3 (dense, relu, dropout, batchnorm, softmax): all %zu parameter gradients (max rel err %.2g)",
+    CHECK(e < 2e-2, "head 5-4-3-3 (dense, relu, batchnorm, dropout, softmax): all %zu parameter gradients (max rel err %.2g)",
           c.h.nparams, e);
 
     /* head.bin round trip, and a flipped byte is refused */
