@@ -529,6 +529,40 @@ static int place(const uint8_t *rgb, int w, int h, size_t stride, int orientatio
     return 0;
 }
 
+/* The 3-band uchar image's pixels, computed strip by strip in this
+ * thread: no threadpool (vips_image_write_to_memory starts one), and each
+ * step of the vips pipeline holds only a strip (asked for the whole image
+ * at once, every step allocates, zeroes and copies a whole-image buffer).
+ * NULL with the vips error set. */
+static uint8_t *decode_pixels(VipsImage *rgb)
+{
+    enum { STRIP = 64 };
+    int w = rgb->Xsize, h = rgb->Ysize;
+    size_t line = (size_t)w * 3;
+    if (VIPS_IMAGE_SIZEOF_PEL(rgb) != 3) {
+        vips_error("fb-prep", "not 3 uchar bands");
+        return NULL;
+    }
+    uint8_t *pixels = malloc(line * h);
+    VipsRegion *region = vips_region_new(rgb);
+    if (!pixels || !region) {
+        vips_error("fb-prep", "out of memory");
+        goto fail;
+    }
+    for (int y = 0; y < h; y += STRIP) {
+        VipsRect r = { 0, y, w, h - y < STRIP ? h - y : STRIP };
+        if (vips_region_prepare(region, &r)) goto fail;
+        for (int j = 0; j < r.height; j++)
+            memcpy(pixels + (size_t)(y + j) * line, VIPS_REGION_ADDR(region, 0, y + j), line);
+    }
+    g_object_unref(region);
+    return pixels;
+fail:
+    if (region) g_object_unref(region);
+    free(pixels);
+    return NULL;
+}
+
 int fb_prep_image(const char *path, const fb_prep_opts *o, uint8_t *out, char *err, size_t errlen)
 {
     size_t len = 0;
@@ -547,18 +581,13 @@ int fb_prep_image(const char *path, const fb_prep_opts *o, uint8_t *out, char *e
     VipsImage *rgb = NULL;
     int rc = -1;
     if (to_rgb_image(loaded, o, t, &rgb) == 0) {
-        /* The whole image as one region, computed in this thread: no
-         * threadpool and no copy into a separate memory image, as
-         * vips_image_write_to_memory would make. */
-        VipsRegion *region = vips_region_new(rgb);
-        VipsRect all = { 0, 0, rgb->Xsize, rgb->Ysize };
-        if (region && vips_region_prepare(region, &all) == 0 &&
-            VIPS_IMAGE_SIZEOF_PEL(rgb) == 3)
-            rc = place((const uint8_t *)VIPS_REGION_ADDR(region, 0, 0), rgb->Xsize, rgb->Ysize,
-                       VIPS_REGION_LSKIP(region), orientation, o, out, err, errlen);
+        uint8_t *pixels = decode_pixels(rgb);
+        if (pixels)
+            rc = place(pixels, rgb->Xsize, rgb->Ysize, (size_t)rgb->Xsize * 3, orientation,
+                       o, out, err, errlen);
         else
             take_vips_error(err, errlen, "cannot decode the image");
-        if (region) g_object_unref(region);
+        free(pixels);
         g_object_unref(rgb);
     } else {
         take_vips_error(err, errlen, "cannot convert the image");
