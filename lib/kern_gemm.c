@@ -65,10 +65,21 @@ void fb_kern_pack_weights(const float *restrict w, int k, int n, float *restrict
         }
 }
 
-size_t fb_kern_conv2d_packed_scratch(void)
+/* 3x3 stride-1 pad-1 convs whose output rows hold whole 14-row tiles read
+ * A in place from a zero-bordered copy of the input (see
+ * fb_kern_conv2d_packed); cin <= 512 keeps a tile's 14 rows out of one L1
+ * set (rows 4 KB apart would share it). */
+static int padded_in_place(int w, int cin, int k, int stride, int pad)
 {
-    /* the A block, plus one im2col row segment of KC floats */
-    return (size_t)MC * KC + KC;
+    return k == 3 && stride == 1 && pad == 1 && cin % 16 == 0 && cin <= 512 && w % 14 == 0;
+}
+
+size_t fb_kern_conv2d_packed_scratch(int h, int w, int cin, int k, int stride, int pad)
+{
+    /* the A block, one im2col row segment of KC floats, the bordered input */
+    size_t n = (size_t)MC * KC + KC;
+    if (padded_in_place(w, cin, k, stride, pad)) n += (size_t)(h + 2) * (w + 2) * cin;
+    return n;
 }
 
 #if defined(__x86_64__) && defined(__GNUC__)
@@ -344,9 +355,11 @@ AVX512 static void micro_14_asm(long chunks, const float *pa, const float *pb, f
  *   out[i][0:32] = (first ? 0 : out[i]) + acc[i]
  *                  [+ bias + residual[i], ReLU  when last]
  * A is addressed generally: value (i, k) of the tile at
- *   a + i * a_row_bytes + (k / 16) * a_chunk_bytes + (k % 16) * 4
- * which is the packed tile (64, 896) or, for 1x1 stride-1 convs, the NHWC
- * input itself (cin * 4, 64): its rows are the GEMM's rows, so no packing.
+ *   a + i * a_row_bytes + chunk_offsets[k / 16] + (k % 16) * 4
+ * which is the packed tile (64, c * 896), or the NHWC input itself for
+ * 1x1 stride-1 convs (cin * 4, c * 64: its rows are the GEMM's rows), or
+ * for 3x3 stride-1 convs a zero-bordered copy of the input, the offsets
+ * then stepping through the taps (see fb_kern_conv2d_packed).
  * Rows are reached from three bases (rows 0, 5, 10) with index registers
  * L and 3L, scales 1, 2, 4, leaving enough registers for the rest. */
 typedef struct {
@@ -385,15 +398,24 @@ typedef struct {
     "vmovups %%zmm" #hi ", 64(%[t])\n\t"                          \
     "add 8(%[ep]), %[t]\n\t"
 
-AVX512 static void micro_14_fused(long chunks, const float *a, long a_row_bytes, long a_chunk_bytes,
-                                  const float *pb, const fused_epilogue *ep, const char *prefetch)
+AVX512 static void micro_14_fused(long chunks, const float *a, long a_row_bytes,
+                                  const long *chunk_offsets, const float *pb,
+                                  const fused_epilogue *ep, const char *prefetch)
 {
-    const char *a0 = (const char *)a, *a5 = a0 + 5 * a_row_bytes, *a10 = a0 + 10 * a_row_bytes;
+    const char *base = (const char *)a, *a0, *a5, *a10;
     long row3 = 3 * a_row_bytes;
     float *t;   /* walks the rows of out or residual */
     __asm__ volatile(
         ROWS(ZERO)
         "1:\n\t"
+        /* rows 0, 5, 10 of this chunk: base + chunk_offsets[c] + {0, 5, 10} L */
+        "mov (%[tab]), %[a0]\n\t"
+        "add %[base], %[a0]\n\t"
+        "lea (%[a0],%[L],4), %[a5]\n\t"
+        "add %[L], %[a5]\n\t"
+        "lea (%[a5],%[L],4), %[a10]\n\t"
+        "add %[L], %[a10]\n\t"
+        "add $8, %[tab]\n\t"
         ".irp j, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15\n\t"
         "vmovups \\j*128(%[pb]), %%zmm28\n\t"
         "vmovups \\j*128+64(%[pb]), %%zmm29\n\t"
@@ -404,9 +426,6 @@ AVX512 static void micro_14_fused(long chunks, const float *a, long a_row_bytes,
         "prefetcht1 128(%[pf])\n\t"
         "prefetcht1 192(%[pf])\n\t"
         "add $256, %[pf]\n\t"
-        "add %[astep], %[a0]\n\t"
-        "add %[astep], %[a5]\n\t"
-        "add %[astep], %[a10]\n\t"
         "add $2048, %[pb]\n\t"
         "dec %[chunks]\n\t"
         "jnz 1b\n\t"
@@ -434,9 +453,9 @@ AVX512 static void micro_14_fused(long chunks, const float *a, long a_row_bytes,
         "4:\n\t"
         "mov (%[ep]), %[t]\n\t"
         ROWS(ROW_STORE_C)
-        : [a0] "+r"(a0), [a5] "+r"(a5), [a10] "+r"(a10), [pb] "+r"(pb), [chunks] "+r"(chunks),
-          [pf] "+r"(prefetch), [t] "=&r"(t)
-        : [L] "r"(a_row_bytes), [L3] "r"(row3), [astep] "r"(a_chunk_bytes), [ep] "r"(ep)
+        : [a0] "=&r"(a0), [a5] "=&r"(a5), [a10] "=&r"(a10), [pb] "+r"(pb), [chunks] "+r"(chunks),
+          [pf] "+r"(prefetch), [t] "=&r"(t), [tab] "+r"(chunk_offsets)
+        : [base] "r"(base), [L] "r"(a_row_bytes), [L3] "r"(row3), [ep] "r"(ep)
         : "memory", "cc",
           "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7",
           "xmm8", "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15",
@@ -455,7 +474,9 @@ AVX512 static void micro_14(int chunks, const float *pa, const float *pb, float 
 {
     if (mask0 == 0xFFFF && mask1 == 0xFFFF) {
         fused_epilogue ep = {c, (long)ldc * 4, !first, last, e->bias, e->residual, e->relu};
-        micro_14_fused(chunks, pa, KU * 4, MR * KU * 4, pb, &ep, e->prefetch);   /* packed tile */
+        long offsets[KC / KU];   /* packed tile: chunk c at c * 14 * 16 floats */
+        for (int c = 0; c < chunks; c++) offsets[c] = (long)c * MR * KU * 4;
+        micro_14_fused(chunks, pa, KU * 4, offsets, pb, &ep, e->prefetch);
         return;
     }
     float tile[MR * NR] __attribute__((aligned(64)));
@@ -507,6 +528,24 @@ static __mmask16 cols_mask(int n)
     return n >= 16 ? (__mmask16)0xFFFF : n <= 0 ? 0 : (__mmask16)((1u << n) - 1);
 }
 
+/* Rows [py0, py1) of the input with a zero border of one pixel:
+ * bordered [h + 2][w + 2][cin], row py = input row py - 1. */
+static void copy_bordered(const float *in, int h, int w, int cin, int py0, int py1, float *bordered)
+{
+    size_t px = (size_t)cin, row = (size_t)(w + 2) * px;
+    for (int py = py0; py < py1; py++) {
+        float *dst = bordered + (size_t)py * row;
+        int iy = py - 1;
+        if (iy < 0 || iy >= h) {
+            memset(dst, 0, row * sizeof *dst);
+            continue;
+        }
+        memset(dst, 0, px * sizeof *dst);
+        memcpy(dst + px, in + (size_t)iy * w * px, (size_t)w * px * sizeof *dst);
+        memset(dst + (size_t)(w + 1) * px, 0, px * sizeof *dst);
+    }
+}
+
 AVX512 void fb_kern_conv2d_packed(const float *in, int h, int w, int cin,
                                   const float *packed_weights, const float *bias, int k, int stride,
                                   int pad, int cout, const float *residual, int relu, float *out,
@@ -515,19 +554,42 @@ AVX512 void fb_kern_conv2d_packed(const float *in, int h, int w, int cin,
     if (row1 <= row0 || col1 <= col0) return;
     conv_geom g = {in, h, w, cin, k, stride, pad, fb_conv_out(w, k, stride, pad), k * k * cin};
     int kpad = (g.kdim + KU - 1) / KU * KU;
-    float *pa = scratch, *tmp = scratch + (size_t)MC * KC;
+    float *pa = scratch, *tmp = scratch + (size_t)MC * KC, *bordered = tmp + KC;
     int p0 = col0 / NR, p1 = (col1 + NR - 1) / NR;
-    /* 1x1 stride-1 convs read whole 14-row tiles straight from the input
-     * (its rows are the GEMM's rows); only a last partial tile is packed.
-     * Not when rows are 4 KB apart or more: the 14 rows of a chunk would then
-     * fall in one L1 set (12 ways). */
-    int direct = k == 1 && stride == 1 && pad == 0 && cin % KU == 0 && cin <= 512 && cout % NR == 0;
+    /* Whole 14-row tiles read A in place, with no packing, where the rows of
+     * a tile are evenly spaced in memory for every k:
+     * - 1x1 stride-1 convs: the input itself, its rows are the GEMM's rows;
+     * - 3x3 stride-1 convs whose tiles stay within one output row (w and
+     *   row0 multiples of 14): a copy of the input with a zero border, where
+     *   tap (ky, kx) of output pixel (oy, ox) is bordered pixel
+     *   (oy + ky, ox + kx): a tile's rows are consecutive pixels, and each
+     *   16-value chunk of k is one fixed offset from the tile's first pixel.
+     * (cin <= 512: a tile's rows 4 KB or more apart would share one L1 set;
+     * cout % 32: no column tail.)  A last partial tile is packed. */
+    int direct = k == 1 && stride == 1 && pad == 0 && cin % KU == 0 && cin <= 512;
+    int padded = padded_in_place(w, cin, k, stride, pad) && row0 % MR == 0;
+    int in_place = (direct || padded) && cout % NR == 0;
+    long row_bytes = (long)cin * 4, offsets[KC / KU];
+    if (in_place && padded) {
+        int oy0 = row0 / g.wo, oy1 = (row1 - 1) / g.wo;   /* output rows touched */
+        copy_bordered(in, h, w, cin, oy0, oy1 + 3, bordered);
+    }
     for (int mc0 = row0; mc0 < row1; mc0 += MC) {
         int mc = row1 - mc0 < MC ? row1 - mc0 : MC;
-        int whole = direct ? mc / MR * MR : 0;   /* rows read in place */
+        int whole = in_place ? mc / MR * MR : 0;   /* rows read in place */
         for (int kc0 = 0; kc0 < kpad; kc0 += KC) {
             int kc = kpad - kc0 < KC ? kpad - kc0 : KC;
             int first = kc0 == 0, last = kc0 + kc == kpad;
+            if (in_place)
+                for (int c = 0; c < kc / KU; c++) {
+                    int kk = kc0 + c * KU;
+                    if (direct) {
+                        offsets[c] = (long)kk * 4;
+                    } else {
+                        int tap = kk / cin, ky = tap / 3, kx = tap % 3;
+                        offsets[c] = (((long)ky * (w + 2) + kx) * cin + kk % cin) * 4;
+                    }
+                }
             /* packed: rows [whole, mc) of the block, as tiles from pa */
             if (whole < mc) pack_a(&g, mc0 + whole, mc - whole, kc0, kc, pa, tmp);
             for (int p = p0; p < p1; p++) {
@@ -550,9 +612,11 @@ AVX512 void fb_kern_conv2d_packed(const float *in, int h, int w, int cin,
                     size_t at = (size_t)(mc0 + t) * cout + c_lo;
                     const float *res = residual ? residual + at : NULL;
                     if (t < whole) {
+                        int r = mc0 + t;
+                        const float *a = direct ? in + (size_t)r * cin
+                                                : bordered + ((size_t)(r / g.wo) * (w + 2) + r % g.wo) * cin;
                         fused_epilogue ep = {out + at, (long)cout * 4, !first, last, bias + c_lo, res, relu};
-                        micro_14_fused(kc / KU, in + (size_t)(mc0 + t) * cin + kc0, (long)cin * 4,
-                                       KU * 4, pb, &ep, prefetch);
+                        micro_14_fused(kc / KU, a, row_bytes, offsets, pb, &ep, prefetch);
                         continue;
                     }
                     epilogue e = {bias + c_lo, res, relu, prefetch};

@@ -229,7 +229,20 @@ static size_t scratch_floats(const fb_resnet *net)
     /* conv1's patches (112*112 x 147) are the largest; stage 2's 3x3 next. */
     size_t m = fb_kern_conv2d_scratch(224, 224, 3, 7, 2, 3);
     size_t s2 = fb_kern_conv2d_scratch(56, 56, net->blocks[0].b->cin, 3, 1, 1);
-    size_t pk = fb_kern_gemm_available() ? fb_kern_conv2d_packed_scratch() : 0;
+    size_t pk = 0;
+    if (fb_kern_gemm_available()) {
+        /* the largest over conv1 and every block's 3x3 (the bordered copy of
+         * its input; stage 2's is the largest) */
+        pk = fb_kern_conv2d_packed_scratch(224, 224, 3, 7, 2, 3);
+        for (int s = 0, side = 56, nb = 0; s < 4; s++) {
+            side = s == 0 ? 56 : side / 2;
+            for (int i = 0; i < stage_blocks[s]; i++, nb++) {
+                const fb_conv_params *b = net->blocks[nb].b;
+                size_t need = fb_kern_conv2d_packed_scratch(side, side, b->cin, b->kh, b->stride, b->pad);
+                if (need > pk) pk = need;
+            }
+        }
+    }
     if (m < s2) m = s2;
     return m > pk ? m : pk;
 }

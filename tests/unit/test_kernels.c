@@ -73,7 +73,7 @@ static void test_conv(const char *what, int h, int w, int cin, int cout, int k, 
     if (fb_kern_gemm_available()) {
         int kdim = k * k * cin;
         float *packed = aligned_alloc(64, fb_kern_packed_weights_floats(kdim, cout) * sizeof *packed);
-        float *pscratch = aligned_alloc(64, fb_kern_conv2d_packed_scratch() * sizeof *pscratch);
+        float *pscratch = aligned_alloc(64, fb_kern_conv2d_packed_scratch(h, w, cin, k, stride, pad) * sizeof *pscratch);
         fb_kern_pack_weights(wt, kdim, cout, packed);
         int panels = (cout + 31) / 32;
         for (int by_cols = 0; by_cols < 2; by_cols++) {
@@ -125,6 +125,10 @@ static void test_convs(void)
     test_conv("3x3 pad 1, cin 48, 2 k blocks", 7, 7, 48, 65, 3, 1, 1, 0, 1, 2);
     test_conv("3x3 stride 2 pad 1", 12, 11, 20, 33, 3, 2, 1, 0, 0, 1);
     test_conv("3x3 pad 1, cin 30: taps straddle chunks and k blocks", 8, 9, 30, 40, 3, 1, 1, 1, 1, 2);
+    /* A in place from a zero-bordered copy (w % 14 == 0, cin % 16 == 0) */
+    test_conv("3x3 pad 1, bordered in place, 3 k blocks", 5, 28, 64, 64, 3, 1, 1, 1, 1, 2);
+    test_conv("3x3 pad 1, bordered in place, cin 32, tail tile", 9, 14, 32, 32, 3, 1, 1, 0, 1, 1);
+    test_conv("3x3 pad 1, bordered in place, 2 row blocks", 17, 14, 16, 96, 3, 1, 1, 1, 0, 2);
     test_conv("7x7 stride 2 pad 3, conv1-like", 40, 38, 3, 64, 7, 2, 3, 0, 1, 2);
 }
 
