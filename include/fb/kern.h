@@ -3,7 +3,11 @@
  * element (y, x, c) of an H x W x C tensor is at (y * W + x) * C + c.
  * Convolution weights are [kh][kw][cin][cout] (Keras order), so a conv is
  * out[H'W' x cout] = patches[H'W' x kh*kw*cin] * w[kh*kw*cin x cout].
- * All kernels are single-threaded; fb runs one image per thread. */
+ * All kernels are single-threaded; fb runs one image per thread, or splits
+ * one image's rows or output channels between threads.
+ * Two conv paths: fb_kern_conv2d_packed (lib/kern_gemm.c, AVX-512, weights
+ * packed at load time) where the CPU has AVX-512, else fb_kern_conv2d
+ * (OpenBLAS sgemm on im2col patches). */
 #ifndef FB_KERN_H
 #define FB_KERN_H
 

@@ -46,7 +46,10 @@ int fb_resnet_init(fb_resnet *net, const fb_weights *w, char *err, size_t errlen
 
 /* Runs batches of images on a fixed number of threads.  Images are spread
  * one per thread when a batch has at least as many images as threads, else
- * all threads share each image (row-split GEMMs), so batch 1 uses every core. */
+ * all threads share each image (each layer's output rows split in 14-row
+ * tiles, or for the small late layers its output channels in 32-column
+ * panels), so batch 1 uses every core.  On CPUs with AVX-512 the runner
+ * packs every conv's weights for lib/kern_gemm.c when it is made (94 MB). */
 typedef struct fb_resnet_runner fb_resnet_runner;
 
 /* NULL when out of memory.  nthreads >= 1. */
