@@ -414,7 +414,12 @@ static void print_groups(const audit *a)
 static void print_classes(const audit *a)
 {
     printf("\nPer class (usable images; size as displayed):\n");
-    printf("  %-20s %6s %-23s %-14s %-17s %-9s %5s  %s\n", "class", "files", "median size (sides)",
+    int width = 5;   /* the class column fits the longest name */
+    for (int c = 0; c < a->ds->nclasses; c++) {
+        int len = (int)strlen(a->ds->classes[c]);
+        if (len > width) width = len;
+    }
+    printf("  %-*s %6s %-23s %-14s %-17s %-9s %5s  %s\n", width, "class", "files", "median size (sides)",
            "aspect median", "formats", "JPEG q", "EXIF", "cameras");
     for (int c = 0; c < a->ds->nclasses; c++) {
         const class_summary *s = &a->classes[c];
@@ -434,7 +439,7 @@ static void print_classes(const audit *a)
             if (s->ncameras > 2)
                 snprintf(cams + strlen(cams), sizeof cams - strlen(cams), ", %zu more", s->ncameras - 2);
         }
-        printf("  %-20s %6zu %-23s %-14.2f %-17s %-9s %4.0f%%  %s\n", a->ds->classes[c], s->files,
+        printf("  %-*s %6zu %-23s %-14.2f %-17s %-9s %4.0f%%  %s\n", width, a->ds->classes[c], s->files,
                size, s->aspect.median, fmt, q, s->usable ? 100.0 * s->with_exif / s->usable : 0.0, cams);
     }
 }
