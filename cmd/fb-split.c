@@ -114,6 +114,7 @@ static int find_groups(const fb_dataset *ds, int near_dup_bits, size_t *group)
         size_t r = group[i];
         has_hash[i] = has_digest[i] && has_digest[r] && size[i] == size[r] && digest[i] == digest[r];
     }
+    size_t groups_kept = 0, files_kept = 0;
     for (size_t r = 0; r < n; r++) {
         if (group[r] != r) continue;
         size_t members = 0;
@@ -125,6 +126,8 @@ static int find_groups(const fb_dataset *ds, int near_dup_bits, size_t *group)
                 cross_class |= ds->items[i].label != ds->items[r].label;
             }
         if (members < 2) continue;
+        groups_kept++;
+        files_kept += members;
         fprintf(stderr, "%s: kept together (%zu %s files%s):", fb_progname(), members,
                 identical ? "byte-identical" : "near-duplicate",
                 cross_class ? ", IN DIFFERENT CLASSES" : "");
@@ -132,6 +135,9 @@ static int find_groups(const fb_dataset *ds, int near_dup_bits, size_t *group)
             if (group[i] == r) fprintf(stderr, " %s", paths[i]);
         fputc('\n', stderr);
     }
+    if (groups_kept)
+        fprintf(stderr, "%s: kept %zu group%s of the same photo together (%zu files)\n",
+                fb_progname(), groups_kept, groups_kept == 1 ? "" : "s", files_kept);
     fb_groups_free(&g);
     free(size); free(digest); free(hash); free(has_digest); free(has_hash); free(paths);
     return problems;

@@ -84,6 +84,7 @@ count() { awk -F'\t' -v c="$2" '$1 == c' "out/$1.tsv" | wc -l; }
         run fb-split --no-near-dups -s $seed -o out d
         [ "$status" -eq 0 ]
         grep -q "kept together (3 byte-identical files): d/a/copy-of-1.jpg d/a/img1.jpg d/a/zz-another.jpg" <<< "$output"
+        grep -q "kept 1 group of the same photo together (3 files)" <<< "$output"
         # the three copies sit in exactly one list
         [ "$(grep -lE 'img1\.jpg|copy-of-1|zz-another' out/*.tsv | wc -l)" -eq 1 ]
         [ "$(cat out/*.tsv | grep -cE 'img1\.jpg|copy-of-1|zz-another')" -eq 3 ]
@@ -111,6 +112,7 @@ count() { awk -F'\t' -v c="$2" '$1 == c' "out/$1.tsv" | wc -l; }
         [ "$status" -eq 0 ]
         grep -q "kept together (3 near-duplicate files): d/a/p3-half.png d/a/p3-small.jpg d/a/p3.jpg" <<< "$output"
         [ "$(grep -c 'kept together' <<< "$output")" -eq 1 ]      # distinct photos stay apart
+        grep -q "kept 1 group of the same photo together (3 files)" <<< "$output"
         [ "$(grep -lE 'p3(-half|-small)?\.' out/*.tsv | wc -l)" -eq 1 ]
     done
     # Turned off, only byte-identical files are grouped.
@@ -230,6 +232,7 @@ count() { awk -F'\t' -v c="$2" '$1 == c' "out/$1.tsv" | wc -l; }
         [ "$(count train $c)" -eq 105 ]; [ "$(count val $c)" -eq 23 ]; [ "$(count test $c)" -eq 22 ]
     done
     [ "$(grep -c 'kept together' <<< "$output")" -eq 0 ]
+    ! grep -q "kept [0-9]* group" <<< "$output"
 }
 
 @test "nasty: hostile files are named, never crash or hang the split" {
