@@ -212,7 +212,42 @@ static void hpass_avx2(const float *row, const taps *tx, const hpairs *hp, uint8
 {
     const __m256 half = _mm256_set1_ps(0.5f);
     const int T = hp->taps;
-    for (int x = 0; x < ow; x += 2) {
+    int x = 0;
+    /* Four pairs at once: four independent sums hide the add latency. */
+    for (; x + 8 <= ow; x += 8) {
+        const float *r[8];
+        for (int j = 0; j < 8; j++) r[j] = row + (size_t)tx->first[x + j] * 3;
+        const float *w = hp->w + (size_t)(x / 2) * T * 8;
+        const size_t ws = (size_t)T * 8;   /* from one pair's weights to the next's */
+        __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+        for (int k = 0; k < T; k++, w += 8) {
+            size_t o = (size_t)k * 3;
+            __m256 v0 = _mm256_insertf128_ps(_mm256_castps128_ps256(_mm_loadu_ps(r[0] + o)), _mm_loadu_ps(r[1] + o), 1);
+            __m256 v1 = _mm256_insertf128_ps(_mm256_castps128_ps256(_mm_loadu_ps(r[2] + o)), _mm_loadu_ps(r[3] + o), 1);
+            __m256 v2 = _mm256_insertf128_ps(_mm256_castps128_ps256(_mm_loadu_ps(r[4] + o)), _mm_loadu_ps(r[5] + o), 1);
+            __m256 v3 = _mm256_insertf128_ps(_mm256_castps128_ps256(_mm_loadu_ps(r[6] + o)), _mm_loadu_ps(r[7] + o), 1);
+            a0 = _mm256_add_ps(a0, _mm256_mul_ps(_mm256_loadu_ps(w), v0));
+            a1 = _mm256_add_ps(a1, _mm256_mul_ps(_mm256_loadu_ps(w + ws), v1));
+            a2 = _mm256_add_ps(a2, _mm256_mul_ps(_mm256_loadu_ps(w + 2 * ws), v2));
+            a3 = _mm256_add_ps(a3, _mm256_mul_ps(_mm256_loadu_ps(w + 3 * ws), v3));
+        }
+        __m256i q0 = _mm256_cvttps_epi32(_mm256_add_ps(a0, half));
+        __m256i q1 = _mm256_cvttps_epi32(_mm256_add_ps(a1, half));
+        __m256i q2 = _mm256_cvttps_epi32(_mm256_add_ps(a2, half));
+        __m256i q3 = _mm256_cvttps_epi32(_mm256_add_ps(a3, half));
+        /* per 128-bit lane: bytes 0-3 q0, 4-7 q1, 8-11 q2, 12-15 q3 */
+        __m256i q = _mm256_packus_epi16(_mm256_packs_epi32(q0, q1), _mm256_packs_epi32(q2, q3));
+        uint32_t px[8];
+        _mm_storeu_si128((__m128i *)px, _mm256_castsi256_si128(q));
+        _mm_storeu_si128((__m128i *)(px + 4), _mm256_extracti128_si256(q, 1));
+        /* px: even pixels of pairs 0..3, then odd pixels of pairs 0..3 */
+        uint8_t *o8 = d + 3 * x;
+        for (int j = 0; j < 4; j++) {
+            memcpy(o8 + 6 * j, &px[j], 3);
+            memcpy(o8 + 6 * j + 3, &px[4 + j], 3);
+        }
+    }
+    for (; x < ow; x += 2) {
         int x1 = x + 1 < ow ? x + 1 : x;
         const float *r0 = row + (size_t)tx->first[x] * 3, *r1 = row + (size_t)tx->first[x1] * 3;
         const float *w = hp->w + (size_t)(x / 2) * T * 8;
