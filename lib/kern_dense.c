@@ -3,11 +3,18 @@
 #include "fb/layers.h"
 
 #include <cblas.h>
+#include <limits.h>
+#include <linux/futex.h>
 #include <math.h>
 #include <pthread.h>
-#include <stdlib.h>
+#include <sched.h>
 #include <stdatomic.h>
+#include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
 #if defined(__x86_64__)
 #include <immintrin.h>
 #define cpu_relax() _mm_pause()
@@ -23,22 +30,59 @@ static void flush_denormals(void) {}
 /* ------------------------------------------------------------------ pool */
 
 #define FB_PAR_MAX 8
-/* A batch-32 GEMM takes tens of microseconds: too short to put a worker to
- * sleep in between.  Workers spin this many rounds, then block on a condvar
- * (so an idle pool, e.g. while a stream is read, costs no CPU). */
-#define FB_PAR_SPIN 200000
+/* A batch-32 GEMM takes tens of microseconds: too short to put a thread to
+ * sleep in between every time.  A waiting thread (a worker waiting for work,
+ * or the caller waiting for the workers) spins for about FB_PAR_SPIN_NS,
+ * yielding the core now and then, and then sleeps on a futex.  The bound
+ * matters on a busy machine: when the partner thread is descheduled, an
+ * unbounded spin burns the very core it needs (measured before this pool:
+ * 2 epochs of bench-train on 2 threads took 18-23 s of CPU against 2.8-3.3 s
+ * on 1, at load 5-6). */
+#define FB_PAR_SPIN_NS 50000
 
 static struct {
     int n;
     pthread_t th[FB_PAR_MAX];
     void (*fn)(void *, int, int);
     void *ctx;
-    atomic_uint gen;
-    atomic_int pending;
+    atomic_uint gen;          /* bumped once per fb_par_run; futex word */
+    atomic_uint pending;      /* workers still running; futex word */
+    atomic_int sleepers;      /* workers asleep (or about to be) on gen */
+    atomic_int caller_asleep; /* the caller asleep (or about to be) on pending */
     atomic_int quit;
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-} pool = { .n = 1, .mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER };
+} pool = { .n = 1 };
+
+static void futex_wait(atomic_uint *addr, unsigned val)
+{
+    syscall(SYS_futex, (unsigned *)addr, FUTEX_WAIT_PRIVATE, val, NULL, NULL, 0);
+}
+static void futex_wake(atomic_uint *addr, int n)
+{
+    syscall(SYS_futex, (unsigned *)addr, FUTEX_WAKE_PRIVATE, n, NULL, NULL, 0);
+}
+
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* Spins while *word == val for up to FB_PAR_SPIN_NS; 1 if it changed. */
+static int spin_while(atomic_uint *word, unsigned val)
+{
+    uint64_t t0 = 0;
+    for (unsigned i = 1;; i++) {
+        if (atomic_load_explicit(word, memory_order_acquire) != val) return 1;
+        cpu_relax();
+        if ((i & 255) == 0) {
+            uint64_t t = now_ns();
+            if (!t0) t0 = t;
+            else if (t - t0 > FB_PAR_SPIN_NS) return 0;
+            sched_yield();
+        }
+    }
+}
 
 static void *pool_worker(void *arg)
 {
@@ -46,17 +90,18 @@ static void *pool_worker(void *arg)
     unsigned seen = 0;
     flush_denormals();
     for (;;) {
-        int spins = 0;
-        while (atomic_load(&pool.gen) == seen) {
-            if (++spins < FB_PAR_SPIN) { cpu_relax(); continue; }
-            pthread_mutex_lock(&pool.mu);
-            while (atomic_load(&pool.gen) == seen) pthread_cond_wait(&pool.cv, &pool.mu);
-            pthread_mutex_unlock(&pool.mu);
+        while (atomic_load(&pool.gen) == seen && !spin_while(&pool.gen, seen)) {
+            atomic_fetch_add(&pool.sleepers, 1);
+            /* seq_cst: either the caller sees sleepers > 0 and wakes us, or
+             * gen has moved and futex_wait returns at once */
+            futex_wait(&pool.gen, seen);
+            atomic_fetch_sub(&pool.sleepers, 1);
         }
         seen = atomic_load(&pool.gen);
         if (atomic_load(&pool.quit)) return NULL;
         pool.fn(pool.ctx, t, pool.n);
-        atomic_fetch_sub(&pool.pending, 1);
+        if (atomic_fetch_sub(&pool.pending, 1) == 1 && atomic_load(&pool.caller_asleep))
+            futex_wake(&pool.pending, 1);
     }
 }
 
@@ -77,14 +122,17 @@ void fb_par_init(int nthreads)
 
 int fb_par_threads(void) { return pool.n; }
 
+static void kick_workers(void)
+{
+    atomic_fetch_add(&pool.gen, 1);
+    if (atomic_load(&pool.sleepers) > 0) futex_wake(&pool.gen, INT_MAX);
+}
+
 void fb_par_shutdown(void)
 {
     if (pool.n <= 1) return;
-    pthread_mutex_lock(&pool.mu);
     atomic_store(&pool.quit, 1);
-    atomic_fetch_add(&pool.gen, 1);
-    pthread_cond_broadcast(&pool.cv);
-    pthread_mutex_unlock(&pool.mu);
+    kick_workers();
     for (int t = 1; t < pool.n; t++) pthread_join(pool.th[t], NULL);
     pool.n = 1;
 }
@@ -94,13 +142,16 @@ void fb_par_run(void (*fn)(void *, int, int), void *ctx)
     if (pool.n <= 1) { fn(ctx, 0, 1); return; }
     pool.fn = fn;
     pool.ctx = ctx;
-    atomic_store(&pool.pending, pool.n - 1);
-    pthread_mutex_lock(&pool.mu);
-    atomic_fetch_add(&pool.gen, 1);
-    pthread_cond_broadcast(&pool.cv);
-    pthread_mutex_unlock(&pool.mu);
+    atomic_store(&pool.pending, (unsigned)(pool.n - 1));
+    kick_workers();
     fn(ctx, 0, pool.n);
-    while (atomic_load(&pool.pending) > 0) cpu_relax();
+    unsigned p;
+    while ((p = atomic_load(&pool.pending)) != 0) {
+        if (spin_while(&pool.pending, p)) continue;
+        atomic_store(&pool.caller_asleep, 1);
+        if ((p = atomic_load(&pool.pending)) != 0) futex_wait(&pool.pending, p);
+        atomic_store(&pool.caller_asleep, 0);
+    }
 }
 
 /* [lo, hi) of n items for part t of nt, chunk starts aligned to `align`. */
