@@ -254,7 +254,12 @@ static void dense_backward_apply_part(void *ctx, int t, int nt)
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, hi - lo, N, 1.0f,
                     a->dout, N, a->w + (size_t)lo * N, N, 0.0f, a->dinp + lo, K);
     if (t == nt - 1) dense_backward_rows(a, 0, 0, 1);   /* dbias only */
-    int rows = 32768 / N > 0 ? 32768 / N : 1;
+    /* 32 rows at a time when the block is small enough for OpenBLAS's
+     * unpacked small-matrix SGEMM (SkylakeX: a column count of 8, 16 or 32
+     * and M*N*K <= 1e6 in its column-major terms): at B = 32, K = 2048,
+     * N = 512, 32 rows ran at 95 GFLOP/s against 55 for 64 rows (thread CPU
+     * time).  Else blocks of about 128 KB. */
+    int rows = (double)N * 32 * B <= 1e6 ? 32 : (32768 / N > 0 ? 32768 / N : 1);
     if ((size_t)rows * N > rows_cap) {
         free(rows_buf);
         rows_cap = (size_t)rows * N;
@@ -292,6 +297,14 @@ void fb_relu_backward(float *dinp, const float *dout, const float *out, size_t n
 
 /* --------------------------------------------------------------- dropout */
 
+/* splitmix64's output function: a counter through it is a good stream */
+static inline uint64_t mix64(uint64_t z)
+{
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
 void fb_dropout_mask(float *mask, size_t n, float rate, fb_rng *rng)
 {
     if (rate <= 0) {
@@ -299,12 +312,15 @@ void fb_dropout_mask(float *mask, size_t n, float rate, fb_rng *rng)
         return;
     }
     float keep = 1.0f / (1.0f - rate);
-    /* Two 32-bit uniforms per 64-bit draw: the mask is drawn every step. */
     uint32_t threshold = (uint32_t)((double)rate * 4294967296.0);
-    for (size_t i = 0; i < n; i += 2) {
-        uint64_t r = fb_rng_u64(rng);
-        mask[i] = (uint32_t)r >= threshold ? keep : 0;
-        if (i + 1 < n) mask[i + 1] = (uint32_t)(r >> 32) >= threshold ? keep : 0;
+    /* One draw from rng seeds a counter-based stream: element i is decided
+     * by the top 32 bits of mix64(seed + (i+1) * golden ratio), a loop the
+     * compiler vectorises (a call to fb_rng_u64 per two elements was 5% of
+     * training time). */
+    uint64_t seed = fb_rng_u64(rng);
+    for (size_t i = 0; i < n; i++) {
+        uint32_t r = (uint32_t)(mix64(seed + (uint64_t)(i + 1) * 0x9E3779B97F4A7C15ull) >> 32);
+        mask[i] = r >= threshold ? keep : 0;
     }
 }
 
