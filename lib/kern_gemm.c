@@ -9,8 +9,12 @@
  *   packed[N/32 panels][kpad][32]        kpad = K rounded up to KU = 16
  * so the microkernel reads two zmm of B per k, contiguous.
  *
- * A (the activations) is packed per (row block, k block) into tiles of
- * MR = 14 rows, k-interleaved in chunks of 16:
+ * A (the activations) is read in place where a 14-row tile's rows are
+ * evenly spaced (1x1 stride-1 convs; 3x3 stride-1 convs through a
+ * zero-bordered copy of the input), see fb_kern_conv2d_packed.  Otherwise
+ * (conv1, strided 1x1, stage 5's 3x3, partial tiles) it is packed per
+ * (row block, k block) into tiles of MR = 14 rows, k-interleaved in chunks
+ * of 16:
  *   tile[kc/16][14][16]
  * i.e. one 64-byte vector copy per 16 values of one row (cheap even when
  * N = 64; a scalar row->column transpose would cost as much as the GEMM
