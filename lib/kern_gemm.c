@@ -112,20 +112,22 @@ typedef struct {
  * there (1x1 convs, or one in-bounds tap of a conv with cin % 16 == 0),
  * else gathered into tmp with zeros for padding and past kdim. */
 /* Short copies and fills (conv1's runs are 21 floats): 16 at a time, the
- * rest masked, no library call. */
+ * last masked, no library call (masked stores also keep GCC from turning
+ * the loop back into a memmove call). */
+INLINE_AVX512 __mmask16 first_n(int n)
+{
+    return n >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << n) - 1);
+}
+
 INLINE_AVX512 void copy_floats(float *restrict dst, const float *restrict src, int n)
 {
-    for (; n >= 16; n -= 16, dst += 16, src += 16) _mm512_storeu_ps(dst, _mm512_loadu_ps(src));
-    if (n > 0) {
-        __mmask16 m = (__mmask16)((1u << n) - 1);
-        _mm512_mask_storeu_ps(dst, m, _mm512_maskz_loadu_ps(m, src));
-    }
+    for (; n > 0; n -= 16, dst += 16, src += 16)
+        _mm512_mask_storeu_ps(dst, first_n(n), _mm512_maskz_loadu_ps(first_n(n), src));
 }
 
 INLINE_AVX512 void zero_floats(float *dst, int n)
 {
-    for (; n >= 16; n -= 16, dst += 16) _mm512_storeu_ps(dst, _mm512_setzero_ps());
-    if (n > 0) _mm512_mask_storeu_ps(dst, (__mmask16)((1u << n) - 1), _mm512_setzero_ps());
+    for (; n > 0; n -= 16, dst += 16) _mm512_mask_storeu_ps(dst, first_n(n), _mm512_setzero_ps());
 }
 
 AVX512 static const float *row_segment(const conv_geom *g, int r, int k0, int n, float *restrict tmp)
@@ -244,6 +246,7 @@ typedef struct {
     const float *residual;        /* NULL or [mr][ldc] at this tile */
     int relu;
     const char *prefetch;         /* micro_14: chunks * 4 lines to prefetch into L2 */
+    const long *packed_offsets;   /* micro_14: chunk c of a packed tile at [c] bytes */
 } epilogue;
 
 /* c[mr][32] (+)= pa[chunks][14][16] * pb[chunks*16][32].
@@ -478,9 +481,7 @@ AVX512 static void micro_14(int chunks, const float *pa, const float *pb, float 
 {
     if (mask0 == 0xFFFF && mask1 == 0xFFFF) {
         fused_epilogue ep = {c, (long)ldc * 4, !first, last, e->bias, e->residual, e->relu};
-        long offsets[KC / KU];   /* packed tile: chunk c at c * 14 * 16 floats */
-        for (int c = 0; c < chunks; c++) offsets[c] = (long)c * MR * KU * 4;
-        micro_14_fused(chunks, pa, KU * 4, offsets, pb, &ep, e->prefetch);
+        micro_14_fused(chunks, pa, KU * 4, e->packed_offsets, pb, &ep, e->prefetch);
         return;
     }
     float tile[MR * NR] __attribute__((aligned(64)));
@@ -573,7 +574,8 @@ AVX512 void fb_kern_conv2d_packed(const float *in, int h, int w, int cin,
     int direct = k == 1 && stride == 1 && pad == 0 && cin % KU == 0 && cin <= 512;
     int padded = padded_in_place(w, cin, k, stride, pad) && row0 % MR == 0;
     int in_place = (direct || padded) && cout % NR == 0;
-    long row_bytes = (long)cin * 4, offsets[KC / KU];
+    long row_bytes = (long)cin * 4, offsets[KC / KU], packed_offsets[KC / KU];
+    for (int c = 0; c < KC / KU; c++) packed_offsets[c] = (long)c * MR * KU * 4;   /* c * 14 * 16 floats */
     if (in_place && padded) {
         int oy0 = row0 / g.wo, oy1 = (row1 - 1) / g.wo;   /* output rows touched */
         copy_bordered(in, h, w, cin, oy0, oy1 + 3, bordered);
@@ -623,7 +625,7 @@ AVX512 void fb_kern_conv2d_packed(const float *in, int h, int w, int cin,
                         micro_14_fused(kc / KU, a, row_bytes, offsets, pb, &ep, prefetch);
                         continue;
                     }
-                    epilogue e = {bias + c_lo, res, relu, prefetch};
+                    epilogue e = {bias + c_lo, res, relu, prefetch, packed_offsets};
                     micro_by_rows[mr](kc / KU, pa + (size_t)((t - whole) / MR) * (kc / KU) * MR * KU, pb,
                                       out + at, (size_t)cout, first, last, &e, m0, m1);
                 }
