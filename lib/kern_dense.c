@@ -40,15 +40,21 @@ static void flush_denormals(void) {}
  * on 1, at load 5-6). */
 #define FB_PAR_SPIN_NS 50000
 
+/* Work is handed out in parts that any running thread claims, so a thread
+ * that is descheduled simply claims fewer: the caller never waits for a
+ * worker that has not started, only for a part already under way.  A part
+ * computes the same fixed slice whoever runs it, hence the same bits. */
 static struct {
     int n;
     pthread_t th[FB_PAR_MAX];
     void (*fn)(void *, int, int);
     void *ctx;
+    /* job << 32 | nparts << 16 | next part to claim */
+    _Atomic uint64_t claim;
     atomic_uint gen;          /* bumped once per fb_par_run; futex word */
-    atomic_uint pending;      /* workers still running; futex word */
+    atomic_uint done;         /* parts finished in this job; futex word */
     atomic_int sleepers;      /* workers asleep (or about to be) on gen */
-    atomic_int caller_asleep; /* the caller asleep (or about to be) on pending */
+    atomic_int caller_asleep; /* the caller asleep (or about to be) on done */
     atomic_int quit;
 } pool = { .n = 1 };
 
@@ -84,9 +90,24 @@ static int spin_while(atomic_uint *word, unsigned val)
     }
 }
 
+/* Claims and runs parts of the current job until none is left. */
+static void run_parts(void)
+{
+    for (;;) {
+        uint64_t c = atomic_load(&pool.claim);
+        int next = (int)(c & 0xffff), np = (int)((c >> 16) & 0xffff);
+        if (next >= np) return;
+        if (!atomic_compare_exchange_weak(&pool.claim, &c, c + 1)) continue;
+        /* the job cannot change while a claimed part is unfinished */
+        pool.fn(pool.ctx, next, np);
+        if (atomic_fetch_add(&pool.done, 1) + 1 == (unsigned)np && atomic_load(&pool.caller_asleep))
+            futex_wake(&pool.done, 1);
+    }
+}
+
 static void *pool_worker(void *arg)
 {
-    int t = (int)(size_t)arg;
+    (void)arg;
     unsigned seen = 0;
     flush_denormals();
     for (;;) {
@@ -99,9 +120,7 @@ static void *pool_worker(void *arg)
         }
         seen = atomic_load(&pool.gen);
         if (atomic_load(&pool.quit)) return NULL;
-        pool.fn(pool.ctx, t, pool.n);
-        if (atomic_fetch_sub(&pool.pending, 1) == 1 && atomic_load(&pool.caller_asleep))
-            futex_wake(&pool.pending, 1);
+        run_parts();
     }
 }
 
@@ -137,19 +156,26 @@ void fb_par_shutdown(void)
     pool.n = 1;
 }
 
-void fb_par_run(void (*fn)(void *, int, int), void *ctx)
+void fb_par_run(void (*fn)(void *, int, int), void *ctx, int nparts)
 {
-    if (pool.n <= 1) { fn(ctx, 0, 1); return; }
+    if (nparts < 1) nparts = 1;
+    if (nparts > 0xffff) nparts = 0xffff;
+    if (pool.n <= 1 || nparts == 1) {
+        for (int p = 0; p < nparts; p++) fn(ctx, p, nparts);
+        return;
+    }
+    static uint32_t job;
     pool.fn = fn;
     pool.ctx = ctx;
-    atomic_store(&pool.pending, (unsigned)(pool.n - 1));
+    atomic_store(&pool.done, 0);
+    atomic_store(&pool.claim, (uint64_t)++job << 32 | (uint64_t)nparts << 16);
     kick_workers();
-    fn(ctx, 0, pool.n);
-    unsigned p;
-    while ((p = atomic_load(&pool.pending)) != 0) {
-        if (spin_while(&pool.pending, p)) continue;
+    run_parts();
+    unsigned d;
+    while ((d = atomic_load(&pool.done)) != (unsigned)nparts) {
+        if (spin_while(&pool.done, d)) continue;
         atomic_store(&pool.caller_asleep, 1);
-        if ((p = atomic_load(&pool.pending)) != 0) futex_wait(&pool.pending, p);
+        if ((d = atomic_load(&pool.done)) != (unsigned)nparts) futex_wait(&pool.done, d);
         atomic_store(&pool.caller_asleep, 0);
     }
 }
@@ -163,8 +189,14 @@ static void split_range(int n, int t, int nt, int align, int *lo, int *hi)
     *hi = *lo + chunk < n ? *lo + chunk : n;
 }
 
-/* Splitting pays only for GEMMs big enough to amortise the hand-off. */
-static int worth_splitting(int B, int K, int N) { return (double)B * K * N >= 1 << 18; }
+/* Splitting pays only for GEMMs big enough to amortise the hand-off.  The
+ * split is the same whatever the thread count: OpenBLAS takes different
+ * code paths for different sub-shapes (its small-matrix kernels, say), and
+ * three or four parts gave other bits than one, two gave the same; so two
+ * parts always (one thread runs both), and a seeded run does not depend on
+ * --threads by construction.  With two threads, whichever is running takes
+ * the second part: a descheduled partner is not waited for. */
+static int parts_for(int B, int K, int N) { return (double)B * K * N >= 1 << 18 ? 2 : 1; }
 
 /* ----------------------------------------------------------------- dense */
 
@@ -198,8 +230,7 @@ void fb_dense_forward(float *out, const float *inp, const float *w, const float 
                       int B, int K, int N)
 {
     dense_args a = { .out = out, .inp = inp, .w = w, .bias = bias, .B = B, .K = K, .N = N };
-    if (fb_par_threads() > 1 && worth_splitting(B, K, N)) fb_par_run(dense_forward_part, &a);
-    else dense_forward_cols(&a, 0, N);
+    fb_par_run(dense_forward_part, &a, parts_for(B, K, N));
 }
 
 /* Rows [klo,khi) of dw = inp^T . dout, columns [klo,khi) of dinp = dout . w^T,
@@ -236,8 +267,7 @@ void fb_dense_backward(float *dinp, float *dw, float *dbias, const float *dout,
 {
     dense_args a = { .dinp = dinp, .dw = dw, .dbias = dbias, .dout = dout, .inp = inp,
                      .w = w, .B = B, .K = K, .N = N };
-    if (fb_par_threads() > 1 && worth_splitting(B, K, N)) fb_par_run(dense_backward_part, &a);
-    else dense_backward_rows(&a, 0, K, 1);
+    fb_par_run(dense_backward_part, &a, parts_for(B, K, N));
 }
 
 /* Weight-gradient rows go through a per-thread buffer of about 128 KB (fits
@@ -279,8 +309,7 @@ void fb_dense_backward_apply(float *dinp, float *dbias, const float *dout, const
 {
     dense_args a = { .dinp = dinp, .dbias = dbias, .dout = dout, .inp = inp, .w = w,
                      .B = B, .K = K, .N = N, .apply = apply, .ctx = ctx };
-    if (fb_par_threads() > 1 && worth_splitting(B, K, N)) fb_par_run(dense_backward_apply_part, &a);
-    else dense_backward_apply_part(&a, 0, 1);
+    fb_par_run(dense_backward_apply_part, &a, parts_for(B, K, N));
 }
 
 /* ------------------------------------------------------------------ ReLU */

@@ -6,8 +6,8 @@
  *
  * The dense layers use OpenBLAS SGEMM.  Work can be split over a small
  * persistent thread pool (fb_par_init); every split is over output rows or
- * columns, never over a reduction, so results do not depend on timing and a
- * seeded run is byte-for-byte reproducible.
+ * columns, never over a reduction, so results depend neither on timing nor
+ * on the thread count, and a seeded run is byte-for-byte reproducible.
  */
 #ifndef FB_LAYERS_H
 #define FB_LAYERS_H
@@ -22,9 +22,10 @@
 void fb_par_init(int nthreads);
 int  fb_par_threads(void);
 void fb_par_shutdown(void);
-/* Runs fn(ctx, t, nthreads) for t = 0..nthreads-1 concurrently; returns when
- * all are done. */
-void fb_par_run(void (*fn)(void *ctx, int t, int nt), void *ctx);
+/* Runs fn(ctx, part, nparts) for part = 0..nparts-1, each part claimed by
+ * whichever pool thread is running (the caller too); returns when all are
+ * done.  A part must compute the same thing whoever runs it. */
+void fb_par_run(void (*fn)(void *ctx, int part, int nparts), void *ctx, int nparts);
 
 /* ---- dense: out = inp . w + bias ----
  * inp [B,K], w [K,N], bias [N], out [B,N] */
