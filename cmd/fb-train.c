@@ -29,7 +29,7 @@ static const char usage[] =
     "      --patience N         stop after N epochs without a lower val_loss (default: never)\n"
     "      --class-weight W     balanced | name=weight,... (unlisted classes weigh 1)\n"
     "      --seed N             seed for initialisation, shuffling, dropout (default 1)\n"
-    "      --threads N          threads (default 1; 2 helps only on an idle machine)\n"
+    "      --threads N          threads (default 2, or 1 on a single CPU)\n"
     "      --history FILE       per-epoch TSV for fb-plot\n"
     "      --folds K            stratified K-fold cross-validation on the training stream\n"
     "      --force              accept a validation stream with different preprocessing\n"
@@ -71,11 +71,14 @@ static void parse_args(int argc, char **argv, options *o)
     fb_train_opts_default(&o->t);
     o->arch = "linear";
     o->dropout = 0.5;
-    /* One thread by default: the split GEMMs hand off every few microseconds,
-     * and on a busy machine a descheduled partner made 2 threads ~9x slower
-     * (measured: 3 epochs of bench-train, 71 s on 2 threads vs 7.8 s on 1 at
-     * load 6).  --threads 2 is for an otherwise idle machine. */
-    o->threads = 1;
+    /* Two threads when there are two CPUs.  (It was one: the old pool spun
+     * without bound for a descheduled partner, 71 s against 7.8 s for 3
+     * epochs of bench-train at load 6.  The pool now sleeps after ~50 us and
+     * lets whichever thread runs take the work: 15 epochs at load ~3.7 with
+     * another job holding one core, 16.0 s CPU / 18.5 s wall on 2 threads,
+     * 15.7 s CPU / 25.2 s wall on 1.)  Same bits either way. */
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    o->threads = ncpu >= 2 ? 2 : 1;
     int lr_set = 0, c;
     while ((c = getopt_long(argc, argv, "o:v:q", longopts, NULL)) != -1) {
         switch (c) {
