@@ -69,4 +69,81 @@ extern const int fb_nfeature_groups;
 double fb_shortcut_cv_accuracy(const double *features, const int *labels, size_t n,
                                int nclasses, unsigned mask, uint64_t seed, int *folds);
 
+/* ---- the analysis behind the report (lib/audit_analysis.c) ---- */
+
+/* Photos that are the same photo.  members are indices into the files array
+ * the group was found in, ascending; the first is the group's smallest. */
+typedef struct {
+    size_t *members;           /* indices into files, sorted */
+    size_t n;                  /* 2 or more */
+    int identical;             /* all byte-identical (same size and digest) to the first */
+    int max_bits;              /* largest pHash distance to the first member, -1 unknown */
+    unsigned splits;           /* bit 1 << FB_TRAIN.. per split present */
+    int nclasses;              /* distinct labels among the members */
+} fb_dup_group;
+
+/* Finds the groups of files that are the same photo: byte-identical files,
+ * pHashes (whole or 92% crop) within near_dup_bits, and, when features is not
+ * NULL, backbone feature vectors (an fb-feat stream whose record ids are the
+ * files' paths) with cosine similarity at least cosine.  Returns the groups
+ * of two or more files, in order of their smallest member (*ngroups of them;
+ * free with fb_dup_groups_free).  *feature_rows gets the number of stream
+ * records that matched a file, or -1 when features is NULL or the stream is
+ * unusable (said on stderr). */
+fb_dup_group *fb_audit_near_duplicates(const fb_audit_file *files, size_t n, int near_dup_bits,
+                                       const char *features, double cosine,
+                                       size_t *ngroups, long *feature_rows);
+void fb_dup_groups_free(fb_dup_group *groups, size_t ngroups);
+
+/* 1 when the group has members in more than one split (a leak). */
+int fb_dup_group_is_leak(const fb_dup_group *g);
+
+/* The formats the per-class summary counts, in report order, and the index
+ * of a format name in it (FB_AUDIT_NFORMATS for NULL or any other name). */
+enum { FB_AUDIT_NFORMATS = 6 };
+extern const char *const fb_audit_formats[FB_AUDIT_NFORMATS];   /* "jpeg", "png", ... */
+int fb_audit_format_code(const char *format);
+
+/* Smallest, median (mean of the middle two for even n) and largest of n
+ * values; all 0 when n is 0. */
+typedef struct { double min, median, max; size_t n; } fb_spread;
+
+typedef struct { const char *name; size_t count; } fb_camera_count;
+
+/* One class in numbers.  The spreads and counts are over its usable files. */
+typedef struct {
+    size_t files, usable, tiny, with_exif;
+    fb_spread width, height, aspect, quality;   /* quality: JPEGs only */
+    size_t format_count[FB_AUDIT_NFORMATS];
+    fb_camera_count *cameras;  /* make and model, most files first, then by name;
+                                  names borrowed from files */
+    size_t ncameras;
+} fb_class_summary;
+
+/* Summarises the files of class label; free with fb_class_summary_free. */
+void fb_audit_summarise_class(const fb_audit_file *files, size_t n, int label, fb_class_summary *s);
+void fb_class_summary_free(fb_class_summary *s);
+
+/* Metadata "strongly" predicts the class when the cross-validated tree
+ * removes at least half of the errors of always guessing the largest class
+ * (2 balanced classes: 75% or more); "noticeably" at a fifth. */
+#define FB_SHORTCUT_STRONG 0.5
+#define FB_SHORTCUT_NOTICE 0.2
+
+typedef struct {
+    int tested, folds;         /* tested: enough usable files per class; folds: the k used */
+    double chance, accuracy;   /* largest class's share; accuracy from all metadata */
+    double group_accuracy[8];  /* per fb_feature_groups entry, when tested */
+    int best_group;            /* the first group with the highest accuracy */
+    int strong, notice;        /* skill over chance >= FB_SHORTCUT_STRONG, _NOTICE */
+    size_t rows;               /* usable files tested */
+} fb_shortcut_result;
+
+/* The shortcut test: how well size, aspect, format, JPEG quality, EXIF
+ * presence and camera of the usable files predict their labels (0 ..
+ * nclasses-1), all together and one feature group at a time, by
+ * fb_shortcut_cv_accuracy with seed. */
+fb_shortcut_result fb_audit_test_shortcut(const fb_audit_file *files, size_t n, int nclasses,
+                                          uint64_t seed);
+
 #endif
