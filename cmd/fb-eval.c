@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "fb/head.h"
+#include "fb/head_input.h"
 #include "fb/layers.h"
 #include "fb/metrics.h"
 #include "fb/resnet.h"
@@ -167,21 +168,10 @@ int main(int argc, char **argv)
         return FB_EXIT_USAGE;
     }
     const char *head_path = argv[optind];
-    char err[1024];
     fb_head h;
-    if (fb_head_load(&h, head_path, err, sizeof err) != 0) fb_die(FB_EXIT_FAILURE, "%s", err);
+    fb_head_input_load(&h, head_path);
     fb_featset ds;
-    if (fb_featset_read(&ds, stdin, "stdin", err, sizeof err) != 0) fb_die(FB_EXIT_FAILURE, "%s", err);
-    if (ds.dim != h.in_dim)
-        fb_die(FB_EXIT_FAILURE, "stdin: %d features per record, %s was trained on %d",
-               ds.dim, head_path, h.in_dim);
-    if (fb_prov_compare(h.provenance, ds.provenance, err, sizeof err)) {
-        if (!force)
-            fb_die(FB_EXIT_FAILURE, "stdin: made differently from %s's training data (%s); "
-                   "--force to score it anyway", head_path, err);
-        fb_warn("stdin: made differently from %s's training data (%s); scoring anyway (--force)",
-                head_path, err);
-    }
+    fb_head_input_read(&ds, stdin, "stdin", &h, head_path, force, "score it", "scoring");
 
     report r = { .h = &h, .ds = &ds };
     r.unknown = fb_xcalloc((size_t)ds.nclasses + 1, sizeof(size_t));

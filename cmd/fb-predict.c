@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "fb/head.h"
+#include "fb/head_input.h"
 #include "fb/layers.h"
 #include "fb/resnet.h"
 #include "fb/util.h"
@@ -56,9 +57,8 @@ int main(int argc, char **argv)
         return FB_EXIT_USAGE;
     }
     const char *head_path = argv[optind];
-    char err[1024];
     fb_head h;
-    if (fb_head_load(&h, head_path, err, sizeof err) != 0) fb_die(FB_EXIT_FAILURE, "%s", err);
+    fb_head_input_load(&h, head_path);
 
     int positive = -1;
     if (threshold >= 0 || positive_name) {
@@ -72,17 +72,7 @@ int main(int argc, char **argv)
     }
 
     fb_featset ds;
-    if (fb_featset_read(&ds, stdin, "stdin", err, sizeof err) != 0) fb_die(FB_EXIT_FAILURE, "%s", err);
-    if (ds.dim != h.in_dim)
-        fb_die(FB_EXIT_FAILURE, "stdin: %d features per record, %s was trained on %d",
-               ds.dim, head_path, h.in_dim);
-    if (fb_prov_compare(h.provenance, ds.provenance, err, sizeof err)) {
-        if (!force)
-            fb_die(FB_EXIT_FAILURE, "stdin: made differently from %s's training data (%s); "
-                   "--force to predict anyway", head_path, err);
-        fb_warn("stdin: made differently from %s's training data (%s); predicting anyway (--force)",
-                head_path, err);
-    }
+    fb_head_input_read(&ds, stdin, "stdin", &h, head_path, force, "predict", "predicting");
 
     fb_par_init(1);
     fb_head_work w;

@@ -1,0 +1,25 @@
+/* The inputs of the tools that apply a trained head to a feature stream
+ * (fb-eval, fb-predict): the head file, and a stream that must fit it.
+ * Problems end the program through fb_die (status FB_EXIT_FAILURE). */
+#ifndef FB_HEAD_INPUT_H
+#define FB_HEAD_INPUT_H
+
+#include <stdio.h>
+
+#include "fb/head.h"
+
+/* Loads the head saved at head_path into h, or dies with fb_head_load's
+ * message. */
+void fb_head_input_load(fb_head *h, const char *head_path);
+
+/* Reads the feature stream in (called name in messages) into ds and checks
+ * it against h, the head loaded from head_path: the records must have h's
+ * number of features, or it dies; and the stream must have been made like
+ * the head's training data (fb_prov_compare), or it dies -- unless force,
+ * when it only warns.  to_do and doing finish those two messages, e.g.
+ * "score it" ("... --force to score it anyway") and "scoring" ("...; scoring
+ * anyway (--force)"). */
+void fb_head_input_read(fb_featset *ds, FILE *in, const char *name, const fb_head *h,
+                        const char *head_path, int force, const char *to_do, const char *doing);
+
+#endif
