@@ -28,8 +28,8 @@ static const char usage[] =
     "      --weight-decay L2    L2 penalty on dense weights (default 0)\n"
     "      --patience N         stop after N epochs without a lower val_loss (default: never)\n"
     "      --class-weight W     balanced | name=weight,... (unlisted classes weigh 1)\n"
-    "      --seed N             seed for initialisation, shuffling, dropout (default 1)\n"
-    "      --threads N          threads (default 2, or 1 on a single CPU)\n"
+    "  -s, --seed N             seed for initialisation, shuffling, dropout (default 1)\n"
+    "  -j, --threads N          threads (default 2, or 1 on a single CPU)\n"
     "      --history FILE       per-epoch TSV for fb-plot\n"
     "      --folds K            stratified K-fold cross-validation on the training stream\n"
     "      --force              accept a validation stream with different preprocessing\n"
@@ -62,7 +62,7 @@ static void parse_args(int argc, char **argv, options *o)
         { "momentum", required_argument, NULL, 'm' }, { "batch", required_argument, NULL, 'b' },
         { "epochs", required_argument, NULL, 'e' }, { "weight-decay", required_argument, NULL, 'w' },
         { "patience", required_argument, NULL, 'p' }, { "class-weight", required_argument, NULL, 'c' },
-        { "seed", required_argument, NULL, 's' }, { "threads", required_argument, NULL, 't' },
+        { "seed", required_argument, NULL, 's' }, { "threads", required_argument, NULL, 'j' },
         { "history", required_argument, NULL, 'y' }, { "folds", required_argument, NULL, 'k' },
         { "force", no_argument, NULL, 'f' }, { "quiet", no_argument, NULL, 'q' },
         { NULL, 0, NULL, 0 }
@@ -80,7 +80,7 @@ static void parse_args(int argc, char **argv, options *o)
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     o->threads = ncpu >= 2 ? 2 : 1;
     int lr_set = 0, c;
-    while ((c = getopt_long(argc, argv, "o:v:q", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "o:v:s:j:q", longopts, NULL)) != -1) {
         switch (c) {
         case 'o': o->out = optarg; break;
         case 'v': o->val = optarg; break;
@@ -99,7 +99,7 @@ static void parse_args(int argc, char **argv, options *o)
         case 'p': o->t.patience = (int)parse_num("--patience", optarg, 0, 100000); break;
         case 'c': o->class_weight = optarg; break;
         case 's': o->t.seed = (uint64_t)parse_num("--seed", optarg, 0, 9007199254740992.0); break;
-        case 't': o->threads = (int)parse_num("--threads", optarg, 1, 8); break;
+        case 'j': o->threads = (int)parse_num("--threads", optarg, 1, 8); break;
         case 'y': o->history = optarg; break;
         case 'k': o->folds = (int)parse_num("--folds", optarg, 2, 100); break;
         case 'f': o->force = 1; break;
