@@ -362,18 +362,7 @@ int fb_head_save(const fb_head *h, const char *path, char *err, size_t errlen)
         snprintf(err, errlen, "%s: out of memory", path);
         return -1;
     }
-    fb_atomic a;
-    int rc = -1;
-    if (fb_atomic_open(&a, path) != 0) {
-        snprintf(err, errlen, "%s: %s", path, strerror(errno));
-    } else if (fwrite(buf, 1, len, a.f) != len) {
-        snprintf(err, errlen, "%s: %s", path, strerror(errno));
-        fb_atomic_abort(&a);
-    } else if (fb_atomic_commit(&a) != 0) {
-        snprintf(err, errlen, "%s: %s", path, strerror(errno));
-    } else {
-        rc = 0;
-    }
+    int rc = fb_write_file_atomic(path, buf, len, err, errlen);
     free(buf);
     return rc;
 }
