@@ -155,15 +155,22 @@ static void test_truncation(void)
     free(mem);
 }
 
+/* a then b in one new buffer: what `cat a b` makes. */
+static char *concat(const char *a, size_t la, const char *b, size_t lb)
+{
+    char *cat = malloc(la + lb);
+    memcpy(cat, a, la);
+    memcpy(cat + la, b, lb);
+    return cat;
+}
+
 static void test_concatenation(void)
 {
     const char *ab[] = {"cat", "dog"}, *ba[] = {"dog", "bird"};
     size_t la, lb;
     char *a = make_stream(FB_F32, 3, ab, 2, "p=1\n", 0, &la, 1);
     char *b = make_stream(FB_F32, 4, ba, 2, "p=1\n", 6, &lb, 2);
-    char *cat = malloc(la + lb);
-    memcpy(cat, a, la);
-    memcpy(cat + la, b, lb);
+    char *cat = concat(a, la, b, lb);
     fb_header h;
     int labels[16];
     char err[512];
@@ -176,27 +183,21 @@ static void test_concatenation(void)
     free(cat);
     free(b);
 
-    /* Different provenance: refused, naming the key. */
-    b = make_stream(FB_F32, 2, ab, 2, "p=2\n", 0, &lb, 2);
-    cat = malloc(la + lb);
-    memcpy(cat, a, la);
-    memcpy(cat + la, b, lb);
-    n = read_all(cat, la + lb, err, sizeof err, NULL, NULL, NULL);
-    CHECK(n < 0 && strstr(err, "p is '1'") && strstr(err, "'2'"),
-          "different provenance refused: %s", err);
-    free(cat);
-    free(b);
-
-    /* Different element type: refused. */
-    b = make_stream(FB_U8, 2, ab, 2, "p=1\n", 0, &lb, 2);
-    cat = malloc(la + lb);
-    memcpy(cat, a, la);
-    memcpy(cat + la, b, lb);
-    n = read_all(cat, la + lb, err, sizeof err, NULL, NULL, NULL);
-    CHECK(n < 0 && strstr(err, "uint8") && strstr(err, "float32"),
-          "different element type refused: %s", err);
-    free(cat);
-    free(b);
+    /* Different provenance, then a different element type: refused, naming
+     * what differs. */
+    struct { fb_dtype t; const char *prov, *want1, *want2, *what; } refusals[] = {
+        { FB_F32, "p=2\n", "p is '1'", "'2'", "different provenance" },
+        { FB_U8, "p=1\n", "uint8", "float32", "different element type" },
+    };
+    for (int i = 0; i < 2; i++) {
+        b = make_stream(refusals[i].t, 2, ab, 2, refusals[i].prov, 0, &lb, 2);
+        cat = concat(a, la, b, lb);
+        n = read_all(cat, la + lb, err, sizeof err, NULL, NULL, NULL);
+        CHECK(n < 0 && strstr(err, refusals[i].want1) && strstr(err, refusals[i].want2),
+              "%s refused: %s", refusals[i].what, err);
+        free(cat);
+        free(b);
+    }
     free(a);
 }
 
