@@ -117,7 +117,8 @@ static void print_groups(const audit *a)
            a->opt->near_dup_bits,
            a->feature_rows >= 0 ? ", or feature cosine" : "",
            a->ngroups, a->ngroups == 1 ? "" : "s");
-    if (a->opt->lists) printf(", %zu spanning splits (LEAK)", a->leaks);
+    if (a->opt->lists)
+        printf(", %zu spanning splits%s", a->leaks, a->leaks ? " (LEAK)" : "");
     printf("\n");
     if (!a->ngroups) printf("  none\n");
     for (size_t g = 0; g < a->ngroups; g++) {

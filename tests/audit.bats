@@ -266,7 +266,7 @@ list() { local s=$1 c=$2; shift 2; for f in "$@"; do printf '%s\t%s\n' "$c" "$f"
     run fb-audit -l lists
     [ "$status" -eq 0 ]
     grep -q "1200 files in 2 classes" <<< "$output"
-    grep -q "0 groups, 0 spanning splits" <<< "$output"
+    grep -qx "Near-duplicates.*: 0 groups, 0 spanning splits" <<< "$output"
     grep -q "no shortcut" <<< "$output"
 }
 
