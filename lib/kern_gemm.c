@@ -83,6 +83,8 @@ size_t fb_kern_conv2d_packed_scratch(int h, int w, int cin, int k, int stride, i
     /* the A block, one im2col row segment of KC floats, the bordered input */
     size_t n = (size_t)MC * KC + KC;
     if (padded_in_place(w, cin, k, stride, pad)) n += (size_t)(h + 2) * (w + 2) * cin;
+    if (k * cin == 21 && fb_conv_out(w, k, stride, pad) % MR == 0)   /* kernel_rows_in_place */
+        n += (size_t)(h + 2 * pad) * (w + 2 * pad) * cin;
     return n;
 }
 
@@ -405,70 +407,75 @@ typedef struct {
     "vmovups %%zmm" #hi ", 64(%[t])\n\t"                          \
     "add 8(%[ep]), %[t]\n\t"
 
-AVX512 static void micro_14_fused(long chunks, const float *a, long a_row_bytes,
-                                  const long *chunk_offsets, const float *pb,
-                                  const fused_epilogue *ep, const char *prefetch)
-{
-    const char *base = (const char *)a, *a0, *a5, *a10;
-    long row3 = 3 * a_row_bytes;
-    float *t;   /* walks the rows of out or residual */
-    __asm__ volatile(
-        ROWS(ZERO)
-        "1:\n\t"
-        /* rows 0, 5, 10 of this chunk: base + chunk_offsets[c] + {0, 5, 10} L */
-        "mov (%[tab]), %[a0]\n\t"
-        "add %[base], %[a0]\n\t"
-        "lea (%[a0],%[L],4), %[a5]\n\t"
-        "add %[L], %[a5]\n\t"
-        "lea (%[a5],%[L],4), %[a10]\n\t"
-        "add %[L], %[a10]\n\t"
-        "add $8, %[tab]\n\t"
-        ".irp j, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15\n\t"
-        "vmovups \\j*128(%[pb]), %%zmm28\n\t"
-        "vmovups \\j*128+64(%[pb]), %%zmm29\n\t"
-        ROWS_FMA_AT
-        ".endr\n\t"
-        "prefetcht1 (%[pf])\n\t"
-        "prefetcht1 64(%[pf])\n\t"
-        "prefetcht1 128(%[pf])\n\t"
-        "prefetcht1 192(%[pf])\n\t"
-        "add $256, %[pf]\n\t"
-        "add $2048, %[pb]\n\t"
-        "dec %[chunks]\n\t"
-        "jnz 1b\n\t"
-        /* a later k block: add the partial sums already in out */
-        "cmpq $0, 16(%[ep])\n\t"
-        "je 2f\n\t"
-        "mov (%[ep]), %[t]\n\t"
-        ROWS(ROW_ADD_MEM)
-        "2:\n\t"
-        "cmpq $0, 24(%[ep])\n\t"
-        "je 4f\n\t"
-        "mov 32(%[ep]), %[t]\n\t"
-        "vmovups (%[t]), %%zmm28\n\t"
-        "vmovups 64(%[t]), %%zmm29\n\t"
-        ROWS(ROW_ADD_BIAS)
-        "mov 40(%[ep]), %[t]\n\t"
-        "test %[t], %[t]\n\t"
-        "jz 3f\n\t"
-        ROWS(ROW_ADD_MEM)
-        "3:\n\t"
-        "cmpq $0, 48(%[ep])\n\t"
-        "je 4f\n\t"
-        "vpxord %%zmm30, %%zmm30, %%zmm30\n\t"
-        ROWS(ROW_RELU)
-        "4:\n\t"
-        "mov (%[ep]), %[t]\n\t"
-        ROWS(ROW_STORE_C)
-        : [a0] "=&r"(a0), [a5] "=&r"(a5), [a10] "=&r"(a10), [pb] "+r"(pb), [chunks] "+r"(chunks),
-          [pf] "+r"(prefetch), [t] "=&r"(t), [tab] "+r"(chunk_offsets)
-        : [base] "r"(base), [L] "r"(a_row_bytes), [L3] "r"(row3), [ep] "r"(ep)
-        : "memory", "cc",
-          "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7",
-          "xmm8", "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15",
-          "xmm16", "xmm17", "xmm18", "xmm19", "xmm20", "xmm21", "xmm22", "xmm23",
-          "xmm24", "xmm25", "xmm26", "xmm27", "xmm28", "xmm29", "xmm30");
+/* KV values of k per chunk: 16 (KU) for every conv but conv1, whose
+ * chunks are the 21 values (7 taps x 3 channels) of one kernel row. */
+#define MICRO_14_FUSED(name, KV, KLIST)                                                          \
+AVX512 static void name(long chunks, const float *a, long a_row_bytes,                            \
+                        const long *chunk_offsets, const float *pb,                               \
+                        const fused_epilogue *ep, const char *prefetch)                           \
+{                                                                                                \
+    const char *base = (const char *)a, *a0, *a5, *a10;                                          \
+    long row3 = 3 * a_row_bytes;                                                                 \
+    float *t;   /* walks the rows of out or residual */                                          \
+    __asm__ volatile(                                                                            \
+        ROWS(ZERO)                                                                               \
+        "1:\n\t"                                                                                  \
+        /* rows 0, 5, 10 of this chunk: base + chunk_offsets[c] + {0, 5, 10} L */                \
+        "mov (%[tab]), %[a0]\n\t"                                                                \
+        "add %[base], %[a0]\n\t"                                                                 \
+        "lea (%[a0],%[L],4), %[a5]\n\t"                                                          \
+        "add %[L], %[a5]\n\t"                                                                    \
+        "lea (%[a5],%[L],4), %[a10]\n\t"                                                         \
+        "add %[L], %[a10]\n\t"                                                                   \
+        "add $8, %[tab]\n\t"                                                                     \
+        ".irp j, " KLIST "\n\t"                                                                  \
+        "vmovups \\j*128(%[pb]), %%zmm28\n\t"                                                    \
+        "vmovups \\j*128+64(%[pb]), %%zmm29\n\t"                                                 \
+        ROWS_FMA_AT                                                                              \
+        ".endr\n\t"                                                                              \
+        "prefetcht1 (%[pf])\n\t"                                                                 \
+        "prefetcht1 64(%[pf])\n\t"                                                               \
+        "prefetcht1 128(%[pf])\n\t"                                                              \
+        "prefetcht1 192(%[pf])\n\t"                                                              \
+        "add $256, %[pf]\n\t"                                                                    \
+        "add $" #KV "*128, %[pb]\n\t"                                                            \
+        "dec %[chunks]\n\t"                                                                      \
+        "jnz 1b\n\t"                                                                             \
+        /* a later k block: add the partial sums already in out */                               \
+        "cmpq $0, 16(%[ep])\n\t"                                                                 \
+        "je 2f\n\t"                                                                              \
+        "mov (%[ep]), %[t]\n\t"                                                                  \
+        ROWS(ROW_ADD_MEM)                                                                        \
+        "2:\n\t"                                                                                 \
+        "cmpq $0, 24(%[ep])\n\t"                                                                 \
+        "je 4f\n\t"                                                                              \
+        "mov 32(%[ep]), %[t]\n\t"                                                                \
+        "vmovups (%[t]), %%zmm28\n\t"                                                            \
+        "vmovups 64(%[t]), %%zmm29\n\t"                                                          \
+        ROWS(ROW_ADD_BIAS)                                                                       \
+        "mov 40(%[ep]), %[t]\n\t"                                                                \
+        "test %[t], %[t]\n\t"                                                                    \
+        "jz 3f\n\t"                                                                              \
+        ROWS(ROW_ADD_MEM)                                                                        \
+        "3:\n\t"                                                                                 \
+        "cmpq $0, 48(%[ep])\n\t"                                                                 \
+        "je 4f\n\t"                                                                              \
+        "vpxord %%zmm30, %%zmm30, %%zmm30\n\t"                                                   \
+        ROWS(ROW_RELU)                                                                           \
+        "4:\n\t"                                                                                 \
+        "mov (%[ep]), %[t]\n\t"                                                                  \
+        ROWS(ROW_STORE_C)                                                                        \
+        : [a0] "=&r"(a0), [a5] "=&r"(a5), [a10] "=&r"(a10), [pb] "+r"(pb), [chunks] "+r"(chunks), \
+          [pf] "+r"(prefetch), [t] "=&r"(t), [tab] "+r"(chunk_offsets)                           \
+        : [base] "r"(base), [L] "r"(a_row_bytes), [L3] "r"(row3), [ep] "r"(ep)                   \
+        : "memory", "cc",                                                                        \
+          "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7",                        \
+          "xmm8", "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15",                  \
+          "xmm16", "xmm17", "xmm18", "xmm19", "xmm20", "xmm21", "xmm22", "xmm23",                \
+          "xmm24", "xmm25", "xmm26", "xmm27", "xmm28", "xmm29", "xmm30");                        \
 }
+MICRO_14_FUSED(micro_14_fused, 16, "0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15")
+MICRO_14_FUSED(micro_14_fused21, 21, "0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20")
 _Static_assert(offsetof(fused_epilogue, ldc_bytes) == 8 && offsetof(fused_epilogue, from_c) == 16 &&
                offsetof(fused_epilogue, finish) == 24 && offsetof(fused_epilogue, bias) == 32 &&
                offsetof(fused_epilogue, residual) == 40 && offsetof(fused_epilogue, relu) == 48,
@@ -533,21 +540,62 @@ static __mmask16 cols_mask(int n)
     return n >= 16 ? (__mmask16)0xFFFF : n <= 0 ? 0 : (__mmask16)((1u << n) - 1);
 }
 
-/* Rows [py0, py1) of the input with a zero border of one pixel:
- * bordered [h + 2][w + 2][cin], row py = input row py - 1. */
-static void copy_bordered(const float *in, int h, int w, int cin, int py0, int py1, float *bordered)
+/* Rows [py0, py1) of the input with a zero border of pad pixels:
+ * bordered [h + 2 pad][w + 2 pad][cin], row py = input row py - pad. */
+static void copy_bordered(const float *in, int h, int w, int cin, int pad, int py0, int py1,
+                          float *bordered)
 {
-    size_t px = (size_t)cin, row = (size_t)(w + 2) * px;
+    size_t px = (size_t)cin, row = (size_t)(w + 2 * pad) * px, side = (size_t)pad * px;
     for (int py = py0; py < py1; py++) {
         float *dst = bordered + (size_t)py * row;
-        int iy = py - 1;
+        int iy = py - pad;
         if (iy < 0 || iy >= h) {
             memset(dst, 0, row * sizeof *dst);
             continue;
         }
-        memset(dst, 0, px * sizeof *dst);
-        memcpy(dst + px, in + (size_t)iy * w * px, (size_t)w * px * sizeof *dst);
-        memset(dst + (size_t)(w + 1) * px, 0, px * sizeof *dst);
+        memset(dst, 0, side * sizeof *dst);
+        memcpy(dst + side, in + (size_t)iy * w * px, (size_t)w * px * sizeof *dst);
+        memset(dst + side + (size_t)w * px, 0, side * sizeof *dst);
+    }
+}
+
+/* conv1 (7x7, 3 channels) with no packing and no padding of k: one chunk
+ * is one kernel row's 21 values (7 taps x 3 channels), which in a
+ * zero-bordered copy of the input are 21 contiguous floats, so A is read in
+ * place as for the 3x3 convs: tap row ky of output pixel (oy, ox) starts at
+ * bordered pixel (oy * stride + ky, ox * stride), the 14 rows of a tile
+ * (consecutive ox) are stride * cin floats apart, and chunk ky is a fixed
+ * offset of ky bordered rows.  Whole 14-row tiles, rows [row0, row1). */
+static int kernel_rows_in_place(int wo, int cin, int k, int cout)
+{
+    return k * cin == 21 && wo % MR == 0 && cout % NR == 0;
+}
+
+AVX512 static void conv_kernel_rows(const conv_geom *g, const float *packed_weights, int kpad,
+                                    const float *bias, int cout, const float *residual, int relu,
+                                    float *out, float *bordered, int row0, int row1, int col0, int col1)
+{
+    int bw = g->w + 2 * g->pad, oy0 = row0 / g->wo, oy1 = (row1 - 1) / g->wo;
+    copy_bordered(g->in, g->h, g->w, g->cin, g->pad, oy0 * g->stride, oy1 * g->stride + g->k, bordered);
+    long offsets[7], row_bytes = (long)g->stride * g->cin * 4;
+    for (int ky = 0; ky < g->k; ky++) offsets[ky] = (long)ky * bw * g->cin * 4;
+    int lines = g->kdim * 2, lines_per_tile = g->k * 4;   /* see the prefetch below */
+    for (int b0 = row0; b0 < row1; b0 += MC) {
+        int b1 = row1 - b0 < MC ? row1 : b0 + MC;
+        for (int p = col0 / NR; p < col1 / NR; p++) {
+            const float *pb = packed_weights + (size_t)p * kpad * NR;
+            const char *next = (const char *)(pb + (size_t)kpad * NR);
+            for (int r = b0; r < b1; r += MR) {
+                int oy = r / g->wo, ox = r % g->wo, from = (r - b0) / MR * lines_per_tile;
+                const char *prefetch = p + 1 < col1 / NR && from < lines ? next + (size_t)from * 64
+                                                                         : (const char *)pb;
+                const float *a = bordered + ((size_t)oy * g->stride * bw + (size_t)ox * g->stride) * g->cin;
+                size_t at = (size_t)r * cout + (size_t)p * NR;
+                fused_epilogue ep = {out + at, (long)cout * 4, 0, 1, bias + p * NR,
+                                     residual ? residual + at : NULL, relu};
+                micro_14_fused21(g->k, a, row_bytes, offsets, pb, &ep, prefetch);
+            }
+        }
     }
 }
 
@@ -560,6 +608,14 @@ AVX512 void fb_kern_conv2d_packed(const float *in, int h, int w, int cin,
     conv_geom g = {in, h, w, cin, k, stride, pad, fb_conv_out(w, k, stride, pad), k * k * cin};
     int kpad = (g.kdim + KU - 1) / KU * KU;
     float *pa = scratch, *tmp = scratch + (size_t)MC * KC, *bordered = tmp + KC;
+    if (kernel_rows_in_place(g.wo, cin, k, cout) && row0 % MR == 0) {
+        /* whole tiles in place; a last partial tile goes the general way */
+        int whole_end = row0 + (row1 - row0) / MR * MR;
+        if (whole_end > row0)
+            conv_kernel_rows(&g, packed_weights, kpad, bias, cout, residual, relu, out, bordered,
+                             row0, whole_end, col0, col1);
+        if ((row0 = whole_end) == row1) return;
+    }
     int p0 = col0 / NR, p1 = (col1 + NR - 1) / NR;
     /* Whole 14-row tiles read A in place, with no packing, where the rows of
      * a tile are evenly spaced in memory for every k:
@@ -578,7 +634,7 @@ AVX512 void fb_kern_conv2d_packed(const float *in, int h, int w, int cin,
     for (int c = 0; c < KC / KU; c++) packed_offsets[c] = (long)c * MR * KU * 4;   /* c * 14 * 16 floats */
     if (in_place && padded) {
         int oy0 = row0 / g.wo, oy1 = (row1 - 1) / g.wo;   /* output rows touched */
-        copy_bordered(in, h, w, cin, oy0, oy1 + 3, bordered);
+        copy_bordered(in, h, w, cin, 1, oy0, oy1 + 3, bordered);
     }
     for (int mc0 = row0; mc0 < row1; mc0 += MC) {
         int mc = row1 - mc0 < MC ? row1 - mc0 : MC;

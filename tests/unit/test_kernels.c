@@ -130,6 +130,11 @@ static void test_convs(void)
     test_conv("3x3 pad 1, bordered in place, cin 32, tail tile", 9, 14, 32, 32, 3, 1, 1, 0, 1, 1);
     test_conv("3x3 pad 1, bordered in place, 2 row blocks", 17, 14, 16, 96, 3, 1, 1, 1, 0, 2);
     test_conv("7x7 stride 2 pad 3, conv1-like", 40, 38, 3, 64, 7, 2, 3, 0, 1, 2);
+    /* conv1 read in place by kernel rows of 21 values (wo % 14 == 0, cout % 32 == 0),
+     * with partial tiles where a split falls inside one */
+    test_conv("7x7 stride 2 pad 3, kernel rows in place", 20, 56, 3, 64, 7, 2, 3, 0, 1, 3);
+    test_conv("7x7 stride 2 pad 3, kernel rows in place, residual", 13, 28, 3, 32, 7, 2, 3, 1, 0, 1);
+    test_conv("7x7 stride 1 pad 3, kernel rows in place", 9, 14, 3, 96, 7, 1, 3, 1, 1, 2);
 }
 
 static void test_epilogue(void)
