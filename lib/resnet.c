@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 #include <unistd.h>
 
 /* The largest activation: 112x112x64 after conv1 = 56x56x256 in stage 2. */
@@ -84,14 +85,56 @@ int fb_resnet_init(fb_resnet *net, const fb_weights *w, char *err, size_t errlen
 
 /* Threads working together on one image: each computes a slice of every
  * layer's output rows, then all meet at the barrier before the next layer. */
+/* FB_PROFILE: seconds spent per step, per thread (see fb_resnet_runner_new).
+ * Steps: one per tensor of the weights file (its convs), then the rest. */
+enum { PROF_PREPROCESS, PROF_MAXPOOL, PROF_HEAD, PROF_WAIT, PROF_OTHER };
+typedef struct {
+    int steps;                    /* ntensors + PROF_OTHER + 1 */
+    double *seconds;              /* [steps] summed over images, or NULL: off */
+    double *best;                 /* [steps] the fastest image (the quietest moment) */
+    double *image;                /* [steps] the current image */
+    double mark;                  /* when the current step began */
+} profile;
+
+static double now_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* Charges the time since the last mark to step i and moves the mark. */
+static void profile_step(profile *pr, int i)
+{
+    if (!pr->seconds) return;
+    double t = now_seconds();
+    pr->image[i] += t - pr->mark;
+    pr->mark = t;
+}
+
+static void profile_image_done(profile *pr)
+{
+    if (!pr->seconds) return;
+    for (int i = 0; i < pr->steps; i++) {
+        pr->seconds[i] += pr->image[i];
+        if (pr->best[i] < 0 || pr->image[i] < pr->best[i]) pr->best[i] = pr->image[i];
+        pr->image[i] = 0;
+    }
+}
+
 typedef struct {
     int nthreads, tid;
     pthread_barrier_t *barrier;
+    profile *prof;
+    int ntensors;                 /* where the steps past the convs start in prof */
 } team;
 
 static void team_sync(const team *t)
 {
-    if (t->nthreads > 1) pthread_barrier_wait(t->barrier);
+    if (t->nthreads > 1) {
+        pthread_barrier_wait(t->barrier);
+        profile_step(t->prof, t->ntensors + PROF_WAIT);
+    }
 }
 
 /* This thread's share [*lo, *hi) of n rows, in multiples of 16 rows so GEMM
@@ -149,6 +192,7 @@ static void conv(const team *t, const packed_net *pn, const fb_conv_params *p, c
         fb_kern_conv2d(in, h, w, p->cin, p->w, p->b, p->kh, p->stride, p->pad, p->cout,
                        residual, relu, out, scratch, lo, hi);
     }
+    profile_step(t->prof, (int)(p - pn->tensors));
     team_sync(t);
 }
 
@@ -180,12 +224,15 @@ static void forward(const team *t, const fb_resnet *net, const packed_net *pn, a
 {
     int lo, hi, h = FB_RESNET_SIDE, w = FB_RESNET_SIDE;
     team_rows(t, FB_RESNET_PIXELS, &lo, &hi);
+    profile_step(t->prof, t->ntensors + PROF_OTHER);   /* between images: not ours */
     fb_kern_preprocess(image + (size_t)lo * 3, (size_t)(hi - lo), a->s + (size_t)lo * 3); /* [224][224][3] */
+    profile_step(t->prof, t->ntensors + PROF_PREPROCESS);
     team_sync(t);
     conv(t, pn, net->conv1, a->s, h, w, NULL, 1, a->t1, scratch, &h, &w);    /* [112][112][64] */
     int ho = fb_conv_out(h, 3, 2, 1);
     team_rows(t, ho, &lo, &hi);
     fb_kern_maxpool(a->t1, h, w, 64, 3, 2, 1, a->x, lo, hi);              /* [56][56][64] */
+    profile_step(t->prof, t->ntensors + PROF_MAXPOOL);
     team_sync(t);
     h = w = ho;
     for (int i = 0; i < FB_RESNET_NBLOCKS; i++)
@@ -197,7 +244,9 @@ static void forward(const team *t, const fb_resnet *net, const packed_net *pn, a
         if (logits) fb_kern_dense(pooled, FB_RESNET_FEATURES, net->fc->w, net->fc->b,
                                   FB_RESNET_CLASSES, logits);              /* [1000] */
     }
+    profile_step(t->prof, t->ntensors + PROF_HEAD);
     team_sync(t);
+    profile_image_done(t->prof);
 }
 
 /* ------------------------------------------------------------- runner */
@@ -220,6 +269,10 @@ struct fb_resnet_runner {
     pthread_mutex_t gate_lock;
     pthread_cond_t gate;
     int go;
+    /* FB_PROFILE */
+    profile prof[64];             /* one per thread; seconds NULL when off */
+    int shared_images;            /* the last run had threads share images */
+    long images_done;
 };
 
 #define MAX_THREADS 64
@@ -288,6 +341,16 @@ fb_resnet_runner *fb_resnet_runner_new(const fb_resnet *net, int nthreads)
         if (!(r->scratch[i] = aligned_alloc(64, sc * sizeof(float)))) goto fail;
     }
     if (fb_kern_gemm_available() && pack_weights(r) != 0) goto fail;
+    const char *prof = getenv("FB_PROFILE");
+    if (prof && *prof && strcmp(prof, "0") != 0)
+        for (int i = 0; i < nthreads; i++) {
+            profile *pr = &r->prof[i];
+            pr->steps = net->weights->ntensors + PROF_OTHER + 1;
+            if (!(pr->seconds = calloc((size_t)pr->steps * 3, sizeof(double)))) goto fail;
+            pr->best = pr->seconds + pr->steps;
+            pr->image = pr->best + pr->steps;
+            for (int k = 0; k < pr->steps; k++) pr->best[k] = -1;
+        }
     /* Our threads are the parallelism; OpenBLAS must not start its own. */
     openblas_set_num_threads(1);
     return r;
@@ -296,9 +359,65 @@ fail:
     return NULL;
 }
 
+/* FB_PROFILE's table on stderr: per step, the thread-milliseconds per image
+ * (summed over the threads that shared an image), as the mean over all
+ * images and for the fastest image (on a shared machine, the quietest
+ * moment), and for convs the rate per core those give. */
+static double step_seconds(const fb_resnet_runner *r, int i, int best)
+{
+    double s = 0;
+    long n = r->images_done > 0 ? r->images_done : 1;
+    for (int t = 0; t < r->nthreads; t++) {
+        if (!best) s += r->prof[t].seconds[i] / n;
+        else if (r->shared_images) s += r->prof[t].best[i];             /* every thread, each image */
+        else if (r->prof[t].best[i] >= 0 && (s == 0 || r->prof[t].best[i] < s)) s = r->prof[t].best[i];
+    }
+    return s;
+}
+
+static void print_profile(const fb_resnet_runner *r)
+{
+    const fb_weights *w = r->net->weights;
+    int steps = r->prof[0].steps;
+    static const char *const other[] = {"preprocess", "maxpool", "avgpool+fc", "barrier wait", "between images"};
+    double total[2] = {0, 0}, conv[2] = {0, 0}, conv_flop = 0;
+    fprintf(stderr, "FB_PROFILE: %ld images on %d threads; thread-ms per image; rates per core\n",
+            r->images_done, r->nthreads);
+    fprintf(stderr, "%-16s %5s %5s %5s %8s %8s %8s %8s\n", "step", "M", "K", "N", "mean ms", "GFLOP/s",
+            "best ms", "GFLOP/s");
+    for (int i = 0; i < steps; i++) {
+        double mean = step_seconds(r, i, 0), best = step_seconds(r, i, 1);
+        total[0] += mean;
+        total[1] += best;
+        if (i >= w->ntensors) {
+            fprintf(stderr, "%-16s %17s %8.3f %8s %8.3f\n", other[i - w->ntensors], "", mean * 1e3, "", best * 1e3);
+            continue;
+        }
+        const fb_conv_params *p = &w->tensors[i];
+        if (p == r->net->fc) continue;   /* timed in avgpool+fc */
+        /* output side: 112 for conv1, else from the stage digit of the Keras name */
+        int side = p == r->net->conv1 ? 112 : 56 >> (p->name[3] - '2');
+        int k = p->kh * p->kw * p->cin;
+        double flop = 2.0 * side * side * k * p->cout;
+        conv[0] += mean;
+        conv[1] += best;
+        conv_flop += flop;
+        fprintf(stderr, "%-16s %5d %5d %5d %8.3f %8.1f %8.3f %8.1f\n", p->name, side * side, k, p->cout,
+                mean * 1e3, flop / mean * 1e-9, best * 1e3, flop / best * 1e-9);
+    }
+    fprintf(stderr, "%-16s %17s %8.3f %8.1f %8.3f %8.1f\n", "all convs", "", conv[0] * 1e3,
+            conv_flop / conv[0] * 1e-9, conv[1] * 1e3, conv_flop / conv[1] * 1e-9);
+    fprintf(stderr, "%-16s %17s %8.3f %8.1f %8.3f %8.1f\n", "total", "", total[0] * 1e3,
+            FB_RESNET_GFLOP / total[0], total[1] * 1e3, FB_RESNET_GFLOP / total[1]);
+    fprintf(stderr, "images/s on %d threads: %.1f mean, %.1f at the best of each step\n", r->nthreads,
+            r->nthreads / total[0], r->nthreads / total[1]);
+}
+
 void fb_resnet_runner_free(fb_resnet_runner *r)
 {
     if (!r) return;
+    if (r->prof[0].seconds && r->images_done > 0) print_profile(r);
+    for (int i = 0; i < MAX_THREADS; i++) free(r->prof[i].seconds);
     for (int i = 0; i < r->nthreads; i++) {
         free(r->act[i].x); free(r->act[i].t1); free(r->act[i].t2); free(r->act[i].s);
         free(r->scratch[i]);
@@ -328,15 +447,18 @@ static void *worker(void *p)
     pthread_mutex_lock(&r->gate_lock);
     while (!r->go) pthread_cond_wait(&r->gate, &r->gate_lock);
     pthread_mutex_unlock(&r->gate_lock);
+    r->prof[wa->tid].mark = now_seconds();
     if (r->n >= r->active) {
+        r->shared_images = 0;
         /* Images spread: each thread runs whole images, taking the next one. */
-        team solo = {1, 0, NULL};
+        team solo = {1, 0, NULL, &r->prof[wa->tid], r->net->weights->ntensors};
         int i;
         while ((i = atomic_fetch_add(&r->next, 1)) < r->n)
             run_image(r, &solo, &r->act[wa->tid], r->scratch[wa->tid], i);
     } else {
         /* Fewer images than threads: all threads share each image. */
-        team all = {r->active, wa->tid, &r->barrier};
+        r->shared_images = 1;
+        team all = {r->active, wa->tid, &r->barrier, &r->prof[wa->tid], r->net->weights->ntensors};
         activations a = r->act[0];   /* the same buffers in every thread */
         for (int i = 0; i < r->n; i++) {
             run_image(r, &all, &a, r->scratch[wa->tid], i);
@@ -375,6 +497,7 @@ int fb_resnet_run(fb_resnet_runner *r, const uint8_t *images, int n, float *feat
     args[0] = (worker_arg){r, 0};
     worker(&args[0]);
     for (int i = 1; i < started; i++) pthread_join(th[i], NULL);
+    r->images_done += n;
     if (started > 1) pthread_barrier_destroy(&r->barrier);
     pthread_cond_destroy(&r->gate);
     pthread_mutex_destroy(&r->gate_lock);
