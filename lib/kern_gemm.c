@@ -247,7 +247,8 @@ typedef struct {
     const float *bias;            /* [32] of this panel */
     const float *residual;        /* NULL or [mr][ldc] at this tile */
     int relu;
-    const char *prefetch;         /* micro_14: chunks * 4 lines to prefetch into L2 */
+    const char *prefetch;         /* micro_14: lines to prefetch into L2 ... */
+    long prefetch_lines;          /* ... this many per chunk */
     const long *packed_offsets;   /* micro_14: chunk c of a packed tile at [c] bytes */
 } epilogue;
 
@@ -379,6 +380,7 @@ typedef struct {
     const float *bias;            /* [32] */
     const float *residual;        /* NULL or [14][ldc] */
     long relu;
+    long prefetch_lines;          /* lines of the prefetch stream per chunk, >= 1 */
 } fused_epilogue;
 
 #define FMA_AT(addr, lo, hi)                                      \
@@ -433,11 +435,13 @@ AVX512 static void name(long chunks, const float *a, long a_row_bytes,          
         "vmovups \\j*128+64(%[pb]), %%zmm29\n\t"                                                 \
         ROWS_FMA_AT                                                                              \
         ".endr\n\t"                                                                              \
+        /* prefetch_lines lines of what comes next into L2 (t is free here) */                   \
+        "mov 56(%[ep]), %[t]\n\t"                                                                \
+        "5:\n\t"                                                                                 \
         "prefetcht1 (%[pf])\n\t"                                                                 \
-        "prefetcht1 64(%[pf])\n\t"                                                               \
-        "prefetcht1 128(%[pf])\n\t"                                                              \
-        "prefetcht1 192(%[pf])\n\t"                                                              \
-        "add $256, %[pf]\n\t"                                                                    \
+        "add $64, %[pf]\n\t"                                                                     \
+        "dec %[t]\n\t"                                                                           \
+        "jnz 5b\n\t"                                                                             \
         "add $" #KV "*128, %[pb]\n\t"                                                            \
         "dec %[chunks]\n\t"                                                                      \
         "jnz 1b\n\t"                                                                             \
@@ -478,7 +482,8 @@ MICRO_14_FUSED(micro_14_fused, 16, "0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15")
 MICRO_14_FUSED(micro_14_fused21, 21, "0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20")
 _Static_assert(offsetof(fused_epilogue, ldc_bytes) == 8 && offsetof(fused_epilogue, from_c) == 16 &&
                offsetof(fused_epilogue, finish) == 24 && offsetof(fused_epilogue, bias) == 32 &&
-               offsetof(fused_epilogue, residual) == 40 && offsetof(fused_epilogue, relu) == 48,
+               offsetof(fused_epilogue, residual) == 40 && offsetof(fused_epilogue, relu) == 48 &&
+               offsetof(fused_epilogue, prefetch_lines) == 56,
                "micro_14_fused reads fused_epilogue at these offsets");
 
 /* mr = 14: the fused assembly for whole panels; with an N tail (masks not
@@ -487,7 +492,7 @@ AVX512 static void micro_14(int chunks, const float *pa, const float *pb, float 
                             int first, int last, const epilogue *e, __mmask16 mask0, __mmask16 mask1)
 {
     if (mask0 == 0xFFFF && mask1 == 0xFFFF) {
-        fused_epilogue ep = {c, (long)ldc * 4, !first, last, e->bias, e->residual, e->relu};
+        fused_epilogue ep = {c, (long)ldc * 4, !first, last, e->bias, e->residual, e->relu, e->prefetch_lines};
         micro_14_fused(chunks, pa, KU * 4, e->packed_offsets, pb, &ep, e->prefetch);
         return;
     }
@@ -540,6 +545,15 @@ static __mmask16 cols_mask(int n)
     return n >= 16 ? (__mmask16)0xFFFF : n <= 0 ? 0 : (__mmask16)((1u << n) - 1);
 }
 
+/* Lines to prefetch per chunk so that `tiles` full tiles of `chunks` chunks
+ * each bring `lines` lines in all (at least one, to keep the loop simple). */
+static long prefetch_per_chunk(long lines, int tiles, int chunks)
+{
+    long slots = (long)tiles * chunks;
+    long n = slots > 0 ? (lines + slots - 1) / slots : 1;
+    return n > 0 ? n : 1;
+}
+
 /* Rows [py0, py1) of the input with a zero border of pad pixels:
  * bordered [h + 2 pad][w + 2 pad][cin], row py = input row py - pad. */
 static void copy_bordered(const float *in, int h, int w, int cin, int pad, int py0, int py1,
@@ -579,20 +593,22 @@ AVX512 static void conv_kernel_rows(const conv_geom *g, const float *packed_weig
     copy_bordered(g->in, g->h, g->w, g->cin, g->pad, oy0 * g->stride, oy1 * g->stride + g->k, bordered);
     long offsets[7], row_bytes = (long)g->stride * g->cin * 4;
     for (int ky = 0; ky < g->k; ky++) offsets[ky] = (long)ky * bw * g->cin * 4;
-    int lines = g->kdim * 2, lines_per_tile = g->k * 4;   /* see the prefetch below */
     for (int b0 = row0; b0 < row1; b0 += MC) {
         int b1 = row1 - b0 < MC ? row1 : b0 + MC;
+        /* the next panel's weights into L2 (see fb_kern_conv2d_packed) */
+        long lines = (long)g->kdim * 2, per_chunk = prefetch_per_chunk(lines, (b1 - b0) / MR, g->k);
         for (int p = col0 / NR; p < col1 / NR; p++) {
             const float *pb = packed_weights + (size_t)p * kpad * NR;
             const char *next = (const char *)(pb + (size_t)kpad * NR);
             for (int r = b0; r < b1; r += MR) {
-                int oy = r / g->wo, ox = r % g->wo, from = (r - b0) / MR * lines_per_tile;
-                const char *prefetch = p + 1 < col1 / NR && from < lines ? next + (size_t)from * 64
+                int oy = r / g->wo, ox = r % g->wo;
+                long from = (r - b0) / MR * g->k * per_chunk;
+                const char *prefetch = p + 1 < col1 / NR && from < lines ? next + from * 64
                                                                          : (const char *)pb;
                 const float *a = bordered + ((size_t)oy * g->stride * bw + (size_t)ox * g->stride) * g->cin;
                 size_t at = (size_t)r * cout + (size_t)p * NR;
                 fused_epilogue ep = {out + at, (long)cout * 4, 0, 1, bias + p * NR,
-                                     residual ? residual + at : NULL, relu};
+                                     residual ? residual + at : NULL, relu, per_chunk};
                 micro_14_fused21(g->k, a, row_bytes, offsets, pb, &ep, prefetch);
             }
         }
@@ -658,30 +674,39 @@ AVX512 void fb_kern_conv2d_packed(const float *in, int h, int w, int cin,
                 int c_lo = p * NR, c_hi = c_lo + NR < col1 ? c_lo + NR : col1;
                 __mmask16 m0 = cols_mask(c_hi - c_lo), m1 = cols_mask(c_hi - c_lo - 16);
                 const float *pb = packed_weights + ((size_t)p * kpad + kc0) * NR;
-                /* The next panel's k slice (kc x 32 floats = kc * 2 lines)
-                 * goes into L2 while this panel's tiles run, 4 lines per
-                 * 16 k, so the first tiles cover it: with few rows (stages
-                 * 4-5) each slice serves few tiles and would otherwise come
-                 * cold from L3 or memory (the weights are 100 MB, read once
-                 * per image).  Tiles past the slice re-touch this one (hits). */
-                const char *next = (const char *)(pb + (size_t)kpad * NR);
-                int lines = kc * 2, lines_per_tile = kc / KU * 4;
+                /* The next slice of weights (the next panel's, or at the
+                 * last panel the first panel's of the next k block) goes
+                 * into L2 while this panel's full tiles run, spread evenly
+                 * over their chunks: with few rows (stages 4-5) a slice
+                 * serves few tiles and would otherwise come cold from L3
+                 * or memory (the weights are 100 MB, read once per image).
+                 * Tiles past the slice re-touch this one (hits). */
+                const char *next = NULL;
+                long lines = 0;
+                if (p + 1 < p1) {
+                    next = (const char *)(pb + (size_t)kpad * NR);
+                    lines = (long)kc * 2;
+                } else if (kc0 + kc < kpad) {
+                    next = (const char *)(packed_weights + ((size_t)p0 * kpad + kc0 + kc) * NR);
+                    lines = (long)(kpad - kc0 - kc < KC ? kpad - kc0 - kc : KC) * 2;
+                }
+                long per_chunk = prefetch_per_chunk(lines, mc / MR, kc / KU);
                 for (int t = 0; t < mc; t += MR) {
                     int mr = mc - t < MR ? mc - t : MR;
-                    int from = t / MR * lines_per_tile;
-                    const char *prefetch = p + 1 < p1 && from < lines ? next + (size_t)from * 64
-                                                                      : (const char *)pb;
+                    long from = (long)t / MR * (kc / KU) * per_chunk;
+                    const char *prefetch = next && from < lines ? next + from * 64 : (const char *)pb;
                     size_t at = (size_t)(mc0 + t) * cout + c_lo;
                     const float *res = residual ? residual + at : NULL;
                     if (t < whole) {
                         int r = mc0 + t;
                         const float *a = direct ? in + (size_t)r * cin
                                                 : bordered + ((size_t)(r / g.wo) * (w + 2) + r % g.wo) * cin;
-                        fused_epilogue ep = {out + at, (long)cout * 4, !first, last, bias + c_lo, res, relu};
+                        fused_epilogue ep = {out + at, (long)cout * 4, !first, last, bias + c_lo, res, relu,
+                                             per_chunk};
                         micro_14_fused(kc / KU, a, row_bytes, offsets, pb, &ep, prefetch);
                         continue;
                     }
-                    epilogue e = {bias + c_lo, res, relu, prefetch, packed_offsets};
+                    epilogue e = {bias + c_lo, res, relu, prefetch, per_chunk, packed_offsets};
                     micro_by_rows[mr](kc / KU, pa + (size_t)((t - whole) / MR) * (kc / KU) * MR * KU, pb,
                                       out + at, (size_t)cout, first, last, &e, m0, m1);
                 }
