@@ -62,6 +62,26 @@ void fb_kern_conv2d_packed(const float *in, int h, int w, int cin,
                            int pad, int cout, const float *residual, int relu, float *out,
                            float *scratch, int row0, int row1, int col0, int col1);
 
+/* 3x3 stride-1 pad-1 convs by Winograd F(2x2, 3x3) on the packed GEMM
+ * (lib/kern_winograd.c): 2.25x fewer multiply-adds, results within float
+ * rounding of the direct conv (the transforms add and subtract
+ * activations before the products).  Needs fb_kern_gemm_available(),
+ * cin % 16 == 0 and cout % 32 == 0.
+ * The output is cut into 2x2 tiles, fb_kern_winograd_tiles(h, w) of them in
+ * row-major order; threads sharing an image split the tiles [tile0, tile1)
+ * (multiples of 14 keep results identical to an unsplit run) or the output
+ * channels [col0, col1) (multiples of 32, or cout).
+ * Weights: fb_kern_winograd_weights_floats(cin, cout) floats, filled from
+ * w [3][3][cin][cout] by fb_kern_winograd_pack_weights (0, or -1 when out
+ * of memory). */
+int fb_kern_winograd_tiles(int h, int w);
+size_t fb_kern_winograd_weights_floats(int cin, int cout);
+int fb_kern_winograd_pack_weights(const float *w, int cin, int cout, float *packed);
+size_t fb_kern_winograd_scratch(int h, int w, int cin, int cout);
+void fb_kern_conv3x3_winograd(const float *in, int h, int w, int cin, const float *packed_weights,
+                              const float *bias, int cout, int relu, float *out, float *scratch,
+                              int tile0, int tile1, int col0, int col1);
+
 /* The epilogue, in two passes around the GEMM (which accumulates onto out):
  * before, out[r][c] = bias[c] + residual[r][c] (residual may be NULL);
  * after, ReLU in place over n values. */

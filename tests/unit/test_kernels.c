@@ -137,6 +137,66 @@ static void test_convs(void)
     test_conv("7x7 stride 1 pad 3, kernel rows in place", 9, 14, 3, 96, 7, 1, 3, 1, 1, 2);
 }
 
+/* Winograd F(2x2, 3x3) against the naive 3x3 conv, whole and split by
+ * tiles (in multiples of 14 or not) and by 32-column panels. */
+static void test_winograd(int h, int w, int cin, int cout, int relu, int tile_split)
+{
+    size_t nout = (size_t)h * w * cout;
+    float *in = random_floats((size_t)h * w * cin, 1.0);
+    float *wt = random_floats((size_t)9 * cin * cout, 0.5);
+    float *b = random_floats((size_t)cout, 1.0);
+    float *want = malloc(nout * sizeof *want), *got = malloc(nout * sizeof *got);
+    float *packed = aligned_alloc(64, fb_kern_winograd_weights_floats(cin, cout) * sizeof *packed);
+    float *scratch = aligned_alloc(64, fb_kern_winograd_scratch(h, w, cin, cout) * sizeof *scratch);
+    naive_conv(in, h, w, cin, wt, b, 3, 1, 1, cout, NULL, relu, want);
+    CHECK(fb_kern_winograd_pack_weights(wt, cin, cout, packed) == 0, "winograd weights packed");
+    int tiles = fb_kern_winograd_tiles(h, w), panels = cout / 32;
+    const char *how[3] = {"whole", "split by tiles", "split by columns"};
+    float *whole = malloc(nout * sizeof *whole);
+    for (int mode = 0; mode < 3; mode++) {
+        for (size_t i = 0; i < nout; i++) got[i] = NAN;
+        int parts = mode == 0 ? 1 : mode == 1 ? 3 : (panels > 1 ? 2 : 1);
+        for (int part = 0; part < parts; part++) {
+            int t0 = 0, t1 = tiles, c0 = 0, c1 = cout;
+            if (mode == 1) {
+                t0 = tiles * part / parts;
+                t1 = tiles * (part + 1) / parts;
+                if (tile_split) {   /* as the runner splits: whole 14-row GEMM tiles */
+                    t0 = t0 / 14 * 14;
+                    t1 = part == parts - 1 ? tiles : t1 / 14 * 14;
+                }
+            } else if (mode == 2) {
+                c0 = panels * part / parts * 32;
+                c1 = panels * (part + 1) / parts * 32;
+            }
+            fb_kern_conv3x3_winograd(in, h, w, cin, packed, b, cout, relu, got, scratch, t0, t1, c0, c1);
+        }
+        double d = check_max_abs_diff(got, want, nout);
+        CHECK(d <= 1e-4, "winograd 3x3: %dx%dx%d -> %d%s, %s: max |delta| %.2g", h, w, cin, cout,
+              relu ? " relu" : "", how[mode], d);
+        if (mode == 0) memcpy(whole, got, nout * sizeof *got);
+        else if (mode == 2 || tile_split)   /* how threads split: the same bits as one thread */
+            CHECK(memcmp(whole, got, nout * sizeof *got) == 0, "winograd 3x3: %dx%dx%d, %s: "
+                  "bit-identical to the whole", h, w, cin, how[mode]);
+    }
+    free(whole);
+    free(in); free(wt); free(b); free(want); free(got); free(packed); free(scratch);
+}
+
+static void test_winograds(void)
+{
+    if (!fb_kern_gemm_available()) {
+        printf("# winograd: no AVX-512 here (or FB_NO_AVX512 set), not tested\n");
+        return;
+    }
+    test_winograd(4, 4, 16, 32, 1, 0);
+    test_winograd(7, 5, 16, 32, 0, 0);       /* odd sides: tiles past the edge */
+    test_winograd(14, 14, 32, 64, 1, 1);     /* stage 4's 49 tiles */
+    test_winograd(27, 29, 64, 96, 1, 0);     /* a column tail panel, splits inside GEMM tiles */
+    test_winograd(56, 56, 64, 64, 1, 1);     /* stage 2's 784 tiles, in groups of 126 */
+    test_winograd(28, 28, 128, 128, 0, 0);   /* groups of 56, splits inside them */
+}
+
 static void test_epilogue(void)
 {
     const int rows = 13, cols = 37;
@@ -244,6 +304,7 @@ int main(void)
     fb_rng_seed(&rng, 20240501);
     test_preprocess();
     test_convs();
+    test_winograds();
     test_epilogue();
     test_maxpool(112, 112, 8, 3, 2, 1, 0, 1);
     test_maxpool(9, 7, 5, 3, 2, 1, 1, 1);

@@ -133,6 +133,14 @@ int main(int argc, char **argv)
     compare("batch of 2, image shared by 3 threads", features, logits, want_features, want_probs, 2);
     fb_resnet_runner_free(r);
 
+    /* The AVX-512 GEMM without Winograd: every 3x3 conv direct. */
+    setenv("FB_NO_WINOGRAD", "1", 1);
+    r = fb_resnet_runner_new(&net, 2);
+    fb_resnet_run(r, inputs, 4, features, logits);
+    compare("direct 3x3 convs (FB_NO_WINOGRAD), batch of 4", features, logits, want_features, want_probs, 4);
+    fb_resnet_runner_free(r);
+    unsetenv("FB_NO_WINOGRAD");
+
     /* The OpenBLAS path, which CPUs without AVX-512 take (when this one has
      * it, the runs above took the AVX-512 GEMM). */
     const int blas_n = 4;
