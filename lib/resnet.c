@@ -6,6 +6,7 @@
 
 #include <cblas.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -122,9 +123,35 @@ static void profile_image_done(profile *pr)
     }
 }
 
+/* The barrier between layers of an image shared by threads: they spin,
+ * since a layer takes 0.1-2 ms and a sleeping thread takes tens of
+ * microseconds to wake; after a while (more threads than cores) they yield.
+ * Sense-reversing: each thread flips its own sense at every wait. */
+typedef struct {
+    atomic_int arrived;
+    atomic_int sense;
+    int n;
+} spin_barrier;
+
+static void spin_barrier_wait(spin_barrier *b, int *my_sense)
+{
+    int sense = !*my_sense;
+    *my_sense = sense;
+    if (atomic_fetch_add_explicit(&b->arrived, 1, memory_order_acq_rel) == b->n - 1) {
+        atomic_store_explicit(&b->arrived, 0, memory_order_relaxed);
+        atomic_store_explicit(&b->sense, sense, memory_order_release);
+        return;
+    }
+    for (long spins = 0; atomic_load_explicit(&b->sense, memory_order_acquire) != sense; spins++) {
+        if (spins < 20000) __builtin_ia32_pause();
+        else sched_yield();
+    }
+}
+
 typedef struct {
     int nthreads, tid;
-    pthread_barrier_t *barrier;
+    spin_barrier *barrier;
+    int *sense;                   /* this thread's barrier sense */
     profile *prof;
     int ntensors;                 /* where the steps past the convs start in prof */
 } team;
@@ -132,7 +159,7 @@ typedef struct {
 static void team_sync(const team *t)
 {
     if (t->nthreads > 1) {
-        pthread_barrier_wait(t->barrier);
+        spin_barrier_wait(t->barrier, t->sense);
         profile_step(t->prof, t->ntensors + PROF_WAIT);
     }
 }
@@ -259,6 +286,11 @@ static void forward(const team *t, const fb_resnet *net, const packed_net *pn, a
 
 /* ------------------------------------------------------------- runner */
 
+typedef struct {
+    struct fb_resnet_runner *r;
+    int tid;
+} worker_arg;
+
 struct fb_resnet_runner {
     const fb_resnet *net;
     int nthreads;
@@ -267,17 +299,25 @@ struct fb_resnet_runner {
     float *packed_buf;            /* one allocation behind packed[] */
     activations act[64];          /* one set per thread (images spread) */
     float *scratch[64];           /* one per thread */
+    /* The pool: threads 1..active-1 live as long as the runner and wait for
+     * each job (made once: a batch of one image would otherwise pay for
+     * thread creation every image). */
+    pthread_t threads[64];
+    worker_arg args[64];
+    int active;                   /* threads in the pool, the caller's included */
+    pthread_mutex_t lock;
+    pthread_cond_t start, done;
+    unsigned long job;            /* incremented for every job */
+    int finished;                 /* pool threads done with the current job */
+    int quit;
+    int pool_ready;               /* lock and conds initialised */
     /* the current job */
     const uint8_t *images;
     float *features, *logits;
     int n;
-    int active;                   /* threads running this job */
     atomic_int next;
-    pthread_barrier_t barrier;
-    /* Workers wait here until the team size is known (thread creation may fail). */
-    pthread_mutex_t gate_lock;
-    pthread_cond_t gate;
-    int go;
+    spin_barrier barrier;
+    int sense[64];                /* per thread, see spin_barrier_wait */
     /* FB_PROFILE */
     profile prof[64];             /* one per thread; seconds NULL when off */
     int shared_images;            /* the last run had threads share images */
@@ -285,6 +325,9 @@ struct fb_resnet_runner {
 };
 
 #define MAX_THREADS 64
+
+static void start_pool(fb_resnet_runner *r);
+static void stop_pool(fb_resnet_runner *r);
 
 /* The 3x3 convs of stages 2-4 run as Winograd F(2x2, 3x3) on the AVX-512
  * path (1.5-1.9x faster each, measured alone); stage 5's measured no faster
@@ -391,6 +434,7 @@ fb_resnet_runner *fb_resnet_runner_new(const fb_resnet *net, int nthreads)
         }
     /* Our threads are the parallelism; OpenBLAS must not start its own. */
     openblas_set_num_threads(1);
+    start_pool(r);
     return r;
 fail:
     fb_resnet_runner_free(r);
@@ -454,6 +498,7 @@ static void print_profile(const fb_resnet_runner *r)
 void fb_resnet_runner_free(fb_resnet_runner *r)
 {
     if (!r) return;
+    stop_pool(r);
     if (r->prof[0].seconds && r->images_done > 0) print_profile(r);
     for (int i = 0; i < MAX_THREADS; i++) free(r->prof[i].seconds);
     for (int i = 0; i < r->nthreads; i++) {
@@ -466,11 +511,6 @@ void fb_resnet_runner_free(fb_resnet_runner *r)
     free(r);
 }
 
-typedef struct {
-    fb_resnet_runner *r;
-    int tid;
-} worker_arg;
-
 static void run_image(fb_resnet_runner *r, const team *t, activations *a, float *scratch, int i)
 {
     packed_net pn = {r->net->weights->tensors, r->packed, r->winograd};
@@ -479,32 +519,84 @@ static void run_image(fb_resnet_runner *r, const team *t, activations *a, float 
             r->logits ? r->logits + (size_t)i * FB_RESNET_CLASSES : NULL);
 }
 
-static void *worker(void *p)
+/* Thread tid's part of the current job. */
+static void work(fb_resnet_runner *r, int tid)
 {
-    worker_arg *wa = p;
-    fb_resnet_runner *r = wa->r;
-    pthread_mutex_lock(&r->gate_lock);
-    while (!r->go) pthread_cond_wait(&r->gate, &r->gate_lock);
-    pthread_mutex_unlock(&r->gate_lock);
-    r->prof[wa->tid].mark = now_seconds();
+    r->prof[tid].mark = now_seconds();
     if (r->n >= r->active) {
         r->shared_images = 0;
         /* Images spread: each thread runs whole images, taking the next one. */
-        team solo = {1, 0, NULL, &r->prof[wa->tid], r->net->weights->ntensors};
+        team solo = {1, 0, NULL, NULL, &r->prof[tid], r->net->weights->ntensors};
         int i;
         while ((i = atomic_fetch_add(&r->next, 1)) < r->n)
-            run_image(r, &solo, &r->act[wa->tid], r->scratch[wa->tid], i);
+            run_image(r, &solo, &r->act[tid], r->scratch[tid], i);
     } else {
         /* Fewer images than threads: all threads share each image. */
         r->shared_images = 1;
-        team all = {r->active, wa->tid, &r->barrier, &r->prof[wa->tid], r->net->weights->ntensors};
+        team all = {r->active, tid, &r->barrier, &r->sense[tid], &r->prof[tid], r->net->weights->ntensors};
         activations a = r->act[0];   /* the same buffers in every thread */
         for (int i = 0; i < r->n; i++) {
-            run_image(r, &all, &a, r->scratch[wa->tid], i);
+            run_image(r, &all, &a, r->scratch[tid], i);
             /* block_forward rotated the local copy; every thread rotated alike. */
         }
     }
-    return NULL;
+}
+
+static void *pool_thread(void *p)
+{
+    worker_arg *wa = p;
+    fb_resnet_runner *r = wa->r;
+    unsigned long seen = 0;
+    for (;;) {
+        pthread_mutex_lock(&r->lock);
+        while (r->job == seen && !r->quit) pthread_cond_wait(&r->start, &r->lock);
+        if (r->quit) {
+            pthread_mutex_unlock(&r->lock);
+            return NULL;
+        }
+        seen = r->job;
+        pthread_mutex_unlock(&r->lock);
+        work(r, wa->tid);
+        pthread_mutex_lock(&r->lock);
+        if (++r->finished == r->active - 1) pthread_cond_signal(&r->done);
+        pthread_mutex_unlock(&r->lock);
+    }
+}
+
+/* Starts threads 1..nthreads-1; fewer when the system refuses (resource
+ * limits): the results are the same on any number. */
+static void start_pool(fb_resnet_runner *r)
+{
+    r->active = 1;
+    if (pthread_mutex_init(&r->lock, NULL) != 0) return;
+    if (pthread_cond_init(&r->start, NULL) != 0) {
+        pthread_mutex_destroy(&r->lock);
+        return;
+    }
+    if (pthread_cond_init(&r->done, NULL) != 0) {
+        pthread_cond_destroy(&r->start);
+        pthread_mutex_destroy(&r->lock);
+        return;
+    }
+    r->pool_ready = 1;
+    for (int i = 1; i < r->nthreads; i++) {
+        r->args[i] = (worker_arg){r, i};
+        if (pthread_create(&r->threads[i], NULL, pool_thread, &r->args[i]) != 0) break;
+        r->active++;
+    }
+}
+
+static void stop_pool(fb_resnet_runner *r)
+{
+    if (!r->pool_ready) return;
+    pthread_mutex_lock(&r->lock);
+    r->quit = 1;
+    pthread_cond_broadcast(&r->start);
+    pthread_mutex_unlock(&r->lock);
+    for (int i = 1; i < r->active; i++) pthread_join(r->threads[i], NULL);
+    pthread_cond_destroy(&r->done);
+    pthread_cond_destroy(&r->start);
+    pthread_mutex_destroy(&r->lock);
 }
 
 int fb_resnet_run(fb_resnet_runner *r, const uint8_t *images, int n, float *features, float *logits)
@@ -515,30 +607,20 @@ int fb_resnet_run(fb_resnet_runner *r, const uint8_t *images, int n, float *feat
     r->logits = logits;
     r->n = n;
     atomic_store(&r->next, 0);
-    pthread_mutex_init(&r->gate_lock, NULL);
-    pthread_cond_init(&r->gate, NULL);
-    r->go = 0;
-    pthread_t th[MAX_THREADS];
-    worker_arg args[MAX_THREADS];
-    int started = 1;
-    for (int i = 1; i < r->nthreads; i++) {
-        args[i] = (worker_arg){r, i};
-        if (pthread_create(&th[i], NULL, worker, &args[i]) != 0) break;
-        started++;
+    r->barrier.n = r->active;
+    if (r->active > 1) {
+        pthread_mutex_lock(&r->lock);
+        r->finished = 0;
+        r->job++;
+        pthread_cond_broadcast(&r->start);
+        pthread_mutex_unlock(&r->lock);
     }
-    /* Fewer threads than asked (resource limits) still give the right answer. */
-    r->active = started;
-    if (started > 1) pthread_barrier_init(&r->barrier, NULL, (unsigned)started);
-    pthread_mutex_lock(&r->gate_lock);
-    r->go = 1;
-    pthread_cond_broadcast(&r->gate);
-    pthread_mutex_unlock(&r->gate_lock);
-    args[0] = (worker_arg){r, 0};
-    worker(&args[0]);
-    for (int i = 1; i < started; i++) pthread_join(th[i], NULL);
+    work(r, 0);
+    if (r->active > 1) {
+        pthread_mutex_lock(&r->lock);
+        while (r->finished < r->active - 1) pthread_cond_wait(&r->done, &r->lock);
+        pthread_mutex_unlock(&r->lock);
+    }
     r->images_done += n;
-    if (started > 1) pthread_barrier_destroy(&r->barrier);
-    pthread_cond_destroy(&r->gate);
-    pthread_mutex_destroy(&r->gate_lock);
-    return started;
+    return r->active;
 }
