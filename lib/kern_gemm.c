@@ -10,9 +10,9 @@
  * so the microkernel reads two zmm of B per k, contiguous.
  *
  * A (the activations) is read in place where a 14-row tile's rows are
- * evenly spaced (1x1 stride-1 convs; 3x3 stride-1 convs through a
- * zero-bordered copy of the input), see fb_kern_conv2d_packed.  Otherwise
- * (conv1, strided 1x1, stage 5's 3x3, partial tiles) it is packed per
+ * evenly spaced (1x1 stride-1 convs; 3x3 stride-1 convs and conv1 through
+ * a zero-bordered copy of the input), see fb_kern_conv2d_packed.  Otherwise
+ * (strided 1x1, stage 5's 3x3, partial tiles) it is packed per
  * (row block, k block) into tiles of MR = 14 rows, k-interleaved in chunks
  * of 16:
  *   tile[kc/16][14][16]
@@ -26,12 +26,15 @@
  *
  * Blocking (per core: L1d 48 KB, L2 2 MB):
  *   for row block (MC = 224 rows)
- *     for k block (KC = 256)             A block 224 x 256 x 4 = 229 KB -> L2
- *       pack A block
- *       for column panel (32)            B slice 256 x 32 x 4 = 32 KB  -> L1
- *         for row tile (14)              A tile 14 x 256 x 4 = 14 KB streams from L2
+ *     for k block (KC = 128)             A block 224 x 128 x 4 = 115 KB -> L2
+ *       pack A block (where not read in place)
+ *       for column panel (32)            B slice 128 x 32 x 4 = 16 KB  -> L1
+ *         for row tile (14)              A tile 14 x 128 x 4 = 7 KB streams from L2
  *           microkernel (accumulates over k blocks in out; the last k block
- *           applies bias, residual and ReLU on the way to the store)
+ *           applies bias, residual and ReLU on the way to the store; the
+ *           tiles meanwhile prefetch the next B slice into L2)
+ * conv1 has its own in-place path (conv_kernel_rows), and
+ * lib/kern_winograd.c runs the 3x3 convs of stages 2-4 on this GEMM.
  */
 #include "fb/kern.h"
 

@@ -146,3 +146,21 @@ images() {  # images N [fbt-make options...] > stream
     [ "$status" -eq 0 ]
     [[ "$output" == *$'\t'1$'\t'tiger_shark$'\t'* ]]
 }
+
+@test "FB_PROFILE: a row per conv with its time, and the totals" {
+    weights_or_skip
+    images 2 -s 3 > "$tmp/in.fbt"
+    FB_PROFILE=1 fb-feat -j 2 -b 2 < "$tmp/in.fbt" > /dev/null 2> "$tmp/err"
+    # 53 convs (fc1000 is in avgpool+fc), each with M K N, then 4 times > 0
+    awk '$1 ~ /^(conv1|res[2-5][a-f]_branch(1|2[abc]))$/ {
+             n++
+             for (i = 5; i <= 8; i++) if ($i + 0 <= 0) { print "bad time: " $0; exit 1 }
+         }
+         END { if (n != 53) { print n " conv rows"; exit 1 } }' "$tmp/err"
+    grep -q '^FB_PROFILE: 2 images on 2 threads' "$tmp/err"
+    grep -Eq '^total +[0-9.]+ +[0-9.]+ +[0-9.]+ +[0-9.]+$' "$tmp/err"
+    grep -Eq '^images/s on 2 threads: [0-9.]+ mean, [0-9.]+ at the best of each step$' "$tmp/err"
+    # without it, nothing on stderr
+    fb-feat < "$tmp/in.fbt" > /dev/null 2> "$tmp/err2"
+    [ ! -s "$tmp/err2" ]
+}
