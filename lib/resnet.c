@@ -125,12 +125,14 @@ static void profile_image_done(profile *pr)
 
 /* The barrier between layers of an image shared by threads: they spin,
  * since a layer takes 0.1-2 ms and a sleeping thread takes tens of
- * microseconds to wake; after a while (more threads than cores) they yield.
+ * microseconds to wake, then yield.  With more threads than CPUs they yield
+ * at once: a spinning thread would hold the CPU another needs to arrive.
  * Sense-reversing: each thread flips its own sense at every wait. */
 typedef struct {
     atomic_int arrived;
     atomic_int sense;
     int n;
+    long spins;                   /* before yielding */
 } spin_barrier;
 
 static void spin_barrier_wait(spin_barrier *b, int *my_sense)
@@ -143,7 +145,7 @@ static void spin_barrier_wait(spin_barrier *b, int *my_sense)
         return;
     }
     for (long spins = 0; atomic_load_explicit(&b->sense, memory_order_acquire) != sense; spins++) {
-        if (spins < 20000) __builtin_ia32_pause();
+        if (spins < b->spins) __builtin_ia32_pause();
         else sched_yield();
     }
 }
@@ -608,6 +610,7 @@ int fb_resnet_run(fb_resnet_runner *r, const uint8_t *images, int n, float *feat
     r->n = n;
     atomic_store(&r->next, 0);
     r->barrier.n = r->active;
+    r->barrier.spins = r->active <= sysconf(_SC_NPROCESSORS_ONLN) ? 20000 : 0;
     if (r->active > 1) {
         pthread_mutex_lock(&r->lock);
         r->finished = 0;
