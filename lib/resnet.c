@@ -84,8 +84,6 @@ int fb_resnet_init(fb_resnet *net, const fb_weights *w, char *err, size_t errlen
 
 /* ------------------------------------------------------------ one image */
 
-/* Threads working together on one image: each computes a slice of every
- * layer's output rows, then all meet at the barrier before the next layer. */
 /* FB_PROFILE: seconds spent per step, per thread (see fb_resnet_runner_new).
  * Steps: one per tensor of the weights file (its convs), then the rest. */
 enum { PROF_PREPROCESS, PROF_MAXPOOL, PROF_HEAD, PROF_WAIT, PROF_OTHER };
@@ -94,6 +92,7 @@ typedef struct {
     double *seconds;              /* [steps] summed over images, or NULL: off */
     double *best;                 /* [steps] the fastest image (the quietest moment) */
     double *image;                /* [steps] the current image */
+    double *flop;                 /* [steps] of a conv done directly, per image; 0 for the rest */
     double mark;                  /* when the current step began */
 } profile;
 
@@ -150,6 +149,8 @@ static void spin_barrier_wait(spin_barrier *b, int *my_sense)
     }
 }
 
+/* Threads working together on one image: each computes a slice of every
+ * layer's output rows, then all meet at the barrier before the next layer. */
 typedef struct {
     int nthreads, tid;
     spin_barrier *barrier;
@@ -230,6 +231,7 @@ static void conv(const team *t, const packed_net *pn, const fb_conv_params *p, c
                        residual, relu, out, scratch, lo, hi);
     }
     profile_step(t->prof, (int)(p - pn->tensors));
+    if (t->prof->seconds) t->prof->flop[p - pn->tensors] = 2.0 * m * p->kh * p->kw * p->cin * p->cout;
     team_sync(t);
 }
 
@@ -339,10 +341,10 @@ static void choose_winograd(fb_resnet_runner *r)
 {
     const char *off = getenv("FB_NO_WINOGRAD");
     if (!fb_kern_gemm_available() || (off && *off && strcmp(off, "0") != 0)) return;
-    for (int s = 0, nb = 0; s < 4; s++)
+    for (int s = 0, nb = 0; s < 3; s++)   /* stages 2-4 */
         for (int i = 0; i < stage_blocks[s]; i++, nb++) {
             const fb_conv_params *b = r->net->blocks[nb].b;
-            if (s + 2 <= 4 && b->kh == 3 && b->stride == 1 && b->pad == 1 && b->cin % 16 == 0 &&
+            if (b->kh == 3 && b->stride == 1 && b->pad == 1 && b->cin % 16 == 0 &&
                 b->cout % 32 == 0)
                 r->winograd[b - r->net->weights->tensors] = 1;
         }
@@ -429,9 +431,10 @@ fb_resnet_runner *fb_resnet_runner_new(const fb_resnet *net, int nthreads)
         for (int i = 0; i < nthreads; i++) {
             profile *pr = &r->prof[i];
             pr->steps = net->weights->ntensors + PROF_OTHER + 1;
-            if (!(pr->seconds = calloc((size_t)pr->steps * 3, sizeof(double)))) goto fail;
+            if (!(pr->seconds = calloc((size_t)pr->steps * 4, sizeof(double)))) goto fail;
             pr->best = pr->seconds + pr->steps;
             pr->image = pr->best + pr->steps;
+            pr->flop = pr->image + pr->steps;
             for (int k = 0; k < pr->steps; k++) pr->best[k] = -1;
         }
     /* Our threads are the parallelism; OpenBLAS must not start its own. */
@@ -465,8 +468,8 @@ static void print_profile(const fb_resnet_runner *r)
     int steps = r->prof[0].steps;
     static const char *const other[] = {"preprocess", "maxpool", "avgpool+fc", "barrier wait", "between images"};
     double total[2] = {0, 0}, conv[2] = {0, 0}, conv_flop = 0;
-    fprintf(stderr, "FB_PROFILE: %ld images on %d threads; thread-ms per image; rates per core\n",
-            r->images_done, r->nthreads);
+    fprintf(stderr, "FB_PROFILE: %ld images on %d threads; thread-ms per image; GFLOP/s per core, "
+            "counting each conv as done directly\n", r->images_done, r->nthreads);
     fprintf(stderr, "%-16s %5s %5s %5s %8s %8s %8s %8s\n", "step", "M", "K", "N", "mean ms", "GFLOP/s",
             "best ms", "GFLOP/s");
     for (int i = 0; i < steps; i++) {
@@ -479,15 +482,15 @@ static void print_profile(const fb_resnet_runner *r)
         }
         const fb_conv_params *p = &w->tensors[i];
         if (p == r->net->fc) continue;   /* timed in avgpool+fc */
-        /* output side: 112 for conv1, else from the stage digit of the Keras name */
-        int side = p == r->net->conv1 ? 112 : 56 >> (p->name[3] - '2');
+        double flop = 0;   /* as recorded by any thread that ran it */
+        for (int t = 0; t < r->nthreads; t++)
+            if (r->prof[t].flop[i] > flop) flop = r->prof[t].flop[i];
         int k = p->kh * p->kw * p->cin;
-        double flop = 2.0 * side * side * k * p->cout;
         conv[0] += mean;
         conv[1] += best;
         conv_flop += flop;
-        fprintf(stderr, "%-16s %5d %5d %5d %8.3f %8.1f %8.3f %8.1f\n", p->name, side * side, k, p->cout,
-                mean * 1e3, flop / mean * 1e-9, best * 1e3, flop / best * 1e-9);
+        fprintf(stderr, "%-16s %5.0f %5d %5d %8.3f %8.1f %8.3f %8.1f\n", p->name, flop / (2.0 * k * p->cout),
+                k, p->cout, mean * 1e3, flop / mean * 1e-9, best * 1e3, flop / best * 1e-9);
     }
     fprintf(stderr, "%-16s %17s %8.3f %8.1f %8.3f %8.1f\n", "all convs", "", conv[0] * 1e3,
             conv_flop / conv[0] * 1e-9, conv[1] * 1e3, conv_flop / conv[1] * 1e-9);
