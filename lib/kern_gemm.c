@@ -45,6 +45,7 @@
 #define MR 14
 #define NR 32
 #define KU 16
+#define MAX_KERNEL_ROWS 7   /* conv_kernel_rows: kernels up to 7 x 7 */
 #ifndef KC   /* overridable for tuning experiments */
 #define KC 128
 #endif
@@ -86,7 +87,7 @@ size_t fb_kern_conv2d_packed_scratch(int h, int w, int cin, int k, int stride, i
     /* the A block, one im2col row segment of KC floats, the bordered input */
     size_t n = (size_t)MC * KC + KC;
     if (padded_in_place(w, cin, k, stride, pad)) n += (size_t)(h + 2) * (w + 2) * cin;
-    if (k * cin == 21 && fb_conv_out(w, k, stride, pad) % MR == 0)   /* kernel_rows_in_place */
+    if (k * cin == 21 && k <= MAX_KERNEL_ROWS && fb_conv_out(w, k, stride, pad) % MR == 0)   /* kernel_rows_in_place */
         n += (size_t)(h + 2 * pad) * (w + 2 * pad) * cin;
     return n;
 }
@@ -585,7 +586,7 @@ static void copy_bordered(const float *in, int h, int w, int cin, int pad, int p
  * offset of ky bordered rows.  Whole 14-row tiles, rows [row0, row1). */
 static int kernel_rows_in_place(int wo, int cin, int k, int cout)
 {
-    return k * cin == 21 && wo % MR == 0 && cout % NR == 0;
+    return k * cin == 21 && k <= MAX_KERNEL_ROWS && wo % MR == 0 && cout % NR == 0;
 }
 
 AVX512 static void conv_kernel_rows(const conv_geom *g, const float *packed_weights, int kpad,
@@ -594,7 +595,7 @@ AVX512 static void conv_kernel_rows(const conv_geom *g, const float *packed_weig
 {
     int bw = g->w + 2 * g->pad, oy0 = row0 / g->wo, oy1 = (row1 - 1) / g->wo;
     copy_bordered(g->in, g->h, g->w, g->cin, g->pad, oy0 * g->stride, oy1 * g->stride + g->k, bordered);
-    long offsets[7], row_bytes = (long)g->stride * g->cin * 4;
+    long offsets[MAX_KERNEL_ROWS], row_bytes = (long)g->stride * g->cin * 4;
     for (int ky = 0; ky < g->k; ky++) offsets[ky] = (long)ky * bw * g->cin * 4;
     for (int b0 = row0; b0 < row1; b0 += MC) {
         int b1 = row1 - b0 < MC ? row1 : b0 + MC;

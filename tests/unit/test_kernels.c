@@ -135,6 +135,9 @@ static void test_convs(void)
     test_conv("7x7 stride 2 pad 3, kernel rows in place", 20, 56, 3, 64, 7, 2, 3, 0, 1, 3);
     test_conv("7x7 stride 2 pad 3, kernel rows in place, residual", 13, 28, 3, 32, 7, 2, 3, 1, 0, 1);
     test_conv("7x7 stride 1 pad 3, kernel rows in place", 9, 14, 3, 96, 7, 1, 3, 1, 1, 2);
+    test_conv("3x3 cin 7, kernel rows in place", 5, 28, 7, 64, 3, 1, 1, 0, 1, 2);
+    test_conv("1x1 cin 21, kernel rows in place", 3, 14, 21, 32, 1, 1, 0, 1, 1, 2);
+    test_conv("21x21 cin 1: kernel rows too many for in place", 22, 42, 1, 32, 21, 1, 10, 0, 1, 1);
 }
 
 /* Winograd F(2x2, 3x3) against the naive 3x3 conv, whole and split by
