@@ -190,6 +190,8 @@ typedef struct {
     const unsigned char *winograd;   /* per tensor: packed for fb_kern_conv3x3_winograd */
 } packed_net;
 
+#define MR_ROWS 14   /* the GEMM's tile height (lib/kern_gemm.c) */
+
 /* conv + bias [+ residual] [+ ReLU]: in [h][w][cin] -> out [ho][wo][cout] */
 static void conv(const team *t, const packed_net *pn, const fb_conv_params *p, const float *in,
                  int h, int w, const float *residual, int relu, float *out, float *scratch,
@@ -202,16 +204,18 @@ static void conv(const team *t, const packed_net *pn, const fb_conv_params *p, c
         int idx = (int)(p - pn->tensors);
         const float *packed = pn->packed[idx];
         /* Threads sharing an image split the output rows in whole 14-row
-         * tiles when there are many (each thread then streams all of B, which
-         * is small there), else the 32-column panels (stages 4-5: 196 or 49
-         * rows, large B: each thread reads only its half of the weights).
-         * Winograd convs split their 2x2 tiles the same way. */
+         * tiles when each gets at least 7 of them (stages 2-4 on 2 threads):
+         * each thread then reads all of B, but mostly the rows of A it wrote
+         * itself (measured: stage 4 by rows is faster than by columns).
+         * Else they split the 32-column panels (stage 5: 49 rows, large B:
+         * each thread reads only its share of the weights).  Winograd convs
+         * split their 2x2 tiles the same way. */
         int rows = pn->winograd[idx] ? fb_kern_winograd_tiles(h, w) : m;
         int row0 = 0, row1 = rows, col0 = 0, col1 = p->cout;
-        if (t->nthreads > 1 && m >= 256 * t->nthreads) {
-            int tiles = (rows + 13) / 14;
-            row0 = tiles * t->tid / t->nthreads * 14;
-            row1 = tiles * (t->tid + 1) / t->nthreads * 14;
+        if (t->nthreads > 1 && m >= 7 * MR_ROWS * t->nthreads) {
+            int tiles = (rows + MR_ROWS - 1) / MR_ROWS;
+            row0 = tiles * t->tid / t->nthreads * MR_ROWS;
+            row1 = tiles * (t->tid + 1) / t->nthreads * MR_ROWS;
             if (row1 > rows) row1 = rows;
         } else if (t->nthreads > 1) {
             int panels = (p->cout + 31) / 32;
