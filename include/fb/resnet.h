@@ -44,12 +44,15 @@ void fb_resnet_tune_blas(char **argv);
  * and shape.  0 ok; -1 with a message in err. */
 int fb_resnet_init(fb_resnet *net, const fb_weights *w, char *err, size_t errlen);
 
-/* Runs batches of images on a fixed number of threads.  Images are spread
- * one per thread when a batch has at least as many images as threads, else
- * all threads share each image (each layer's output rows split in 14-row
- * tiles, or for the small late layers its output channels in 32-column
- * panels), so batch 1 uses every core.  On CPUs with AVX-512 the runner
- * packs every conv's weights for lib/kern_gemm.c when it is made (94 MB). */
+/* Runs batches of images on a fixed number of threads, started once with
+ * the runner.  Images are spread one per thread when a batch has at least
+ * as many images as threads, else all threads share each image (each
+ * layer's output rows split in 14-row tiles, or for stage 5 its output
+ * channels in 32-column panels), so batch 1 uses every core.  On CPUs with
+ * AVX-512 the runner packs every conv's weights for lib/kern_gemm.c when it
+ * is made (107 MB; stages 2-4's 3x3 convs for Winograd, lib/kern_winograd.c).
+ * FB_PROFILE in the environment: a table of time per layer on stderr when
+ * the runner is freed (see fb-feat(1)). */
 typedef struct fb_resnet_runner fb_resnet_runner;
 
 /* NULL when out of memory.  nthreads >= 1. */
