@@ -89,7 +89,7 @@ size_t fb_kern_conv2d_packed_scratch(int h, int w, int cin, int k, int stride, i
     if (padded_in_place(w, cin, k, stride, pad)) n += (size_t)(h + 2) * (w + 2) * cin;
     if (k * cin == 21 && k <= MAX_KERNEL_ROWS && fb_conv_out(w, k, stride, pad) % MR == 0)   /* kernel_rows_in_place */
         n += (size_t)(h + 2 * pad) * (w + 2 * pad) * cin;
-    return n;
+    return (n + 15) / 16 * 16;   /* whole 64-byte lines: aligned_alloc wants a multiple */
 }
 
 #if defined(__x86_64__) && defined(__GNUC__)

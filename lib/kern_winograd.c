@@ -76,7 +76,9 @@ static size_t round16(size_t n)
 size_t fb_kern_winograd_scratch(int h, int w, int cin, int cout)
 {
     int g = group_tiles(fb_kern_winograd_tiles(h, w), cin, cout);
-    return (size_t)XI * g * (cin + cout) + round16((size_t)cout) + fb_kern_conv2d_packed_scratch(1, g, cin, 1, 1, 0);
+    /* whole 64-byte lines: aligned_alloc wants a multiple */
+    return round16((size_t)XI * g * (cin + cout)) + round16((size_t)cout) +
+           fb_kern_conv2d_packed_scratch(1, g, cin, 1, 1, 0);
 }
 
 /* V of tiles [t0, t0 + n): v[xi][i][cin] (i = tile - t0), d the 4x4 input

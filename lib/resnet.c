@@ -377,7 +377,8 @@ static size_t scratch_floats(const fb_resnet_runner *r)
         }
     }
     if (m < s2) m = s2;
-    return m > pk ? m : pk;
+    if (m < pk) m = pk;
+    return (m + 15) / 16 * 16;   /* whole 64-byte lines, as aligned_alloc wants */
 }
 
 /* Packs every conv's weights for the AVX-512 GEMM (the fc1000 dense layer

@@ -51,7 +51,8 @@ void fb_kern_conv2d(const float *in, int h, int w, int cin,
 int fb_kern_gemm_available(void);
 size_t fb_kern_packed_weights_floats(int k, int n);
 void fb_kern_pack_weights(const float *w, int k, int n, float *packed);
-/* Floats of scratch fb_kern_conv2d_packed needs for this conv. */
+/* Floats of scratch fb_kern_conv2d_packed needs for this conv (a multiple
+ * of 16, so that aligned_alloc(64, floats * 4) is valid). */
 size_t fb_kern_conv2d_packed_scratch(int h, int w, int cin, int k, int stride, int pad);
 /* The same conv and fused epilogue as fb_kern_conv2d, on the packed weights,
  * for output rows [row0, row1) and output channels [col0, col1) only, so
