@@ -32,11 +32,15 @@ static int compare_str(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* Sorted non-hidden entry names of dir; NULL (errno set) when unreadable. */
+/* Sorted non-hidden entry names of dir; NULL, with a warning naming dir,
+ * when it cannot be read. */
 static char **list_dir(const char *dir, size_t *count)
 {
     DIR *d = opendir(dir);
-    if (!d) return NULL;
+    if (!d) {
+        fb_warn("%s: cannot read folder: %s", dir, strerror(errno));
+        return NULL;
+    }
     char **names = NULL;
     size_t n = 0, cap = 0;
     struct dirent *e;
@@ -82,10 +86,7 @@ static int scan_class_dir(fb_dataset *ds, size_t *cap, const char *dir, int labe
 {
     size_t n;
     char **names = list_dir(dir, &n);
-    if (!names) {
-        fb_warn("%s: cannot read folder: %s", dir, strerror(errno));
-        return 1;
-    }
+    if (!names) return 1;
     int problems = 0;
     for (size_t i = 0; i < n; i++) {
         char *path = join_path(dir, names[i]);
@@ -124,10 +125,7 @@ int fb_dataset_scan(fb_dataset *ds, const char *dir, int all_files)
     memset(ds, 0, sizeof *ds);
     size_t n;
     char **names = list_dir(dir, &n);
-    if (!names) {
-        fb_warn("%s: cannot read folder: %s", dir, strerror(errno));
-        return 1;
-    }
+    if (!names) return 1;
     int problems = 0;
     size_t cap = 0;
     ds->classes = fb_xmalloc((n ? n : 1) * sizeof *ds->classes);
