@@ -5,8 +5,10 @@
 #   make demo       the whole recipe on a real photo set (see README.md)
 #   make install    PREFIX=/usr/local: tools, man pages, data, weights
 #
-# New files need no edit here: lib/*.c goes into libfb.a, each cmd/fb-*.c becomes
-# one tool, each tests/unit/test_*.c one unit-test program, each tests/*.bats a suite.
+# New files need no edit here: lib/<area>/*.c goes into libfb.a, cmd/common/*.c into
+# libfbcmd.a (what only the tools share), each cmd/fb-*.c becomes one tool, each
+# tests/unit/test_*.c one unit-test program, each tests/*.bats a suite.  README.md
+# "Layout" says what each area of lib/ owns.
 
 VERSION  := 0.1.0
 PREFIX   ?= /usr/local
@@ -22,12 +24,19 @@ CFLAGS   += -std=c11 -D_GNU_SOURCE -Wall -Wextra -pthread -Iinclude \
             -I/usr/include/x86_64-linux-gnu/openblas-pthread \
             -DFB_VERSION='"$(VERSION)"' -DFB_DATADIR='"$(PREFIX)/share/fb"' \
             $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-# The GEMM-heavy code is built for the machine it runs on; see README "Portability".
+# The GEMM-heavy code is built for the machine it builds on (-march=native): the
+# backbone's kernels and the head's layers.  An explicit list, so that a file's
+# name never decides how it is compiled.
 KERNEL_CFLAGS ?= -O3 -march=native -ffp-contract=fast
+KERNEL_SRC := lib/backbone/kern_gemm.c lib/backbone/kern_conv.c lib/backbone/kern_winograd.c \
+              lib/backbone/kern_pool.c lib/head/layers.c lib/core/pool.c
 LDLIBS   += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lopenblas -lm -pthread
 
-LIB_SRC  := $(wildcard lib/*.c)
+LIB_SRC  := $(wildcard lib/*/*.c)
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
+CMD_SRC  := $(wildcard cmd/common/*.c)
+CMD_OBJ  := $(CMD_SRC:%.c=$(BUILD)/%.o)
+HEADERS  := $(wildcard include/fb/*.h lib/*/*.h cmd/common/*.h)
 TOOLS    := $(patsubst cmd/%.c,$(BINDIR)/%,$(wildcard cmd/fb-*.c))
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNITS    := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
@@ -51,27 +60,41 @@ all: tools weights
 
 tools: $(TOOLS)
 
-$(BUILD)/lib/%.o: lib/%.c $(wildcard include/fb/*.h) | $(BUILD)/lib
+# lib/ sees only include/ (and its own folder's private headers, by "name.h").
+$(BUILD)/lib/%.o: lib/%.c $(HEADERS)
+	@mkdir -p $(@D)
 	$(SAY) CC $<
-	$(Q)$(CC) $(CFLAGS) $(if $(filter lib/kern%,$<),$(KERNEL_CFLAGS)) -c -o $@ $<
+	$(Q)$(CC) $(CFLAGS) $(if $(filter $<,$(KERNEL_SRC)),$(KERNEL_CFLAGS)) -c -o $@ $<
+
+$(BUILD)/cmd/%.o: cmd/%.c $(HEADERS)
+	@mkdir -p $(@D)
+	$(SAY) CC $<
+	$(Q)$(CC) $(CFLAGS) -Icmd -c -o $@ $<
 
 $(BUILD)/libfb.a: $(LIB_OBJ)
 	$(SAY) AR $@
 	$(Q)rm -f $@.tmp && ar rcs $@.tmp $^ && mv $@.tmp $@
 
-$(BINDIR)/%: cmd/%.c $(BUILD)/libfb.a $(wildcard include/fb/*.h) | $(BINDIR)
-	$(SAY) LD $@
-	$(Q)$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libfb.a $(LDLIBS)
+$(BUILD)/libfbcmd.a: $(CMD_OBJ)
+	$(SAY) AR $@
+	$(Q)rm -f $@.tmp && ar rcs $@.tmp $^ && mv $@.tmp $@
 
-$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libfb.a $(wildcard include/fb/*.h tests/unit/*.h) | $(BUILD)/tests
-	$(SAY) LD $@
-	$(Q)$(CC) $(CFLAGS) -Itests/unit -o $@ $< $(BUILD)/libfb.a $(LDLIBS)
+LIBS := $(BUILD)/libfbcmd.a $(BUILD)/libfb.a
 
-$(BUILD)/tests/tools/%: tests/tools/%.c $(BUILD)/libfb.a $(wildcard include/fb/*.h) | $(BUILD)/tests/tools
+$(BINDIR)/%: cmd/%.c $(LIBS) $(HEADERS) | $(BINDIR)
 	$(SAY) LD $@
-	$(Q)$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libfb.a $(LDLIBS)
+	$(Q)$(CC) $(CFLAGS) -Icmd -o $@ $< $(LIBS) $(LDLIBS)
 
-$(BUILD)/lib $(BINDIR) $(BUILD)/tests $(BUILD)/tests/tools $(SHAREDIR):
+# Unit tests may reach an area's private headers ("backbone/kern.h") and cmd/common.
+$(BUILD)/tests/%: tests/unit/%.c $(LIBS) $(HEADERS) $(wildcard tests/unit/*.h) | $(BUILD)/tests
+	$(SAY) LD $@
+	$(Q)$(CC) $(CFLAGS) -Itests/unit -Ilib -Icmd -o $@ $< $(LIBS) $(LDLIBS)
+
+$(BUILD)/tests/tools/%: tests/tools/%.c $(LIBS) $(HEADERS) | $(BUILD)/tests/tools
+	$(SAY) LD $@
+	$(Q)$(CC) $(CFLAGS) -Icmd -o $@ $< $(LIBS) $(LDLIBS)
+
+$(BINDIR) $(BUILD)/tests $(BUILD)/tests/tools $(SHAREDIR):
 	mkdir -p $@
 
 # The backbone: fetched with npm, checked against a pinned checksum, converted once.

@@ -7,9 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/common.h"
 #include "fb/head.h"
-#include "fb/head_input.h"
-#include "fb/layers.h"
+#include "common/head_input.h"
+#include "fb/core.h"
 #include "fb/metrics.h"
 #include "fb/resnet.h"
 #include "fb/util.h"
@@ -149,7 +150,7 @@ int main(int argc, char **argv)
 {
     fb_set_progname(argv[0]);
     fb_handle_help_version(argc, argv, usage);
-    fb_resnet_tune_blas(argv);
+    fb_tune_blas(argv);
     int as_json = 0, force = 0, max_mistakes = 20, c;
     static const struct option longopts[] = {
         { "json", no_argument, NULL, 'j' }, { "force", no_argument, NULL, 'f' },

@@ -2,7 +2,7 @@
  * (or logits, or probabilities, or a text top-K), one record per image.
  * Reads a batch, runs it on all threads, writes it, repeats: memory is
  * bounded by one batch whatever the number of images. */
-#include "fb/kern.h"
+#include "common/common.h"
 #include "fb/resnet.h"
 #include "fb/stream.h"
 #include "fb/util.h"
@@ -201,7 +201,7 @@ static void write_batch(const batch *b, const options *o, fb_writer *wr, const f
         if (o->output != OUT_FEATURES || o->top) {
             out = b->logits + (size_t)i * FB_RESNET_CLASSES;
             if (o->output == OUT_PROBS || o->top) {
-                fb_kern_softmax(out, FB_RESNET_CLASSES, probs);
+                fb_resnet_probs(out, probs);
                 out = probs;
             }
         }
@@ -215,7 +215,7 @@ static void write_batch(const batch *b, const options *o, fb_writer *wr, const f
 
 int main(int argc, char **argv)
 {
-    fb_resnet_tune_blas(argv);
+    fb_tune_blas(argv);
     fb_set_progname(argv[0]);
     fb_handle_help_version(argc, argv, usage);
     options o;

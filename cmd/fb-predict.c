@@ -5,9 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/common.h"
 #include "fb/head.h"
-#include "fb/head_input.h"
-#include "fb/layers.h"
+#include "common/head_input.h"
+#include "fb/core.h"
 #include "fb/resnet.h"
 #include "fb/util.h"
 
@@ -26,7 +27,7 @@ int main(int argc, char **argv)
 {
     fb_set_progname(argv[0]);
     fb_handle_help_version(argc, argv, usage);
-    fb_resnet_tune_blas(argv);
+    fb_tune_blas(argv);
     int all = 0, header = 0, force = 0, c;
     double threshold = -1;
     const char *positive_name = NULL;

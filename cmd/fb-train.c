@@ -7,8 +7,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/common.h"
 #include "fb/head.h"
-#include "fb/layers.h"
+#include "fb/core.h"
 #include "fb/resnet.h"
 #include "fb/stream.h"
 #include "fb/util.h"
@@ -282,7 +283,7 @@ int main(int argc, char **argv)
 {
     fb_set_progname(argv[0]);
     fb_handle_help_version(argc, argv, usage);
-    fb_resnet_tune_blas(argv);   /* may re-execute with OpenBLAS's AVX-512 kernels */
+    fb_tune_blas(argv);   /* may re-execute with OpenBLAS's AVX-512 kernels */
     options o;
     parse_args(argc, argv, &o);
     int nhidden, hidden[FB_HEAD_MAX_HIDDEN];

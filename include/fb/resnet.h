@@ -30,16 +30,6 @@ typedef struct {
     fb_resnet_block blocks[FB_RESNET_NBLOCKS];
 } fb_resnet;
 
-/* OpenBLAS 0.3.21 does not recognise some recent Xeons (e.g. a VM's
- * "Intel(R) Xeon(R) Processor" with AVX-512) and falls back to its Prescott
- * (SSE3) kernels, ~10x slower.  Its core type can only be chosen through
- * OPENBLAS_CORETYPE before the library initialises, i.e. before main(): so
- * when detection fell back and the CPU has AVX-512, this sets
- * OPENBLAS_CORETYPE=SkylakeX and re-executes the program with the same
- * argv.  Call it first thing in main(), before reading any input.  Does
- * nothing when OPENBLAS_CORETYPE is already set (the user's choice wins). */
-void fb_resnet_tune_blas(char **argv);
-
 /* Binds the network to a loaded weights file, checking every layer's name
  * and shape.  0 ok; -1 with a message in err. */
 int fb_resnet_init(fb_resnet *net, const fb_weights *w, char *err, size_t errlen);
@@ -49,8 +39,8 @@ int fb_resnet_init(fb_resnet *net, const fb_weights *w, char *err, size_t errlen
  * as many images as threads, else all threads share each image (each
  * layer's output rows split in 14-row tiles, or for stage 5 its output
  * channels in 32-column panels), so batch 1 uses every core.  On CPUs with
- * AVX-512 the runner packs every conv's weights for lib/kern_gemm.c when it
- * is made (107 MB; stages 2-4's 3x3 convs for Winograd, lib/kern_winograd.c).
+ * AVX-512 the runner packs every conv's weights for lib/backbone/kern_gemm.c when it
+ * is made (107 MB; stages 2-4's 3x3 convs for Winograd, lib/backbone/kern_winograd.c).
  * FB_PROFILE in the environment: a table of time per layer on stderr when
  * the runner is freed (see fb-feat(1)). */
 typedef struct fb_resnet_runner fb_resnet_runner;
@@ -65,5 +55,9 @@ void fb_resnet_runner_free(fb_resnet_runner *r);
  * system refused to create threads; the results are the same). */
 int  fb_resnet_run(fb_resnet_runner *r, const uint8_t *images, int n,
                    float *features, float *logits);
+
+/* probs = softmax(logits) over the 1000 ImageNet classes, as Keras computes
+ * it (max subtracted first). */
+void fb_resnet_probs(const float *logits, float *probs);
 
 #endif

@@ -1,5 +1,5 @@
 /* fb weights file (.fbw): the Keras ImageNet ResNet50 with BatchNorm folded
- * into the convolutions, laid out for the kernels in lib/kern_*.c.
+ * into the convolutions, laid out for the kernels in lib/backbone/kern_*.c.
  *
  * Byte layout (little-endian), see man/fb-weights.1:
  *

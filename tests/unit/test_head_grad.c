@@ -8,7 +8,8 @@
  * and the bound is on relative error |a - n| / max(|a| + |n|, 1e-2). */
 #include "check.h"
 #include "fb/head.h"
-#include "fb/layers.h"
+#include "head/layers.h"
+#include "fb/core.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -1,8 +1,8 @@
-/* Every kernel of lib/kern_*.c against a naive loop written straight from
+/* Every kernel of lib/backbone/kern_*.c against a naive loop written straight from
  * the definition, on small random shapes with odd sizes, strides, paddings
  * and row ranges. */
 #include "check.h"
-#include "fb/kern.h"
+#include "backbone/kern.h"
 #include "fb/rng.h"
 
 #include <float.h>

@@ -4,7 +4,8 @@
  * Needs ${FB_SHARED:-<repo>/../shared}/reference and the weights file
  * (${FB_WEIGHTS:-<repo>/build/share/fb/resnet50.fbw}); skips without them. */
 #include "check.h"
-#include "fb/kern.h"
+#include "common/common.h"
+#include "backbone/kern.h"
 #include "fb/resnet.h"
 #include "fb/weights.h"
 
@@ -77,7 +78,7 @@ static void compare(const char *what, const float *features, const float *logits
 int main(int argc, char **argv)
 {
     (void)argc;
-    fb_resnet_tune_blas(argv);
+    fb_tune_blas(argv);
     char root[PATH_MAX], ref[PATH_MAX + 64], path[PATH_MAX + 128], weights_path[PATH_MAX + 64];
     repo_root(root, sizeof root);
     const char *shared = getenv("FB_SHARED");

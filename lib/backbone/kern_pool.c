@@ -1,5 +1,5 @@
 /* Pooling, dense and softmax (see include/fb/kern.h). */
-#include "fb/kern.h"
+#include "kern.h"
 
 #include <math.h>
 #include <string.h>

@@ -1,7 +1,7 @@
 /* The classification head: architecture, parameters, head.bin, and the
- * minibatch forward/backward that chains the layers of lib/kern_dense.c. */
+ * minibatch forward/backward that chains the layers of lib/head/layers.c. */
 #include "fb/head.h"
-#include "fb/layers.h"
+#include "layers.h"
 #include "fb/util.h"
 
 #include <errno.h>

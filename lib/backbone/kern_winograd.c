@@ -18,7 +18,7 @@
  *
  * Tiles are taken in groups small enough that a group's V and M stay in L2
  * between the transforms and the GEMMs. */
-#include "fb/kern.h"
+#include "kern.h"
 
 #include <stdlib.h>
 #include <string.h>

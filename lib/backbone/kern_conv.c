@@ -1,5 +1,5 @@
 /* Convolutions as GEMMs on NHWC tensors (see include/fb/kern.h). */
-#include "fb/kern.h"
+#include "kern.h"
 
 #include <cblas.h>
 #include <string.h>

@@ -4,8 +4,8 @@
  * classes.  Backward functions OVERWRITE their gradient outputs (one
  * minibatch = one gradient; nothing accumulates across calls).
  *
- * The dense layers use OpenBLAS SGEMM.  Work can be split over a small
- * persistent thread pool (fb_par_init); every split is over output rows or
+ * The dense layers use OpenBLAS SGEMM.  Work can be split over the
+ * persistent thread pool of fb/core.h (fb_par_init); every split is over output rows or
  * columns, never over a reduction, so results depend neither on timing nor
  * on the thread count, and a seeded run is byte-for-byte reproducible.
  */
@@ -14,18 +14,6 @@
 
 #include <stddef.h>
 #include "fb/rng.h"
-
-/* ---- threads ---- */
-/* Starts nthreads-1 workers (nthreads 1..8) and fixes OpenBLAS to one thread:
- * parallelism comes from splitting each layer's work, see above.  Also sets
- * flush-to-zero for denormals on the calling thread and the workers. */
-void fb_par_init(int nthreads);
-int  fb_par_threads(void);
-void fb_par_shutdown(void);
-/* Runs fn(ctx, part, nparts) for part = 0..nparts-1, each part claimed by
- * whichever pool thread is running (the caller too); returns when all are
- * done.  A part must compute the same thing whoever runs it. */
-void fb_par_run(void (*fn)(void *ctx, int part, int nparts), void *ctx, int nparts);
 
 /* ---- dense: out = inp . w + bias ----
  * inp [B,K], w [K,N], bias [N], out [B,N] */

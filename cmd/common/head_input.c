@@ -1,5 +1,5 @@
 /* The head and the feature stream that fb-eval and fb-predict apply it to. */
-#include "fb/head_input.h"
+#include "head_input.h"
 #include "fb/util.h"
 
 void fb_head_input_load(fb_head *h, const char *head_path)

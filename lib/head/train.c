@@ -2,7 +2,7 @@
  * momentum, L2 weight decay, class weights, early stopping that restores the
  * best epoch), evaluation, and stratified folds. */
 #include "fb/head.h"
-#include "fb/layers.h"
+#include "layers.h"
 #include "fb/stream.h"
 #include "fb/util.h"
 

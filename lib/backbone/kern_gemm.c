@@ -34,9 +34,9 @@
  *           applies bias, residual and ReLU on the way to the store; the
  *           tiles meanwhile prefetch the next B slice into L2)
  * conv1 has its own in-place path (conv_kernel_rows), and
- * lib/kern_winograd.c runs the 3x3 convs of stages 2-4 on this GEMM.
+ * lib/backbone/kern_winograd.c runs the 3x3 convs of stages 2-4 on this GEMM.
  */
-#include "fb/kern.h"
+#include "kern.h"
 
 #include <stddef.h>
 #include <stdlib.h>

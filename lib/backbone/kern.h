@@ -1,11 +1,11 @@
-/* Compute kernels for the ResNet50 forward pass (lib/kern_*.c, built with
+/* Compute kernels for the ResNet50 forward pass (lib/backbone/kern_*.c, built with
  * -O3 -march=native).  Every tensor is one image, NHWC without the N:
  * element (y, x, c) of an H x W x C tensor is at (y * W + x) * C + c.
  * Convolution weights are [kh][kw][cin][cout] (Keras order), so a conv is
  * out[H'W' x cout] = patches[H'W' x kh*kw*cin] * w[kh*kw*cin x cout].
  * All kernels are single-threaded; fb runs one image per thread, or splits
  * one image's rows or output channels between threads.
- * Two conv paths: fb_kern_conv2d_packed (lib/kern_gemm.c, AVX-512, weights
+ * Two conv paths: fb_kern_conv2d_packed (lib/backbone/kern_gemm.c, AVX-512, weights
  * packed at load time) where the CPU has AVX-512, else fb_kern_conv2d
  * (OpenBLAS sgemm on im2col patches). */
 #ifndef FB_KERN_H
@@ -41,7 +41,7 @@ void fb_kern_conv2d(const float *in, int h, int w, int cin,
                     const float *residual, int relu, float *out, float *scratch,
                     int row0, int row1);
 
-/* The packed path (lib/kern_gemm.c): an AVX-512 GEMM whose weights are
+/* The packed path (lib/backbone/kern_gemm.c): an AVX-512 GEMM whose weights are
  * packed once, at load time, into the microkernel's column panels.
  * fb_kern_gemm_available(): 1 when the CPU has AVX-512 (and FB_NO_AVX512 is
  * not set in the environment); else use fb_kern_conv2d (OpenBLAS).
@@ -64,7 +64,7 @@ void fb_kern_conv2d_packed(const float *in, int h, int w, int cin,
                            float *scratch, int row0, int row1, int col0, int col1);
 
 /* 3x3 stride-1 pad-1 convs by Winograd F(2x2, 3x3) on the packed GEMM
- * (lib/kern_winograd.c): 2.25x fewer multiply-adds, results within float
+ * (lib/backbone/kern_winograd.c): 2.25x fewer multiply-adds, results within float
  * rounding of the direct conv (the transforms add and subtract
  * activations before the products).  Needs fb_kern_gemm_available(),
  * cin % 16 == 0 and cout % 32 == 0.

@@ -2,7 +2,7 @@
  * threads (see include/fb/resnet.h).  Shapes follow keras 2.2.4
  * applications.ResNet50: the stride of stages 3-5 is on the first 1x1. */
 #include "fb/resnet.h"
-#include "fb/kern.h"
+#include "kern.h"
 
 #include <cblas.h>
 #include <pthread.h>
@@ -37,17 +37,9 @@ static const fb_conv_params *expect(const fb_weights *w, const char *name, int k
     return p;
 }
 
-void fb_resnet_tune_blas(char **argv)
+void fb_resnet_probs(const float *logits, float *probs)
 {
-    if (getenv("OPENBLAS_CORETYPE")) return;
-    const char *core = openblas_get_corename();
-    if (!core || strcasecmp(core, "prescott") != 0) return;
-    __builtin_cpu_init();
-    if (!__builtin_cpu_supports("avx512f")) return;
-    setenv("OPENBLAS_CORETYPE", "SkylakeX", 1);
-    fflush(NULL);
-    execv("/proc/self/exe", argv);
-    /* exec failed: carry on with the slow kernels; the results are the same. */
+    fb_kern_softmax(logits, FB_RESNET_CLASSES, probs);
 }
 
 int fb_resnet_init(fb_resnet *net, const fb_weights *w, char *err, size_t errlen)
@@ -190,7 +182,7 @@ typedef struct {
     const unsigned char *winograd;   /* per tensor: packed for fb_kern_conv3x3_winograd */
 } packed_net;
 
-#define MR_ROWS 14   /* the GEMM's tile height (lib/kern_gemm.c) */
+#define MR_ROWS 14   /* the GEMM's tile height (lib/backbone/kern_gemm.c) */
 
 /* conv + bias [+ residual] [+ ReLU]: in [h][w][cin] -> out [ho][wo][cout] */
 static void conv(const team *t, const packed_net *pn, const fb_conv_params *p, const float *in,
@@ -382,7 +374,7 @@ static size_t scratch_floats(const fb_resnet_runner *r)
 }
 
 /* Packs every conv's weights for the AVX-512 GEMM (the fc1000 dense layer
- * stays as it is: lib/kern_dense.c).  0 ok, -1 out of memory. */
+ * stays as it is: lib/head/layers.c).  0 ok, -1 out of memory. */
 static int pack_weights(fb_resnet_runner *r)
 {
     const fb_weights *w = r->net->weights;

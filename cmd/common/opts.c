@@ -1,0 +1,57 @@
+/* The one checked parser for numeric options (common.h). */
+#include "common/common.h"
+#include "fb/util.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdlib.h>
+
+/* strtol/strtod accept leading blanks; an option value never has them. */
+static int starts_like_number(const char *s)
+{
+    return s && *s && *s != ' ' && *s != '\t' && *s != '\n';
+}
+
+long fb_opt_long(const char *name, const char *arg, long lo, long hi)
+{
+    char *end;
+    errno = 0;
+    long v = starts_like_number(arg) ? strtol(arg, &end, 10) : 0;
+    if (!starts_like_number(arg) || *end || errno == ERANGE || v < lo || v > hi)
+        fb_die(FB_EXIT_USAGE, "%s: '%s' is not a whole number from %ld to %ld", name,
+               arg ? arg : "", lo, hi);
+    return v;
+}
+
+double fb_opt_double(const char *name, const char *arg, double lo, double hi)
+{
+    char *end;
+    errno = 0;
+    double v = starts_like_number(arg) ? strtod(arg, &end) : NAN;
+    if (!starts_like_number(arg) || *end || errno == ERANGE || !isfinite(v) || v < lo || v > hi)
+        fb_die(FB_EXIT_USAGE, "%s: '%s' is not a number from %g to %g", name, arg ? arg : "",
+               lo, hi);
+    return v;
+}
+
+void fb_opt_size(const char *name, const char *arg, int lo, int hi, int *w, int *h)
+{
+    char *x, *end;
+    long a = 0, b = 0;
+    int ok = starts_like_number(arg);
+    if (ok) {
+        errno = 0;
+        a = strtol(arg, &x, 10);
+        ok = errno == 0 && x != arg && (*x == 'x' || *x == 'X') && starts_like_number(x + 1);
+        if (ok) {
+            b = strtol(x + 1, &end, 10);
+            ok = errno == 0 && end != x + 1 && !*end;
+        }
+    }
+    if (!ok || a < lo || a > hi || b < lo || b > hi)
+        fb_die(FB_EXIT_USAGE, "%s: '%s' is not WIDTHxHEIGHT with each side from %d to %d", name,
+               arg ? arg : "", lo, hi);
+    *w = (int)a;
+    *h = (int)b;
+}
