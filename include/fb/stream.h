@@ -17,6 +17,9 @@
 #define FB_STREAM_VERSION 1
 #define FB_MAX_RANK 4
 #define FB_NO_LABEL (-1)
+/* Records of one photo (its near-duplicates, later its augmented copies) share a
+ * non-zero group number, so that splits and folds keep them together. */
+#define FB_NO_GROUP 0u
 
 typedef enum { FB_U8 = 1, FB_F32 = 2 } fb_dtype;
 
@@ -35,6 +38,7 @@ typedef struct {
 typedef struct {
     const char *id;               /* source id, usually the file path */
     int32_t label;                /* index into the header's classes, or FB_NO_LABEL */
+    uint32_t group;               /* same-photo group, or FB_NO_GROUP */
     const void *data;             /* dims product elements of dtype */
     size_t nbytes;
 } fb_record;
@@ -86,6 +90,10 @@ int    fb_writer_add_class(fb_writer *w, const char *name);
 const fb_header *fb_writer_header(const fb_writer *w);
 /* data holds fb_header_count() elements of the header's dtype.  0 ok, -1 error. */
 int    fb_writer_put(fb_writer *w, const char *id, int32_t label, const void *data);
+/* The same with the record's same-photo group (FB_NO_GROUP: none; such a
+ * record is written byte for byte as fb_writer_put writes it). */
+int    fb_writer_put_grouped(fb_writer *w, const char *id, int32_t label, uint32_t group,
+                             const void *data);
 /* Writes the end mark and flushes; 0 ok, -1 error (e.g. EPIPE, disk full). */
 int    fb_writer_close(fb_writer *w);
 const char *fb_writer_error(const fb_writer *w);

@@ -3,7 +3,8 @@
  *   segment := header record* end
  *   header  := magic[8] u16 version u8 dtype u8 rank u32 dims[rank]
  *              u32 nclasses (u16 len, bytes)* u32 provlen bytes u32 crc
- *   record  := 'R' u8 flags u16 idlen i32 label u32 paylen id payload u32 crc
+ *   record  := 'R' u8 flags u16 idlen i32 label u32 paylen [u32 group] id payload u32 crc
+ *              (group present when flags bit 1 is set)
  *   end     := 'E' u64 nrecords u32 crc
  *
  * All integers little-endian; every CRC is zlib's CRC-32 of the bytes before
@@ -17,7 +18,7 @@
 #include <zlib.h>
 
 static const unsigned char MAGIC[8] = {0x89, 'F', 'B', 'T', '\r', '\n', 0x1a, '\n'};
-enum { TAG_RECORD = 'R', TAG_END = 'E', FLAG_ZLIB = 1 };
+enum { TAG_RECORD = 'R', TAG_END = 'E', FLAG_ZLIB = 1, FLAG_GROUP = 2 };
 /* Sanity limits: a damaged length field must not make us allocate gigabytes. */
 #define MAX_CLASSES    1000000u
 #define MAX_PROVENANCE (1u << 20)
@@ -423,12 +424,19 @@ static int read_record(fb_reader *r, fb_record *rec)
     int32_t label = (int32_t)(uint32_t)get_uint(p + 3, 4);
     size_t paylen = (size_t)get_uint(p + 7, 4);
     size_t max = fb_header_count(&r->seg) * fb_dtype_size(r->seg.dtype);
-    if (flags & ~FLAG_ZLIB || paylen > compressBound(max))
+    if (flags & ~(FLAG_ZLIB | FLAG_GROUP) || paylen > compressBound(max))
         return rerr(r, "corrupt stream: bad record header (segment %d, record %llu)", r->segment,
                     (unsigned long long)r->seg_records + 1);
+    uint32_t group = FB_NO_GROUP;
+    size_t fixed = 12;
+    if (flags & FLAG_GROUP) {
+        if (rd(r, 4, "a record")) return -1;
+        group = (uint32_t)get_uint(last(r, 4), 4);
+        fixed += 4;
+    }
     if (rd(r, idlen + paylen, "a record")) return -1;
     if (check_crc(r, "a record")) return -1;
-    const unsigned char *id = r->raw.p + 12, *stored = id + idlen;
+    const unsigned char *id = r->raw.p + fixed, *stored = id + idlen;
     if (label != FB_NO_LABEL && (label < 0 || label >= r->seg.nclasses))
         return rerr(r, "corrupt stream: record %llu has label %d but %d classes",
                     (unsigned long long)r->seg_records + 1, label, r->seg.nclasses);
@@ -439,6 +447,7 @@ static int read_record(fb_reader *r, fb_record *rec)
     r->total_records++;
     rec->id = r->id;
     rec->label = label == FB_NO_LABEL ? FB_NO_LABEL : r->label_map[label];
+    rec->group = group;
     rec->data = r->data;
     rec->nbytes = fb_header_count(&r->seg) * fb_dtype_size(r->seg.dtype);
     return 1;
@@ -594,6 +603,12 @@ static const void *maybe_compress(fb_writer *w, const void *data, size_t n, size
 
 int fb_writer_put(fb_writer *w, const char *id, int32_t label, const void *data)
 {
+    return fb_writer_put_grouped(w, id, label, FB_NO_GROUP, data);
+}
+
+int fb_writer_put_grouped(fb_writer *w, const char *id, int32_t label, uint32_t group,
+                          const void *data)
+{
     if (!w->header_written && write_header(w)) return -1;
     size_t idlen = strlen(id), n = fb_header_count(&w->h) * fb_dtype_size(w->h.dtype);
     if (idlen > 0xffff) { errno = 0; return werr(w, "record id longer than 65535 bytes"); }
@@ -604,10 +619,12 @@ int fb_writer_put(fb_writer *w, const char *id, int32_t label, const void *data)
     size_t len;
     int flags;
     const void *stored = maybe_compress(w, data, n, &len, &flags);
+    if (group != FB_NO_GROUP) flags |= FLAG_GROUP;
     buf *b = &w->out;
     b->len = 0;
     if (buf_u8(b, TAG_RECORD) || buf_u8(b, flags) || buf_uint(b, idlen, 2) ||
-        buf_uint(b, (uint32_t)label, 4) || buf_uint(b, len, 4) || buf_put(b, id, idlen) ||
+        buf_uint(b, (uint32_t)label, 4) || buf_uint(b, len, 4) ||
+        (group != FB_NO_GROUP && buf_uint(b, group, 4)) || buf_put(b, id, idlen) ||
         buf_put(b, stored, len) || buf_crc(b, 0))
         return werr(w, "out of memory");
     if (flush_out(w)) return -1;
