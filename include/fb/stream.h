@@ -31,6 +31,12 @@ typedef struct {
     int nclasses;
     char **classes;               /* nclasses names, index = label */
     char *provenance;             /* "key=value\n" lines, may be "" */
+    /* Private to lib/stream: capacity of `classes` and a hash index of the
+     * names (open addressing, index + 1 per slot), so that a table of a
+     * million names reads in linear time.  Change classes only through
+     * fb_header_add_class. */
+    int class_cap;
+    uint32_t *class_slots, nslots;
 } fb_header;
 
 /* One record.  The reader owns id and data; they stay valid until the next

@@ -12,6 +12,7 @@
 #include "fb/stream.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,9 +47,12 @@ void fb_header_free(fb_header *h)
     for (int i = 0; i < h->nclasses; i++) free(h->classes[i]);
     free(h->classes);
     free(h->provenance);
+    free(h->class_slots);
     h->classes = NULL;
     h->provenance = NULL;
-    h->nclasses = 0;
+    h->class_slots = NULL;
+    h->nclasses = h->class_cap = 0;
+    h->nslots = 0;
 }
 
 size_t fb_header_count(const fb_header *h)
@@ -58,21 +62,59 @@ size_t fb_header_count(const fb_header *h)
     return n;
 }
 
+/* FNV-1a: class names are short; any decent spread will do. */
+static uint32_t name_hash(const char *s)
+{
+    uint32_t x = 2166136261u;
+    while (*s) x = (x ^ (unsigned char)*s++) * 16777619u;
+    return x;
+}
+
+/* The slot holding `name`, or the empty slot where it would go. */
+static uint32_t *class_slot(const fb_header *h, const char *name)
+{
+    uint32_t mask = h->nslots - 1, i = name_hash(name) & mask;
+    while (h->class_slots[i] && strcmp(h->classes[h->class_slots[i] - 1], name) != 0)
+        i = (i + 1) & mask;
+    return &h->class_slots[i];
+}
+
+/* Keeps the index at most half full; rebuilds it when it grows. */
+static int index_reserve(fb_header *h, int nclasses)
+{
+    if (h->nslots >= 2u * (uint32_t)nclasses && h->class_slots) return 0;
+    uint32_t n = 16;
+    while (n < 2u * (uint32_t)nclasses) n *= 2;
+    uint32_t *slots = calloc(n, sizeof *slots);
+    if (!slots) return -1;
+    free(h->class_slots);
+    h->class_slots = slots;
+    h->nslots = n;
+    for (int i = 0; i < h->nclasses; i++) *class_slot(h, h->classes[i]) = (uint32_t)i + 1;
+    return 0;
+}
+
 int fb_header_class_index(const fb_header *h, const char *name)
 {
-    for (int i = 0; i < h->nclasses; i++)
-        if (strcmp(h->classes[i], name) == 0) return i;
-    return -1;
+    if (!h->class_slots) return -1;
+    uint32_t s = *class_slot(h, name);
+    return s ? (int)s - 1 : -1;
 }
 
 int fb_header_add_class(fb_header *h, const char *name)
 {
     int i = fb_header_class_index(h, name);
     if (i >= 0) return i;
-    char **c = realloc(h->classes, (h->nclasses + 1) * sizeof *c);
-    if (!c) return -1;
-    h->classes = c;
-    if (!(c[h->nclasses] = strdup(name))) return -1;
+    if (index_reserve(h, h->nclasses + 1)) return -1;
+    if (h->nclasses == h->class_cap) {
+        int cap = h->class_cap ? 2 * h->class_cap : 8;
+        char **c = realloc(h->classes, (size_t)cap * sizeof *c);
+        if (!c) return -1;
+        h->classes = c;
+        h->class_cap = cap;
+    }
+    if (!(h->classes[h->nclasses] = strdup(name))) return -1;
+    *class_slot(h, name) = (uint32_t)h->nclasses + 1;
     return h->nclasses++;
 }
 
@@ -415,6 +457,22 @@ static int decode_payload(fb_reader *r, int flags, const unsigned char *stored, 
     return 0;
 }
 
+/* A NaN or infinity in a float record would spread through every number
+ * computed from it (a head whose parameters are all NaN, exit 0): refused
+ * where it enters, naming the record. */
+static int check_finite(fb_reader *r)
+{
+    if (r->seg.dtype != FB_F32) return 0;
+    const float *v = (const float *)r->data;
+    size_t n = fb_header_count(&r->seg);
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(v[i]))
+            return rerr(r, "record %llu (%s): value %zu is %s, not a finite number",
+                        (unsigned long long)r->total_records + 1, r->id, i,
+                        isnan(v[i]) ? "NaN" : "infinite");
+    return 0;
+}
+
 static int read_record(fb_reader *r, fb_record *rec)
 {
     if (rd(r, 11, "a record")) return -1;
@@ -443,6 +501,7 @@ static int read_record(fb_reader *r, fb_record *rec)
     if (decode_payload(r, flags, stored, paylen)) return -1;
     free(r->id);
     if (!(r->id = strndup((const char *)id, idlen))) return rerr(r, "out of memory");
+    if (check_finite(r)) return -1;
     r->seg_records++;
     r->total_records++;
     rec->id = r->id;
