@@ -1,7 +1,8 @@
 /* The head area's one door (lib/head/): the classification head, a small MLP
  * over backbone features.  In this order: the model; choosing a class (argmax,
- * classes by name, class weights); head.bin; the feature set it learns from;
- * training; applying and scoring a head; folds and cross-validation; metrics.
+ * classes by name); head.bin; the feature set it learns from (and class
+ * weights); training; applying a head; metrics and fb-eval's score; folds and
+ * cross-validation.
  * Where it lives: model.c (init, copy, forward/backward), file.c (head.bin),
  * classes.c, featset.c, train.c, evaluate.c, cv.c, metrics.c; the layers
  * (layers.c) and the minibatch work (model.h) are private to lib/head.
@@ -91,9 +92,10 @@ void fb_head_init_weights(fb_head *h, fb_rng *rng);
 
 /* ====================================================== choosing a class */
 
-/* Index of the largest of v[0..n); ties go to the LOWEST index (and a NaN
- * never wins over an earlier value).  The one argmax of fb: predictions,
- * accuracy and the confusion matrix all use it. */
+/* Index of the largest of v[0..n); ties go to the LOWEST index.  (A
+ * comparison with NaN is false, so a NaN after the first value never takes
+ * the lead.)  The one argmax of fb: predictions, accuracy and the confusion
+ * matrix all use it. */
 int  fb_argmax(const float *v, int n);
 /* Index of `name` among names[0..n) (exact, case-sensitive), or -1. */
 int  fb_class_index(char *const *names, int n, const char *name);
