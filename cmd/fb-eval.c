@@ -8,11 +8,8 @@
 #include <string.h>
 
 #include "common/common.h"
-#include "fb/head.h"
 #include "common/head_input.h"
-#include "fb/core.h"
-#include "fb/metrics.h"
-#include "fb/resnet.h"
+#include "fb/head.h"
 #include "fb/util.h"
 
 static const char usage[] =
@@ -23,40 +20,29 @@ static const char usage[] =
     "                 --json lists all)\n"
     "  --help, --version\n";
 
-typedef struct { size_t row; int truth, pred; float prob; } mistake;
-
-static int by_confidence(const void *a, const void *b)
-{
-    const mistake *x = a, *y = b;
-    if (x->prob != y->prob) return x->prob < y->prob ? 1 : -1;
-    return x->row < y->row ? -1 : x->row > y->row;   /* stable: stream order */
-}
-
 /* JSON number, or null for NaN (undefined metrics). */
 static json_t *num(double v) { return isnan(v) ? json_null() : json_real(v); }
 
+/* What the report is about: the head, the stream, and its score. */
 typedef struct {
     const fb_head *h;
     const fb_featset *ds;
-    fb_metrics m;
-    mistake *mistakes;
-    size_t nmistakes, unlabelled, unknown_total;
-    size_t *unknown;                 /* per stream class: records of classes the head lacks */
+    const fb_score *s;
 } report;
 
 static void print_text(const report *r, int max_mistakes)
 {
     const fb_head *h = r->h;
-    const fb_metrics *m = &r->m;
+    const fb_metrics *m = &r->s->m;
     int k = h->nclasses, w = 12;
     for (int c = 0; c < k; c++) if ((int)strlen(h->classes[c]) > w) w = (int)strlen(h->classes[c]);
     printf("records     %zu\n", r->ds->n);
     printf("scored      %zu\n", m->n);
-    if (r->unlabelled) printf("unlabelled  %zu (not scored)\n", r->unlabelled);
+    if (r->s->unlabelled) printf("unlabelled  %zu (not scored)\n", r->s->unlabelled);
     for (int c = 0; c < r->ds->nclasses; c++)
-        if (r->unknown[c])
+        if (r->s->unknown[c])
             printf("unknown     %zu of class '%s', which the head was not trained on (not scored)\n",
-                   r->unknown[c], r->ds->classes[c]);
+                   r->s->unknown[c], r->ds->classes[c]);
     printf("accuracy    %.4f\n", fb_metrics_accuracy(m));
     printf("mean loss   %.4f\n", fb_metrics_mean_loss(m));
     if (k == 2) printf("roc auc     %.4f (positive class: %s)\n", fb_metrics_auc(m), h->classes[1]);
@@ -77,12 +63,12 @@ static void print_text(const report *r, int max_mistakes)
     }
     printf("%-*s  %9.4f  %9.4f  %9.4f  %9zu\n", w, "macro avg", fb_metrics_macro_precision(m),
            fb_metrics_macro_recall(m), fb_metrics_macro_f1(m), m->n);
-    printf("\nmisclassified: %zu", r->nmistakes);
-    if (r->nmistakes) {
+    printf("\nmisclassified: %zu", r->s->nmistakes);
+    if (r->s->nmistakes) {
         printf(" (most confident first%s)\nid\ttrue\tpredicted\tprobability\n",
-               (int)r->nmistakes > max_mistakes ? ", first ones" : "");
-        for (size_t i = 0; i < r->nmistakes && (int)i < max_mistakes; i++) {
-            const mistake *x = &r->mistakes[i];
+               (int)r->s->nmistakes > max_mistakes ? ", first ones" : "");
+        for (size_t i = 0; i < r->s->nmistakes && (int)i < max_mistakes; i++) {
+            const fb_mistake *x = &r->s->mistakes[i];
             printf("%s\t%s\t%s\t%.4f\n", r->ds->ids[x->row], h->classes[x->truth],
                    h->classes[x->pred], x->prob);
         }
@@ -94,7 +80,7 @@ static void print_text(const report *r, int max_mistakes)
 static void print_json(const report *r)
 {
     const fb_head *h = r->h;
-    const fb_metrics *m = &r->m;
+    const fb_metrics *m = &r->s->m;
     int k = h->nclasses;
     json_t *o = json_object(), *classes = json_array(), *conf = json_array(), *per = json_array();
     json_t *unknown = json_object(), *mist = json_array();
@@ -114,9 +100,9 @@ static void print_json(const report *r)
                                              "support", (json_int_t)support));
     }
     for (int c = 0; c < r->ds->nclasses; c++)
-        if (r->unknown[c]) json_object_set_new(unknown, r->ds->classes[c], json_integer((json_int_t)r->unknown[c]));
-    for (size_t i = 0; i < r->nmistakes; i++) {
-        const mistake *x = &r->mistakes[i];
+        if (r->s->unknown[c]) json_object_set_new(unknown, r->ds->classes[c], json_integer((json_int_t)r->s->unknown[c]));
+    for (size_t i = 0; i < r->s->nmistakes; i++) {
+        const fb_mistake *x = &r->s->mistakes[i];
         json_array_append_new(mist, json_pack("{s:s, s:s, s:s, s:f}", "id", r->ds->ids[x->row],
                                               "true", h->classes[x->truth],
                                               "predicted", h->classes[x->pred],
@@ -124,7 +110,7 @@ static void print_json(const report *r)
     }
     json_object_set_new(o, "records", json_integer((json_int_t)r->ds->n));
     json_object_set_new(o, "scored", json_integer((json_int_t)m->n));
-    json_object_set_new(o, "unlabelled", json_integer((json_int_t)r->unlabelled));
+    json_object_set_new(o, "unlabelled", json_integer((json_int_t)r->s->unlabelled));
     json_object_set_new(o, "unknown_classes", unknown);
     json_object_set_new(o, "accuracy", num(fb_metrics_accuracy(m)));
     json_object_set_new(o, "loss", num(fb_metrics_mean_loss(m)));
@@ -160,7 +146,7 @@ int main(int argc, char **argv)
         switch (c) {
         case 'j': as_json = 1; break;
         case 'f': force = 1; break;
-        case 'm': max_mistakes = atoi(optarg); break;
+        case 'm': max_mistakes = (int)fb_opt_long("--mistakes", optarg, 0, 1000000); break;
         default: fputs(usage, stderr); return FB_EXIT_USAGE;
         }
     }
@@ -173,45 +159,23 @@ int main(int argc, char **argv)
     fb_head_input_load(&h, head_path);
     fb_featset ds;
     fb_head_input_read(&ds, stdin, "stdin", &h, head_path, force, "score it", "scoring");
-
-    report r = { .h = &h, .ds = &ds };
-    r.unknown = fb_xcalloc((size_t)ds.nclasses + 1, sizeof(size_t));
-    /* stream class index -> head class index, by name */
-    int *to_head = fb_xmalloc(((size_t)ds.nclasses + 1) * sizeof(int));
-    for (int s = 0; s < ds.nclasses; s++) to_head[s] = fb_head_class_index(&h, ds.classes[s]);
-    if (fb_metrics_init(&r.m, h.nclasses) != 0) fb_die(FB_EXIT_FAILURE, "out of memory");
-    float *probs = fb_xmalloc((ds.n ? ds.n : 1) * h.nclasses * sizeof(float));
-    fb_par_init(1);
-    fb_head_work w;
-    if (fb_head_work_init(&w, &h, 256) != 0) fb_die(FB_EXIT_FAILURE, "out of memory");
-    fb_head_predict(&h, &w, ds.x, ds.n, probs);
-    r.mistakes = fb_xmalloc((ds.n ? ds.n : 1) * sizeof(mistake));
-    for (size_t i = 0; i < ds.n; i++) {
-        if (ds.y[i] < 0) { r.unlabelled++; continue; }
-        int truth = to_head[ds.y[i]];
-        if (truth < 0) { r.unknown[ds.y[i]]++; r.unknown_total++; continue; }
-        const float *p = probs + i * h.nclasses;
-        int pred = fb_metrics_add(&r.m, truth, p);
-        if (pred < 0) fb_die(FB_EXIT_FAILURE, "out of memory");
-        if (pred != truth) r.mistakes[r.nmistakes++] = (mistake){ i, truth, pred, p[pred] };
-    }
-    qsort(r.mistakes, r.nmistakes, sizeof(mistake), by_confidence);
-    for (int s = 0; s < ds.nclasses; s++)
-        if (r.unknown[s])
+    float *probs = fb_head_input_probs(&h, &ds);
+    fb_score s;
+    char err[256];
+    if (fb_score_init(&s, &h, &ds, probs, err, sizeof err) != 0) fb_die(FB_EXIT_FAILURE, "%s", err);
+    for (int k = 0; k < ds.nclasses; k++)
+        if (s.unknown[k])
             fb_warn("stdin: %zu records of class '%s', which %s was not trained on: not scored",
-                    r.unknown[s], ds.classes[s], head_path);
-    if (r.unlabelled) fb_warn("stdin: %zu unlabelled records: not scored", r.unlabelled);
-    if (r.m.n == 0) fb_die(FB_EXIT_FAILURE, "stdin: no records with a class the head knows; nothing to score");
+                    s.unknown[k], ds.classes[k], head_path);
+    if (s.unlabelled) fb_warn("stdin: %zu unlabelled records: not scored", s.unlabelled);
+    if (s.m.n == 0) fb_die(FB_EXIT_FAILURE, "stdin: no records with a class the head knows; nothing to score");
 
+    report r = { &h, &ds, &s };
     if (as_json) print_json(&r);
     else print_text(&r, max_mistakes);
     if (fflush(stdout) != 0 || ferror(stdout)) fb_die(FB_EXIT_FAILURE, "stdout: write error");
 
-    fb_head_work_free(&w);
-    fb_metrics_free(&r.m);
-    free(r.mistakes);
-    free(r.unknown);
-    free(to_head);
+    fb_score_free(&s);
     free(probs);
     fb_featset_free(&ds);
     fb_head_free(&h);

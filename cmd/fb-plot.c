@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/common.h"
 #include "fb/plot.h"
 #include "fb/util.h"
 
@@ -33,9 +34,9 @@ int main(int argc, char **argv)
         case 'o': outpath = optarg; break;
         case 't': title = optarg; break;
         case 's':
-            if (sscanf(optarg, "%dx%d", &width, &height) != 2 || width < 300 || height < 200 ||
-                width > 10000 || height > 10000)
-                fb_die(FB_EXIT_USAGE, "--size wants WxH, at least 300x200, not '%s'", optarg);
+            /* two panels side by side need the width */
+            fb_opt_size("--size", optarg, 200, 10000, &width, &height);
+            if (width < 300) fb_die(FB_EXIT_USAGE, "--size: '%s' is narrower than 300 pixels", optarg);
             break;
         case 'S': as_svg = 1; break;
         default: fputs(usage, stderr); return FB_EXIT_USAGE;
@@ -53,13 +54,10 @@ int main(int argc, char **argv)
     if (f != stdin) fclose(f);
     char *svg = fb_plot_history_svg(&h, width, height, title);
     if (!svg) fb_die(FB_EXIT_FAILURE, "out of memory");
-    if (as_svg) {
-        fb_atomic a;
-        if (fb_atomic_open(&a, outpath) != 0 || fputs(svg, a.f) < 0 || fb_atomic_commit(&a) != 0)
-            fb_die(FB_EXIT_FAILURE, "%s: %s", outpath, strerror(errno));
-    } else if (fb_plot_svg_to_png(svg, outpath, err, sizeof err) != 0) {
-        fb_die(FB_EXIT_FAILURE, "%s", err);
-    }
+    /* both write through fb_atomic: on failure nothing is left at outpath or beside it */
+    int rc = as_svg ? fb_write_file_atomic(outpath, svg, strlen(svg), err, sizeof err)
+                    : fb_plot_svg_to_png(svg, outpath, err, sizeof err);
+    if (rc != 0) fb_die(FB_EXIT_FAILURE, "%s", err);
     free(svg);
     fb_history_free(&h);
     return 0;

@@ -1,15 +1,12 @@
 /* fb-predict: classifies feature records with a trained head.
  * See man/fb-predict.1. */
-#include <errno.h>
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "common/common.h"
-#include "fb/head.h"
 #include "common/head_input.h"
-#include "fb/core.h"
-#include "fb/resnet.h"
+#include "fb/head.h"
 #include "fb/util.h"
 
 static const char usage[] =
@@ -40,14 +37,7 @@ int main(int argc, char **argv)
         switch (c) {
         case 'a': all = 1; break;
         case 'H': header = 1; break;
-        case 't': {
-            char *end;
-            errno = 0;
-            threshold = strtod(optarg, &end);
-            if (end == optarg || *end || errno || !(threshold >= 0 && threshold <= 1))
-                fb_die(FB_EXIT_USAGE, "--threshold wants a probability in [0, 1], not '%s'", optarg);
-            break;
-        }
+        case 't': threshold = fb_opt_double("--threshold", optarg, 0, 1); break;
         case 'p': positive_name = optarg; break;
         case 'f': force = 1; break;
         default: fputs(usage, stderr); return FB_EXIT_USAGE;
@@ -67,7 +57,7 @@ int main(int argc, char **argv)
             fb_die(FB_EXIT_USAGE, "--threshold and --positive need a two-class head; %s has %d classes",
                    head_path, h.nclasses);
         positive = 1;
-        if (positive_name && (positive = fb_head_class_index(&h, positive_name)) < 0)
+        if (positive_name && (positive = fb_class_index(h.classes, h.nclasses, positive_name)) < 0)
             fb_die(FB_EXIT_USAGE, "--positive: %s has no class '%s' (it has '%s' and '%s')",
                    head_path, positive_name, h.classes[0], h.classes[1]);
     }
@@ -75,11 +65,7 @@ int main(int argc, char **argv)
     fb_featset ds;
     fb_head_input_read(&ds, stdin, "stdin", &h, head_path, force, "predict", "predicting");
 
-    fb_par_init(1);
-    fb_head_work w;
-    float *probs = fb_xmalloc((ds.n ? ds.n : 1) * h.nclasses * sizeof(float));
-    if (fb_head_work_init(&w, &h, 256) != 0) fb_die(FB_EXIT_FAILURE, "out of memory");
-    fb_head_predict(&h, &w, ds.x, ds.n, probs);
+    float *probs = fb_head_input_probs(&h, &ds);
 
     if (header) {
         printf("id\tclass\tprobability");
@@ -88,18 +74,13 @@ int main(int argc, char **argv)
     }
     for (size_t i = 0; i < ds.n; i++) {
         const float *p = probs + i * h.nclasses;
-        int pred = 0;
-        if (threshold >= 0) {
-            pred = p[positive] >= threshold ? positive : 1 - positive;
-        } else {
-            for (int k = 1; k < h.nclasses; k++) if (p[k] > p[pred]) pred = k;
-        }
+        int pred = threshold >= 0 ? (p[positive] >= threshold ? positive : 1 - positive)
+                                  : fb_argmax(p, h.nclasses);
         printf("%s\t%s\t%.6f", ds.ids[i], h.classes[pred], p[pred]);
         for (int k = 0; all && k < h.nclasses; k++) printf("\t%.6f", p[k]);
         printf("\n");
     }
     if (fflush(stdout) != 0 || ferror(stdout)) fb_die(FB_EXIT_FAILURE, "stdout: write error");
-    fb_head_work_free(&w);
     free(probs);
     fb_featset_free(&ds);
     fb_head_free(&h);

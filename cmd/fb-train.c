@@ -1,16 +1,15 @@
 /* fb-train: trains a classification head on a feature stream.
- * See man/fb-train.1. */
+ * See man/fb-train.1.  Options, calls into lib/head, and the lines it prints. */
 #include <errno.h>
 #include <getopt.h>
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "common/common.h"
-#include "fb/head.h"
+#include "common/head_input.h"
 #include "fb/core.h"
-#include "fb/resnet.h"
+#include "fb/head.h"
 #include "fb/stream.h"
 #include "fb/util.h"
 
@@ -41,18 +40,9 @@ typedef struct {
     const char *out, *val, *arch, *history, *class_weight;
     double dropout;
     int folds, threads, quiet, force;
+    int nhidden, hidden[FB_HEAD_MAX_HIDDEN];
     fb_train_opts t;
 } options;
-
-static double parse_num(const char *opt, const char *s, double lo, double hi)
-{
-    char *end;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (end == s || *end || errno || !(v >= lo && v <= hi))
-        fb_die(FB_EXIT_USAGE, "%s wants a number in [%g, %g], not '%s'", opt, lo, hi, s);
-    return v;
-}
 
 static void parse_args(int argc, char **argv, options *o)
 {
@@ -72,37 +62,32 @@ static void parse_args(int argc, char **argv, options *o)
     fb_train_opts_default(&o->t);
     o->arch = "linear";
     o->dropout = 0.5;
-    /* Two threads when there are two CPUs.  (It was one: the old pool spun
-     * without bound for a descheduled partner, 71 s against 7.8 s for 3
-     * epochs of bench-train at load 6.  The pool now sleeps after ~50 us and
-     * lets whichever thread runs take the work: 15 epochs at load ~3.7 with
-     * another job holding one core, 16.0 s CPU / 18.5 s wall on 2 threads,
-     * 15.7 s CPU / 25.2 s wall on 1.)  Same bits either way. */
-    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-    o->threads = ncpu >= 2 ? 2 : 1;
+    /* two threads when there are two CPUs: same bits as one, and the pool
+     * sleeps rather than spin when its partner is descheduled */
+    o->threads = sysconf(_SC_NPROCESSORS_ONLN) >= 2 ? 2 : 1;
     int lr_set = 0, c;
     while ((c = getopt_long(argc, argv, "o:v:s:j:q", longopts, NULL)) != -1) {
         switch (c) {
         case 'o': o->out = optarg; break;
         case 'v': o->val = optarg; break;
         case 'H': o->arch = optarg; break;
-        case 'D': o->dropout = parse_num("--dropout", optarg, 0, 0.95); break;
+        case 'D': o->dropout = fb_opt_double("--dropout", optarg, 0, 0.95); break;
         case 'O':
             if (strcmp(optarg, "adam") == 0) o->t.opt = FB_OPT_ADAM;
             else if (strcmp(optarg, "sgd") == 0) o->t.opt = FB_OPT_SGD;
             else fb_die(FB_EXIT_USAGE, "--optimizer wants adam or sgd, not '%s'", optarg);
             break;
-        case 'l': o->t.lr = parse_num("--lr", optarg, 1e-9, 10); lr_set = 1; break;
-        case 'm': o->t.momentum = parse_num("--momentum", optarg, 0, 0.999); break;
-        case 'b': o->t.batch = (int)parse_num("--batch", optarg, 1, 65536); break;
-        case 'e': o->t.epochs = (int)parse_num("--epochs", optarg, 1, 100000); break;
-        case 'w': o->t.weight_decay = parse_num("--weight-decay", optarg, 0, 10); break;
-        case 'p': o->t.patience = (int)parse_num("--patience", optarg, 0, 100000); break;
+        case 'l': o->t.lr = fb_opt_double("--lr", optarg, 1e-9, 10); lr_set = 1; break;
+        case 'm': o->t.momentum = fb_opt_double("--momentum", optarg, 0, 0.999); break;
+        case 'b': o->t.batch = (int)fb_opt_long("--batch", optarg, 1, 65536); break;
+        case 'e': o->t.epochs = (int)fb_opt_long("--epochs", optarg, 1, 100000); break;
+        case 'w': o->t.weight_decay = fb_opt_double("--weight-decay", optarg, 0, 10); break;
+        case 'p': o->t.patience = (int)fb_opt_long("--patience", optarg, 0, 100000); break;
         case 'c': o->class_weight = optarg; break;
-        case 's': o->t.seed = (uint64_t)parse_num("--seed", optarg, 0, 9007199254740992.0); break;
-        case 'j': o->threads = (int)parse_num("--threads", optarg, 1, 8); break;
+        case 's': o->t.seed = (uint64_t)fb_opt_long("--seed", optarg, 0, 9007199254740992L); break;
+        case 'j': o->threads = (int)fb_opt_long("--threads", optarg, 1, 8); break;
         case 'y': o->history = optarg; break;
-        case 'k': o->folds = (int)parse_num("--folds", optarg, 2, 100); break;
+        case 'k': o->folds = (int)fb_opt_long("--folds", optarg, 2, 1000); break;
         case 'f': o->force = 1; break;
         case 'q': o->quiet = 1; break;
         default: fputs(usage, stderr); exit(FB_EXIT_USAGE);
@@ -112,171 +97,118 @@ static void parse_args(int argc, char **argv, options *o)
         fb_die(FB_EXIT_USAGE, "unexpected argument '%s': the training stream comes on stdin", argv[optind]);
     if (!o->out && !o->folds) fb_die(FB_EXIT_USAGE, "no output: give -o head.bin (or --folds K)");
     if (o->t.opt == FB_OPT_SGD && !lr_set) o->t.lr = 0.01;
-    if (o->t.batch < 2 && strcmp(o->arch, "linear") != 0)
-        fb_die(FB_EXIT_USAGE, "--batch must be at least 2 for a head with BatchNorm");
-    o->t.verbose = !o->quiet;
-}
-
-/* Class weights per head class from "balanced" or "name=w,name=w". */
-static float *class_weights(const char *spec, const fb_featset *ds)
-{
-    float *w = fb_xmalloc((size_t)ds->nclasses * sizeof(float));
-    for (int c = 0; c < ds->nclasses; c++) w[c] = 1;
-    if (strcmp(spec, "balanced") == 0) {
-        /* n / (k * n_c), as scikit-learn: every class carries equal total weight */
-        size_t *count = fb_xcalloc((size_t)ds->nclasses, sizeof(size_t));
-        int present = 0;
-        for (size_t i = 0; i < ds->n; i++) count[ds->y[i]]++;
-        for (int c = 0; c < ds->nclasses; c++) present += count[c] > 0;
-        for (int c = 0; c < ds->nclasses; c++)
-            w[c] = count[c] ? (float)((double)ds->n / ((double)present * count[c])) : 0;
-        free(count);
-        return w;
-    }
-    char *copy = fb_xstrdup(spec), *save = NULL;
-    for (char *item = strtok_r(copy, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
-        char *eq = strrchr(item, '=');
-        if (!eq) fb_die(FB_EXIT_USAGE, "--class-weight wants 'balanced' or name=weight,..., not '%s'", item);
-        *eq = 0;
-        int c = -1;
-        for (int i = 0; i < ds->nclasses; i++) if (strcmp(ds->classes[i], item) == 0) c = i;
-        if (c < 0) fb_die(FB_EXIT_USAGE, "--class-weight: no class '%s' in the training stream", item);
-        w[c] = (float)parse_num("--class-weight", eq + 1, 0, 1e6);
-    }
-    free(copy);
-    return w;
-}
-
-static void read_stream(fb_featset *ds, const char *path)
-{
-    FILE *f = fb_open_input(path);
-    const char *name = path && strcmp(path, "-") != 0 ? path : "stdin";
-    if (!f) fb_die(FB_EXIT_FAILURE, "%s: %s", name, strerror(errno));
     char err[512];
-    if (fb_featset_read(ds, f, name, err, sizeof err) != 0) fb_die(FB_EXIT_FAILURE, "%s", err);
-    if (f != stdin) fclose(f);
+    if (fb_head_parse_arch(o->arch, &o->nhidden, o->hidden, err, sizeof err) != 0)
+        fb_die(FB_EXIT_USAGE, "--head: %s", err);
+    if (o->t.batch < 2 && o->nhidden > 0)
+        fb_die(FB_EXIT_USAGE, "--batch must be at least 2 for a head with BatchNorm");
 }
 
-/* Rows of the validation stream mapped onto the head's classes by name. */
-static size_t map_validation(fb_featset *val, const fb_featset *train, const char *path, size_t *rows)
+/* ---- what fb-train prints while it trains ---- */
+typedef struct { int verbose; FILE *history; } progress;
+
+static void on_epoch(void *ctx, const fb_epoch *e)
 {
-    size_t n = 0, unknown = 0, unlabelled = 0;
-    for (size_t i = 0; i < val->n; i++) {
-        if (val->y[i] < 0) { unlabelled++; continue; }
-        const char *name = val->classes[val->y[i]];
-        int c = -1;
-        for (int j = 0; j < train->nclasses; j++) if (strcmp(train->classes[j], name) == 0) c = j;
-        if (c < 0) { unknown++; continue; }
-        val->y[i] = c;
-        rows[n++] = i;
+    const progress *p = ctx;
+    if (p->verbose) {
+        fprintf(stderr, "epoch %d/%d - loss %.4f - accuracy %.4f", e->epoch, e->epochs, e->loss, e->acc);
+        if (e->has_val) fprintf(stderr, " - val_loss %.4f - val_accuracy %.4f", e->val_loss, e->val_acc);
+        fprintf(stderr, " - %.2fs\n", e->seconds);
     }
-    if (unknown) fb_warn("%s: %zu records of classes the training stream does not have; not used", path, unknown);
-    if (unlabelled) fb_warn("%s: %zu unlabelled records; not used", path, unlabelled);
-    return n;
-}
-
-static void check_training_stream(const fb_featset *ds, int nhidden, int batch)
-{
-    if (ds->n == 0) fb_die(FB_EXIT_FAILURE, "stdin: no records to train on");
-    for (size_t i = 0; i < ds->n; i++)
-        if (ds->y[i] < 0)
-            fb_die(FB_EXIT_FAILURE, "stdin: record '%s' has no label; training needs a class for every record",
-                   ds->ids[i]);
-    int present = 0;
-    for (int c = 0; c < ds->nclasses; c++) {
-        int any = 0;
-        for (size_t i = 0; i < ds->n && !any; i++) any = ds->y[i] == c;
-        present += any;
+    if (p->history) {
+        fprintf(p->history, "%d\t%.6f\t%.6f\t", e->epoch, e->loss, e->acc);
+        if (e->has_val) fprintf(p->history, "%.6f\t%.6f", e->val_loss, e->val_acc);
+        else fprintf(p->history, "nan\tnan");
+        fprintf(p->history, "\t%.3f\n", e->seconds);
     }
-    if (ds->nclasses < 2 || present < 2)
-        fb_die(FB_EXIT_FAILURE, "stdin: records of %d class%s; a classifier needs at least two",
-               present, present == 1 ? "" : "es");
-    if (nhidden > 0 && ds->n < 2)
-        fb_die(FB_EXIT_FAILURE, "stdin: one record; BatchNorm needs a batch of at least two");
-    (void)batch;
 }
 
-static void new_head(fb_head *h, const fb_featset *ds, const options *o, int nhidden, const int *hidden)
+static void on_fold(void *ctx, int f, int k, const fb_fold *r)
 {
-    if (fb_head_init(h, ds->dim, ds->nclasses, (const char *const *)ds->classes, nhidden, hidden,
-                     (float)o->dropout, ds->provenance) != 0)
+    (void)ctx;
+    fprintf(stderr, "fold %d/%d: train %zu, test %zu, loss %.4f, accuracy %.4f (%.1fs)\n",
+            f + 1, k, r->ntrain, r->ntest, r->loss, r->acc, r->seconds);
+}
+
+static void cross_validate(const fb_featset *ds, const options *o)
+{
+    char err[512];
+    double mean, sd;
+    fb_fold *folds = fb_xcalloc((size_t)o->folds, sizeof *folds);
+    if (fb_cross_validate(ds, o->folds, o->nhidden, o->hidden, (float)o->dropout, &o->t, folds,
+                          on_fold, NULL, &mean, &sd, err, sizeof err) != 0)
+        fb_die(FB_EXIT_FAILURE, "%s", err);
+    fprintf(stderr, "%d-fold cross-validation: accuracy %.4f ± %.4f (mean ± sd)\n", o->folds, mean, sd);
+    printf("folds\t%d\naccuracy_mean\t%.6f\naccuracy_sd\t%.6f\n", o->folds, mean, sd);
+    free(folds);
+}
+
+/* The validation stream, checked against the training stream and relabelled
+ * onto its classes; its usable rows into *vrows.  Returns how many. */
+static size_t read_validation(fb_featset *val, const fb_featset *train, const options *o, size_t **vrows)
+{
+    char err[1024];
+    fb_head_input_read_stream(val, o->val);
+    if (val->dim != train->dim)
+        fb_die(FB_EXIT_FAILURE, "%s: %d features per record, the training stream has %d",
+               o->val, val->dim, train->dim);
+    if (fb_prov_compare(train->provenance, val->provenance, err, sizeof err) && !o->force)
+        fb_die(FB_EXIT_FAILURE, "%s: made differently from the training stream (%s); "
+               "--force to use it anyway", o->val, err);
+    size_t unknown, unlabelled, nv = 0;
+    if (fb_featset_relabel(val, train->classes, train->nclasses, &unknown, &unlabelled) != 0)
         fb_die(FB_EXIT_FAILURE, "out of memory");
-    fb_rng rng;
-    fb_rng_seed(&rng, o->t.seed ^ 0x5eedf00dULL);
-    fb_head_init_weights(h, &rng);
+    if (unknown) fb_warn("%s: %zu records of classes the training stream does not have; not used", o->val, unknown);
+    if (unlabelled) fb_warn("%s: %zu unlabelled records; not used", o->val, unlabelled);
+    *vrows = fb_xmalloc((val->n ? val->n : 1) * sizeof(size_t));
+    for (size_t i = 0; i < val->n; i++)
+        if (val->y[i] >= 0) (*vrows)[nv++] = i;
+    if (nv == 0) fb_warn("%s: no usable validation records", o->val);
+    return nv;
 }
 
-static void cross_validate(const fb_featset *ds, const options *o, int nhidden, const int *hidden)
+static void train_and_save(const fb_featset *train, const fb_featset *val, const size_t *vrows,
+                           size_t nv, options *o)
 {
-    int k = o->folds;
-    int *fold = fb_xmalloc(ds->n * sizeof(int));
-    size_t *train_rows = fb_xmalloc(ds->n * sizeof(size_t)), *test_rows = fb_xmalloc(ds->n * sizeof(size_t));
-    fb_stratified_folds(ds->y, ds->n, ds->nclasses, k, o->t.seed, fold);
-    double acc[100], sum = 0;
-    for (int f = 0; f < k; f++) {
-        size_t ntr = 0, nte = 0;
-        for (size_t i = 0; i < ds->n; i++) {
-            if (fold[i] == f) test_rows[nte++] = i;
-            else train_rows[ntr++] = i;
-        }
-        fb_head h;
-        new_head(&h, ds, o, nhidden, hidden);
-        fb_train_opts t = o->t;
-        char label[32];
-        snprintf(label, sizeof label, "fold %d/%d", f + 1, k);
-        t.fold_label = label;
-        t.history = NULL;
-        t.verbose = 0;   /* one line per fold; the epochs of k runs would drown it */
-        fb_train_result res;
-        /* no validation inside a fold: the held-out fold is the test */
-        if (fb_train(&h, ds, train_rows, ntr, NULL, NULL, 0, &t, &res) != 0)
-            fb_die(FB_EXIT_FAILURE, "out of memory");
-        double loss;
-        fb_head_evaluate(&h, ds, test_rows, nte, &loss, &acc[f]);
-        sum += acc[f];
-        fprintf(stderr, "fold %d/%d: train %zu, test %zu, loss %.4f, accuracy %.4f (%.1fs)\n",
-                f + 1, k, ntr, nte, loss, acc[f], res.seconds);
-        fb_head_free(&h);
+    char err[1024];
+    fb_atomic hist = { 0 };
+    progress p = { !o->quiet, NULL };
+    if (o->history) {
+        if (fb_atomic_open(&hist, o->history) != 0)
+            fb_die(FB_EXIT_FAILURE, "%s: %s", o->history, strerror(errno));
+        p.history = hist.f;
+        fprintf(p.history, "epoch\tloss\taccuracy\tval_loss\tval_accuracy\tseconds\n");
     }
-    double mean = sum / k, ss = 0;
-    for (int f = 0; f < k; f++) ss += (acc[f] - mean) * (acc[f] - mean);
-    double sd = k > 1 ? sqrt(ss / (k - 1)) : 0;
-    fprintf(stderr, "%d-fold cross-validation: accuracy %.4f ± %.4f (mean ± sd)\n", k, mean, sd);
-    printf("folds\t%d\naccuracy_mean\t%.6f\naccuracy_sd\t%.6f\n", k, mean, sd);
-    free(fold);
-    free(train_rows);
-    free(test_rows);
-}
-
-static void training_notes(fb_head *h, const options *o, const fb_train_result *res, size_t n, size_t nv)
-{
-    char arch[256], buf[300];
-    fb_head_arch_string(h, arch, sizeof arch);
-    char *notes = NULL;
-    int bad = 0;
-#define NOTE(key, fmt, val) do { snprintf(buf, sizeof buf, fmt, val); bad |= fb_prov_set(&notes, key, buf); } while (0)
-    NOTE("head", "%s", arch);
-    NOTE("dropout", "%g", o->dropout);
-    NOTE("optimizer", "%s", o->t.opt == FB_OPT_ADAM ? "adam" : "sgd");
-    NOTE("lr", "%g", o->t.lr);
-    NOTE("batch", "%d", o->t.batch);
-    NOTE("epochs", "%d", o->t.epochs);
-    NOTE("epochs_run", "%d", res->epochs_run);
-    NOTE("weight_decay", "%g", o->t.weight_decay);
-    NOTE("class_weight", "%s", o->class_weight ? o->class_weight : "none");
-    NOTE("seed", "%llu", (unsigned long long)o->t.seed);
-    NOTE("train_records", "%zu", n);
-    NOTE("train_loss", "%.6f", res->train_loss);
-    NOTE("train_accuracy", "%.6f", res->train_acc);
-    if (nv) {
-        NOTE("val_records", "%zu", nv);
-        NOTE("best_epoch", "%d", res->best_epoch);
-        NOTE("val_loss", "%.6f", res->best_val_loss);
+    o->t.on_epoch = on_epoch;
+    o->t.ctx = &p;
+    size_t *rows = fb_xmalloc((train->n ? train->n : 1) * sizeof(size_t));
+    for (size_t i = 0; i < train->n; i++) rows[i] = i;
+    fb_head h;
+    fb_train_result res;
+    if (fb_head_init_for(&h, train, o->nhidden, o->hidden, (float)o->dropout, o->t.seed) != 0 ||
+        fb_train(&h, train, rows, train->n, nv ? val : NULL, vrows, nv, &o->t, &res) != 0) {
+        fb_atomic_abort(&hist);
+        fb_die(FB_EXIT_FAILURE, "out of memory");
     }
-#undef NOTE
-    if (bad) fb_die(FB_EXIT_FAILURE, "out of memory");
-    free(h->training);
-    h->training = notes;
+    if (p.verbose && res.stopped_early)
+        fprintf(stderr, "stopping early: val_loss has not improved for %d epochs\n", o->t.patience);
+    if (p.verbose && nv && res.best_epoch > 0 && res.best_epoch != res.epochs_run)
+        fprintf(stderr, "restored the weights of epoch %d (val_loss %.4f)\n", res.best_epoch, res.best_val_loss);
+    if (o->history && fb_atomic_commit(&hist) != 0)
+        fb_die(FB_EXIT_FAILURE, "%s: %s", o->history, strerror(errno));
+    if (fb_head_note_training(&h, &o->t, o->class_weight, &res, train->n, nv) != 0)
+        fb_die(FB_EXIT_FAILURE, "out of memory");
+    if (fb_head_save(&h, o->out, err, sizeof err) != 0) fb_die(FB_EXIT_FAILURE, "%s", err);
+    if (p.verbose) {
+        char arch[256];
+        fb_head_arch_string(&h, arch, sizeof arch);
+        fprintf(stderr, "%s: wrote %s: head %s, %d classes, %zu records, %d epochs",
+                fb_progname(), o->out, arch, h.nclasses, train->n, res.epochs_run);
+        if (nv) fprintf(stderr, ", kept epoch %d (val_loss %.4f)", res.best_epoch, res.best_val_loss);
+        fprintf(stderr, ", %.1fs\n", res.seconds);
+    }
+    fb_head_free(&h);
+    free(rows);
 }
 
 int main(int argc, char **argv)
@@ -286,62 +218,24 @@ int main(int argc, char **argv)
     fb_tune_blas(argv);   /* may re-execute with OpenBLAS's AVX-512 kernels */
     options o;
     parse_args(argc, argv, &o);
-    int nhidden, hidden[FB_HEAD_MAX_HIDDEN];
     char err[1024];
-    if (fb_head_parse_arch(o.arch, &nhidden, hidden, err, sizeof err) != 0)
-        fb_die(FB_EXIT_USAGE, "--head: %s", err);
-
     fb_featset train, val = { 0 };
-    read_stream(&train, "-");
-    check_training_stream(&train, nhidden, o.t.batch);
-    size_t *rows = fb_xmalloc(train.n * sizeof(size_t)), *vrows = NULL, nv = 0;
-    for (size_t i = 0; i < train.n; i++) rows[i] = i;
-    if (o.val) {
-        read_stream(&val, o.val);
-        if (val.dim != train.dim)
-            fb_die(FB_EXIT_FAILURE, "%s: %d features per record, the training stream has %d",
-                   o.val, val.dim, train.dim);
-        if (fb_prov_compare(train.provenance, val.provenance, err, sizeof err) && !o.force)
-            fb_die(FB_EXIT_FAILURE, "%s: made differently from the training stream (%s); "
-                   "--force to use it anyway", o.val, err);
-        vrows = fb_xmalloc((val.n ? val.n : 1) * sizeof(size_t));
-        nv = map_validation(&val, &train, o.val, vrows);
-        if (nv == 0) fb_warn("%s: no usable validation records", o.val);
-    }
-    float *cw = o.class_weight ? class_weights(o.class_weight, &train) : NULL;
+    fb_head_input_read_stream(&train, "-");
+    if (fb_featset_check_trainable(&train, "stdin", o.nhidden, err, sizeof err) != 0)
+        fb_die(FB_EXIT_FAILURE, "%s", err);
+    if (o.folds && fb_folds_check(&train, o.folds, err, sizeof err) != 0)
+        fb_die(FB_EXIT_USAGE, "--folds: %s", err);
+    size_t *vrows = NULL, nv = o.val ? read_validation(&val, &train, &o, &vrows) : 0;
+    float *cw = NULL;
+    if (o.class_weight && !(cw = fb_class_weights(o.class_weight, &train, err, sizeof err)))
+        fb_die(FB_EXIT_USAGE, "--class-weight: %s", err);
     o.t.class_weight = cw;
 
     fb_par_init(o.threads);
-    if (o.folds) cross_validate(&train, &o, nhidden, hidden);
-    if (o.out) {
-        fb_atomic hist = { 0 };
-        if (o.history) {
-            if (fb_atomic_open(&hist, o.history) != 0)
-                fb_die(FB_EXIT_FAILURE, "%s: %s", o.history, strerror(errno));
-            o.t.history = hist.f;
-        }
-        fb_head h;
-        new_head(&h, &train, &o, nhidden, hidden);
-        fb_train_result res;
-        if (fb_train(&h, &train, rows, train.n, nv ? &val : NULL, vrows, nv, &o.t, &res) != 0)
-            fb_die(FB_EXIT_FAILURE, "out of memory");
-        if (o.history && fb_atomic_commit(&hist) != 0)
-            fb_die(FB_EXIT_FAILURE, "%s: %s", o.history, strerror(errno));
-        training_notes(&h, &o, &res, train.n, nv);
-        if (fb_head_save(&h, o.out, err, sizeof err) != 0) fb_die(FB_EXIT_FAILURE, "%s", err);
-        if (!o.quiet) {
-            char arch[256];
-            fb_head_arch_string(&h, arch, sizeof arch);
-            fprintf(stderr, "%s: wrote %s: head %s, %d classes, %zu records, %d epochs",
-                    fb_progname(), o.out, arch, h.nclasses, train.n, res.epochs_run);
-            if (nv) fprintf(stderr, ", kept epoch %d (val_loss %.4f)", res.best_epoch, res.best_val_loss);
-            fprintf(stderr, ", %.1fs\n", res.seconds);
-        }
-        fb_head_free(&h);
-    }
+    if (o.folds) cross_validate(&train, &o);
+    if (o.out) train_and_save(&train, &val, vrows, nv, &o);
     fb_par_shutdown();
     free(cw);
-    free(rows);
     free(vrows);
     fb_featset_free(&train);
     fb_featset_free(&val);

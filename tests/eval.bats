@@ -136,3 +136,22 @@ PY
     [ "$status" -eq 2 ]
     [[ "$output" == *"no class 'bruno'"* ]]
 }
+
+@test "bad numbers for --mistakes and --threshold are usage errors naming the option" {
+    for bad in -1 x 1000001 2.5 ""; do
+        run fb-eval --mistakes "$bad" "$T/head.bin" < "$T/test.fbt"
+        echo "--mistakes '$bad' -> $status: $output"
+        [ "$status" -eq 2 ]
+        [[ "$output" == *"--mistakes: '$bad' is not a whole number from 0 to 1000000"* ]]
+    done
+    run fb-eval --mistakes 0 "$T/head.bin" < "$T/test.fbt"
+    [ "$status" -eq 0 ]
+    # the count is still reported, no record is listed
+    [[ "$output" =~ misclassified:\ [0-9]+ ]]
+    [ "$(sed -n '/^misclassified/,$p' <<< "$output" | grep -c '^synth/')" -eq 0 ]
+    for bad in x 1.5 -0.1 0.5x; do
+        run fb-predict --threshold "$bad" "$T/head.bin" < "$T/test.fbt"
+        [ "$status" -eq 2 ]
+        [[ "$output" == *"--threshold: '$bad' is not a number from 0 to 1"* ]]
+    done
+}

@@ -172,3 +172,50 @@ field() { awk -v k="$1" '$1 == k { print $2; exit }'; }
     ls "$T" | grep -v tmp
     ! ls "$T" | grep -q '\.tmp'
 }
+
+@test "a bad numeric option is a usage error naming the option; nothing is written" {
+    synth-features -n 50 -d 8 -k 2 > "$T/train.fbt"
+    for bad in "--batch 3.5" "--batch 0" "--epochs 0" "--epochs x" "--folds 1" "--folds 1001" \
+               "--lr abc" "--lr 0" "--dropout 0.99" "--threads 0" "--threads 2x" "--seed -1" \
+               "--patience x" "--momentum 2" "--weight-decay -1"; do
+        run fb-train $bad -o "$T/head.bin" < "$T/train.fbt"
+        echo "$bad -> $status: $output"
+        [ "$status" -eq 2 ]
+        [[ "$output" == *"${bad%% *}: '${bad#* }' is not"* ]]
+    done
+    [ ! -e "$T/head.bin" ]
+    run fb-train --class-weight class1=x -o "$T/head.bin" < "$T/train.fbt"
+    [ "$status" -eq 2 ]
+    [[ "$output" == *"--class-weight: weight of 'class1': 'x' is not a number"* ]]
+    run fb-train --class-weight bruno=2 -o "$T/head.bin" < "$T/train.fbt"
+    [ "$status" -eq 2 ]
+    [[ "$output" == *"--class-weight: no class 'bruno'"* ]]
+    [ ! -e "$T/head.bin" ]
+}
+
+@test "--folds more than the smallest class has records is refused, naming the class" {
+    # 30 records, 1 in 6 of class 'lucy': 5 of them
+    synth-features -n 30 -d 8 -k 2 -i 5 -C other,lucy > "$T/train.fbt"
+    run fb-train --folds 6 < "$T/train.fbt"
+    echo "$output"
+    [ "$status" -eq 2 ]
+    [[ "$output" == *"--folds: 6 folds, but class 'lucy' has only 5 records: at most 5 folds"* ]]
+    run fb-train --folds 5 --epochs 2 < "$T/train.fbt"
+    [ "$status" -eq 0 ]
+}
+
+@test "fb-plot: a bad --size is a usage error naming it" {
+    printf 'epoch\tloss\taccuracy\tval_loss\tval_accuracy\tseconds\n1\t1\t0.5\tnan\tnan\t0.1\n' > "$T/h.tsv"
+    for bad in 100x100 250x300 300x20000 abc 300x 300x200x1; do
+        run fb-plot --size "$bad" -o "$T/p.png" "$T/h.tsv"
+        echo "$bad -> $status: $output"
+        [ "$status" -eq 2 ]
+        [[ "$output" == *"--size: '$bad'"* ]]
+    done
+    [ ! -e "$T/p.png" ]
+    run fb-plot --size 300x200 -o "$T/p.png" "$T/h.tsv"
+    [ "$status" -eq 0 ]
+    run fb-plot --svg -o "$T/none/p.svg" "$T/h.tsv"
+    [ "$status" -eq 1 ]
+    [[ "$output" == *"$T/none/p.svg: No such file"* ]]
+}

@@ -1,6 +1,21 @@
-/* The head and the feature stream that fb-eval and fb-predict apply it to. */
+/* The head and the feature streams the head tools read (head_input.h). */
 #include "head_input.h"
+#include "fb/core.h"
+#include "fb/stream.h"
 #include "fb/util.h"
+
+#include <errno.h>
+#include <string.h>
+
+void fb_head_input_read_stream(fb_featset *ds, const char *path)
+{
+    FILE *f = fb_open_input(path);
+    const char *name = path && strcmp(path, "-") != 0 ? path : "stdin";
+    if (!f) fb_die(FB_EXIT_FAILURE, "%s: %s", name, strerror(errno));
+    char err[1024];
+    if (fb_featset_read(ds, f, name, err, sizeof err) != 0) fb_die(FB_EXIT_FAILURE, "%s", err);
+    if (f != stdin) fclose(f);
+}
 
 void fb_head_input_load(fb_head *h, const char *head_path)
 {
@@ -23,4 +38,13 @@ void fb_head_input_read(fb_featset *ds, FILE *in, const char *name, const fb_hea
         fb_warn("%s: made differently from %s's training data (%s); %s anyway (--force)",
                 name, head_path, err, doing);
     }
+}
+
+float *fb_head_input_probs(fb_head *h, const fb_featset *ds)
+{
+    char err[256];
+    float *probs;
+    fb_par_init(1);
+    if (fb_head_predict_all(h, ds, &probs, err, sizeof err) != 0) fb_die(FB_EXIT_FAILURE, "%s", err);
+    return probs;
 }

@@ -1,12 +1,17 @@
-/* The inputs of the tools that apply a trained head to a feature stream
- * (fb-eval, fb-predict): the head file, and a stream that must fit it.
- * Problems end the program through fb_die (status FB_EXIT_FAILURE). */
+/* What the tools that use a head share (fb-train, fb-eval, fb-predict):
+ * reading a feature stream, loading a head, and applying it -- each with the
+ * message and exit a tool gives.  Problems end the program through fb_die
+ * (status FB_EXIT_FAILURE). */
 #ifndef FB_HEAD_INPUT_H
 #define FB_HEAD_INPUT_H
 
 #include <stdio.h>
 
 #include "fb/head.h"
+
+/* Reads the whole feature stream at path ("-" or NULL: stdin) into ds, or
+ * dies naming it. */
+void fb_head_input_read_stream(fb_featset *ds, const char *path);
 
 /* Loads the head saved at head_path into h, or dies with fb_head_load's
  * message. */
@@ -21,5 +26,9 @@ void fb_head_input_load(fb_head *h, const char *head_path);
  * anyway (--force)"). */
 void fb_head_input_read(fb_featset *ds, FILE *in, const char *name, const fb_head *h,
                         const char *head_path, int force, const char *to_do, const char *doing);
+
+/* The class probabilities of every record of ds under h, [ds->n, h->nclasses]
+ * (malloc'd), on one thread; or dies. */
+float *fb_head_input_probs(fb_head *h, const fb_featset *ds);
 
 #endif

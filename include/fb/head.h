@@ -1,5 +1,13 @@
-/* The classification head: a small MLP over backbone features, its file
- * format (head.bin), and the training loop.
+/* The head area's one door (lib/head/): the classification head, a small MLP
+ * over backbone features.  In this order: the model; choosing a class (argmax,
+ * classes by name); head.bin; the feature set it learns from (and class
+ * weights); training; applying a head; metrics and fb-eval's score; folds and
+ * cross-validation.
+ * Where it lives: model.c (init, copy, forward/backward), file.c (head.bin),
+ * classes.c, featset.c, train.c, evaluate.c, cv.c, metrics.c; the layers
+ * (layers.c) and the minibatch work (model.h) are private to lib/head.
+ * Nothing here prints, exits or reads the environment: errors come back as
+ * -1 (or NULL) with a message in err.
  *
  * Architecture: nhidden hidden blocks, each
  *     Dense(width) -> ReLU -> BatchNorm -> Dropout(rate)
@@ -46,6 +54,8 @@
 #include <stdio.h>
 #include "fb/rng.h"
 
+/* ================================================================ the model */
+
 #define FB_HEAD_MAGIC "fbhead\0\0"
 #define FB_HEAD_VERSION 1
 #define FB_HEAD_HEADER_SIZE 32
@@ -65,14 +75,6 @@ typedef struct {
     size_t nstats;
 } fb_head;
 
-/* Pointers into a head's buffers for one block (l = nhidden is the output
- * layer, which has no BatchNorm: gamma, beta, run_* are NULL). */
-typedef struct {
-    int in, out;
-    float *w, *b, *gamma, *beta;
-    float *run_mean, *run_var;
-} fb_head_block;
-
 /* "linear" (or "0") -> no hidden layers; "64" or "512,256,128,64" -> widths.
  * 0 ok, -1 with a message in err. */
 int  fb_head_parse_arch(const char *spec, int *nhidden, int *hidden, char *err, size_t errlen);
@@ -87,58 +89,32 @@ void fb_head_free(fb_head *h);
 int  fb_head_copy(fb_head *dst, const fb_head *src);
 /* Glorot-uniform weights (Keras' default), zero biases, gamma 1, beta 0. */
 void fb_head_init_weights(fb_head *h, fb_rng *rng);
-/* Offsets of block l's tensors; the same function works on a gradient buffer
- * laid out like params (pass it as `base`). */
-fb_head_block fb_head_block_at(const fb_head *h, int l, float *base);
-/* Index of a class name, or -1. */
-int  fb_head_class_index(const fb_head *h, const char *name);
 
-/* head.bin, written atomically.  0 ok; -1 with a message naming the file. */
+/* ====================================================== choosing a class */
+
+/* Index of the largest of v[0..n); ties go to the LOWEST index.  (A
+ * comparison with NaN is false, so a NaN after the first value never takes
+ * the lead.)  The one argmax of fb: predictions, accuracy and the confusion
+ * matrix all use it. */
+int  fb_argmax(const float *v, int n);
+/* Index of `name` among names[0..n) (exact, case-sensitive), or -1. */
+int  fb_class_index(char *const *names, int n, const char *name);
+/* Class table `from` onto `to` by name: map[i] = fb_class_index(to, nto,
+ * from[i]), -1 where `to` has no such class.  map [nfrom]. */
+void fb_class_map(char *const *from, int nfrom, char *const *to, int nto, int *map);
+
+/* ================================================================ head.bin */
+
+/* Written atomically.  0 ok; -1 with a message naming the file. */
 int  fb_head_save(const fb_head *h, const char *path, char *err, size_t errlen);
 int  fb_head_load(fb_head *h, const char *path, char *err, size_t errlen);
 /* Same, on memory (for tests and the loader itself). */
 int  fb_head_serialize(const fb_head *h, unsigned char **buf, size_t *len);
 int  fb_head_deserialize(fb_head *h, const unsigned char *buf, size_t len, char *err, size_t errlen);
 
-/* ---- forward / backward over a minibatch ---- */
-typedef struct {
-    int cap;                 /* batch capacity */
-    /* per hidden block l, each [cap, width_l]: dense out, relu out, dropout
-     * mask, dropout out (the block's training output), batchnorm out (its
-     * inference output); and BatchNorm mean, rstd [width_l] */
-    float *z[FB_HEAD_MAX_HIDDEN], *a[FB_HEAD_MAX_HIDDEN], *mask[FB_HEAD_MAX_HIDDEN],
-          *d[FB_HEAD_MAX_HIDDEN], *y[FB_HEAD_MAX_HIDDEN];
-    float *mean[FB_HEAD_MAX_HIDDEN], *rstd[FB_HEAD_MAX_HIDDEN];
-    float *logits, *probs, *losses;   /* [cap,C], [cap,C], [cap] */
-    float *grads;                     /* like params */
-    float *g1, *g2;                   /* scratch gradients [cap, max width] */
-    const float *x;                   /* the input of the last forward */
-} fb_head_work;
+/* ========================================================= the feature set */
 
-int  fb_head_work_init(fb_head_work *w, const fb_head *h, int cap);
-void fb_head_work_free(fb_head_work *w);
-/* x [B,in_dim] -> w->logits, w->probs.  training: dropout masks drawn from rng
- * (unless fixed_masks), BatchNorm on batch statistics (running statistics
- * updated when update_running); else inference mode. */
-void fb_head_forward(fb_head *h, fb_head_work *w, const float *x, int B, int training,
-                     int fixed_masks, int update_running, fb_rng *rng);
-/* Mean cross-entropy of the last forward against labels (fills w->losses). */
-double fb_head_loss(const fb_head *h, fb_head_work *w, const int *labels, int B);
-/* Gradient of sum_i weight_i * loss_i / B into w->grads (after forward and
- * fb_head_loss).  weights NULL: all 1. */
-void fb_head_backward(fb_head *h, fb_head_work *w, const int *labels, const float *weights, int B);
-/* The same, but each dense layer's weight gradient goes block by block to
- * apply(ctx, layer, row0, nrows, g) instead of w->grads (see
- * fb_dense_backward_apply); biases and BatchNorm gradients still go to
- * w->grads.  Lower layers never read a higher layer's weights after its
- * apply calls, so apply may update them in place. */
-typedef void (*fb_head_apply_fn)(void *ctx, int layer, size_t row0, size_t nrows, const float *g);
-void fb_head_backward_apply(fb_head *h, fb_head_work *w, const int *labels, const float *weights,
-                            int B, fb_head_apply_fn apply, void *ctx);
-/* Inference on n records of x, in chunks of w->cap: probs [n, C]. */
-void fb_head_predict(fb_head *h, fb_head_work *w, const float *x, size_t n, float *probs);
-
-/* ---- in-memory data set ---- */
+/* A whole feature stream in memory. */
 typedef struct {
     size_t n, cap;
     int dim;
@@ -154,9 +130,38 @@ typedef struct {
  * (naming `name`) in err. */
 int  fb_featset_read(fb_featset *ds, FILE *f, const char *name, char *err, size_t errlen);
 void fb_featset_free(fb_featset *ds);
+/* Records of class c, for each of ds's classes: count [ds->nclasses]. */
+void fb_featset_class_counts(const fb_featset *ds, size_t *count);
+/* Can a head with nhidden hidden layers learn from ds?  Every record
+ * labelled, at least two classes present, and (with BatchNorm) at least two
+ * records.  0 yes; -1 with a message naming `name` in err. */
+int  fb_featset_check_trainable(const fb_featset *ds, const char *name, int nhidden,
+                                char *err, size_t errlen);
+/* Relabels ds onto the class table classes[0..nclasses) by name (e.g. a
+ * validation stream onto the training stream's classes): afterwards ds's
+ * classes are a copy of that table, and records of a class it lacks are
+ * unlabelled (-1).  *unknown counts those, *unlabelled the records that had
+ * no label before.  0 ok, -1 no memory (ds unchanged). */
+int  fb_featset_relabel(fb_featset *ds, char *const *classes, int nclasses, size_t *unknown,
+                        size_t *unlabelled);
+/* Class weights per class of ds from "balanced" (n / (k * n_c) over the k
+ * classes present, as scikit-learn; 0 for an absent class) or
+ * "name=w,name=w" (unlisted classes weigh 1; w in [0, 1e6]).  A malloc'd
+ * [ds->nclasses]; NULL with a message in err (a bad spec or no memory). */
+float *fb_class_weights(const char *spec, const fb_featset *ds, char *err, size_t errlen);
 
-/* ---- training ---- */
+/* ================================================================ training */
+
 typedef enum { FB_OPT_ADAM, FB_OPT_SGD } fb_optimizer;
+
+/* What one epoch did; handed to fb_train_opts.on_epoch as it ends. */
+typedef struct {
+    int epoch, epochs;                /* 1-based; of o->epochs */
+    double loss, acc;                 /* training, over the epoch's minibatches */
+    int has_val;
+    double val_loss, val_acc;         /* when has_val */
+    double seconds;
+} fb_epoch;
 
 typedef struct {
     fb_optimizer opt;
@@ -164,19 +169,25 @@ typedef struct {
     int batch, epochs, patience;
     uint64_t seed;
     const float *class_weight;        /* [nclasses] or NULL */
-    int verbose;                      /* per-epoch lines on stderr */
-    FILE *history;                    /* TSV, or NULL */
-    const char *fold_label;           /* prefix for per-epoch lines, or NULL */
+    /* called after every epoch (progress lines, a history file), or NULL */
+    void (*on_epoch)(void *ctx, const fb_epoch *e);
+    void *ctx;
 } fb_train_opts;
 
 void fb_train_opts_default(fb_train_opts *o);
 
 typedef struct {
     int epochs_run, best_epoch;       /* 1-based; best_epoch 0 when no validation */
+    int stopped_early;                /* patience ran out */
     double best_val_loss, train_loss, train_acc, val_loss, val_acc;
     double seconds;
 } fb_train_result;
 
+/* A head for ds: ds's dimension, classes and provenance, weights drawn
+ * (fb_head_init_weights) from a generator seeded with seed.  0 ok, -1 no
+ * memory. */
+int  fb_head_init_for(fb_head *h, const fb_featset *ds, int nhidden, const int *hidden,
+                      float dropout, uint64_t seed);
 /* Trains h (already initialised and weights set) on rows idx[0..n) of train;
  * validation on rows vidx[0..nv) of val (val may be NULL).  Labels must be
  * head class indices.  With validation, h ends holding the weights of the
@@ -184,18 +195,104 @@ typedef struct {
 int  fb_train(fb_head *h, const fb_featset *train, const size_t *idx, size_t n,
               const fb_featset *val, const size_t *vidx, size_t nv,
               const fb_train_opts *o, fb_train_result *res);
+/* Sets h->training to the "key=value" notes of how it was trained (head,
+ * dropout, optimizer, ..., val_loss; see man/fb-train.1); class_weight is the
+ * spec as given, or NULL.  0 ok, -1 no memory. */
+int  fb_head_note_training(fb_head *h, const fb_train_opts *o, const char *class_weight,
+                           const fb_train_result *res, size_t n, size_t nv);
 
-/* Mean loss and accuracy of h on rows idx[0..n) of ds (inference mode). */
+/* ==================================================== applying a head */
+
+/* Mean loss and accuracy of h on rows idx[0..n) of ds (inference mode;
+ * labels are head class indices).  NaN when n is 0 or out of memory. */
 void fb_head_evaluate(fb_head *h, const fb_featset *ds, const size_t *idx, size_t n,
                       double *loss, double *acc);
+/* Class probabilities of every record of ds: *probs = malloc'd [ds->n,
+ * h->nclasses].  ds->dim must be h->in_dim.  0 ok; -1 with a message. */
+int  fb_head_predict_all(fb_head *h, const fb_featset *ds, float **probs, char *err, size_t errlen);
 
-/* Stratified k-fold split: fold[i] in 0..k-1 for every row, each class spread
- * evenly over folds, seeded. */
-void fb_stratified_folds(const int *y, size_t n, int nclasses, int k, uint64_t seed, int *fold);
+/* ============================================================== metrics */
 
-/* Provenance keys that must agree between a head's training data and a stream
- * it is applied to (see man/fb-eval.1).  Writes a message describing every
- * difference into msg and returns how many there are. */
-int  fb_prov_compare(const char *trained, const char *stream, char *msg, size_t msglen);
+typedef struct {
+    int k;                   /* classes */
+    size_t n, correct;
+    double loss_sum;         /* sum of -ln p(true class) */
+    size_t *confusion;       /* [k][k]: row = true class, column = predicted */
+    /* two classes only: score of class 1 and truth, for the ROC AUC */
+    float *score;
+    unsigned char *positive;
+    size_t cap;
+} fb_metrics;
+
+int    fb_metrics_init(fb_metrics *m, int k);      /* 0 ok, -1 no memory */
+void   fb_metrics_free(fb_metrics *m);
+/* One record: true class and the k class probabilities.  Returns the
+ * predicted class (fb_argmax), -1 on no memory. */
+int    fb_metrics_add(fb_metrics *m, int truth, const float *probs);
+double fb_metrics_accuracy(const fb_metrics *m);
+double fb_metrics_mean_loss(const fb_metrics *m);
+/* NaN when undefined (no predictions of / no records of class c) */
+double fb_metrics_precision(const fb_metrics *m, int c);
+double fb_metrics_recall(const fb_metrics *m, int c);
+double fb_metrics_f1(const fb_metrics *m, int c);
+/* means over classes where the value is defined */
+double fb_metrics_macro_precision(const fb_metrics *m);
+double fb_metrics_macro_recall(const fb_metrics *m);
+double fb_metrics_macro_f1(const fb_metrics *m);
+/* ROC AUC with class 1 as positive (k == 2), NaN when a class is absent. */
+double fb_metrics_auc(const fb_metrics *m);
+/* The same from raw scores: probability that a random positive scores
+ * higher than a random negative, ties counting one half. */
+double fb_roc_auc(const float *score, const unsigned char *positive, size_t n);
+
+/* A head scored on a labelled stream (fb-eval): metrics over the records
+ * whose class the head knows (matched by name), the misclassified ones, and
+ * what could not be scored. */
+typedef struct { size_t row; int truth, pred; float prob; } fb_mistake;
+typedef struct {
+    fb_metrics m;
+    fb_mistake *mistakes;    /* most confident first; ties in stream order */
+    size_t nmistakes;
+    size_t unlabelled;       /* records without a label */
+    size_t *unknown;         /* [ds->nclasses]: records of each stream class the head lacks */
+    size_t unknown_total;
+} fb_score;
+
+/* Scores probs [ds->n, h->nclasses] (fb_head_predict_all) against ds's
+ * labels.  0 ok; -1 no memory. */
+int  fb_score_init(fb_score *s, const fb_head *h, const fb_featset *ds, const float *probs,
+                   char *err, size_t errlen);
+void fb_score_free(fb_score *s);
+
+/* ================================================= folds, cross-validation */
+
+/* Stratified k-fold split: fold[i] in 0..k-1 for every row, each class's
+ * rows shuffled (seeded) and dealt round-robin, continuing where the last
+ * class stopped, so every class spreads evenly and fold sizes differ by at
+ * most one; fold[i] = -1 for a row without a class in 0..nclasses-1.
+ * 0 ok, -1 no memory. */
+int  fb_stratified_folds(const int *y, size_t n, int nclasses, int k, uint64_t seed, int *fold);
+
+/* Can ds be cut into k stratified folds?  Every class present needs at least
+ * k records, or a fold would have none of it to test on.  0 yes; -1 with a
+ * message naming the smallest class. */
+int  fb_folds_check(const fb_featset *ds, int k, char *err, size_t errlen);
+
+/* One fold of a cross-validation: trained on the other folds, scored on it. */
+typedef struct {
+    size_t ntrain, ntest;
+    double loss, acc, seconds;
+} fb_fold;
+
+/* Stratified k-fold cross-validation of a head (nhidden, hidden, dropout)
+ * trained with o (no validation, no early stopping inside a fold; o's
+ * on_epoch is not called) on ds.  folds [k] get each fold's result, and
+ * on_fold (may be NULL) is called as each ends; *mean and *sd are the
+ * accuracy's mean and sample standard deviation.  k must be 2..(records of
+ * ds's smallest present class).  0 ok; -1 with a message. */
+int  fb_cross_validate(const fb_featset *ds, int k, int nhidden, const int *hidden, float dropout,
+                       const fb_train_opts *o, fb_fold *folds,
+                       void (*on_fold)(void *ctx, int f, int k, const fb_fold *r), void *ctx,
+                       double *mean, double *sd, char *err, size_t errlen);
 
 #endif

@@ -66,6 +66,10 @@ int    fb_header_add_class(fb_header *h, const char *name);
 char  *fb_prov_get(const char *prov, const char *key);
 /* Set (replace or append) key=value in *prov (malloc'd, may start NULL). 0 ok. */
 int    fb_prov_set(char **prov, const char *key, const char *value);
+/* Provenance keys that must agree between a head's training data and a stream
+ * it is applied to (see man/fb-eval.1).  Writes a message describing every
+ * difference into msg and returns how many there are. */
+int    fb_prov_compare(const char *trained, const char *stream, char *msg, size_t msglen);
 
 /* ---- reading ---- */
 typedef struct fb_reader fb_reader;

@@ -1,5 +1,5 @@
-/* Classification metrics (include/fb/metrics.h). */
-#include "fb/metrics.h"
+/* Classification metrics (the metrics section of include/fb/head.h). */
+#include "fb/head.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -23,8 +23,7 @@ void fb_metrics_free(fb_metrics *m)
 
 int fb_metrics_add(fb_metrics *m, int truth, const float *probs)
 {
-    int pred = 0;
-    for (int c = 1; c < m->k; c++) if (probs[c] > probs[pred]) pred = c;
+    int pred = fb_argmax(probs, m->k);
     if (m->k == 2) {
         if (m->n == m->cap) {
             size_t cap = m->cap ? m->cap * 2 : 256;

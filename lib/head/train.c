@@ -1,99 +1,15 @@
-/* Loading a feature stream into memory, the training loop (Adam or SGD with
- * momentum, L2 weight decay, class weights, early stopping that restores the
- * best epoch), evaluation, and stratified folds. */
+/* The training loop: Adam or SGD with momentum, L2 weight decay, class
+ * weights, early stopping that restores the best epoch; and the notes on how
+ * a head was trained that go into head.bin. */
 #include "fb/head.h"
-#include "layers.h"
 #include "fb/stream.h"
 #include "fb/util.h"
+#include "layers.h"
+#include "model.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* --------------------------------------------------------------- data */
-
-void fb_featset_free(fb_featset *ds)
-{
-    for (size_t i = 0; i < ds->n; i++) free(ds->ids[i]);
-    for (int c = 0; c < ds->nclasses; c++) free(ds->classes[c]);
-    free(ds->ids);
-    free(ds->classes);
-    free(ds->x);
-    free(ds->y);
-    free(ds->provenance);
-    memset(ds, 0, sizeof *ds);
-}
-
-static int dataset_grow(fb_featset *ds)
-{
-    size_t cap = ds->cap ? ds->cap * 2 : 256;
-    float *x = realloc(ds->x, cap * ds->dim * sizeof(float));
-    if (x) ds->x = x;
-    int *y = realloc(ds->y, cap * sizeof(int));
-    if (y) ds->y = y;
-    char **ids = realloc(ds->ids, cap * sizeof(char *));
-    if (ids) ds->ids = ids;
-    if (!x || !y || !ids) return -1;
-    ds->cap = cap;
-    return 0;
-}
-
-int fb_featset_read(fb_featset *ds, FILE *f, const char *name, char *err, size_t errlen)
-{
-    memset(ds, 0, sizeof *ds);
-    if (errlen) err[0] = 0;
-    fb_reader *r = fb_reader_open(f, name, err, errlen);
-    if (!r) return -1;
-    const fb_header *h = fb_reader_header(r);
-    if (h->dtype != FB_F32 || h->rank != 1) {
-        snprintf(err, errlen, "%s: records are %s of rank %d; fb-train wants feature vectors "
-                 "(float32, rank 1) as fb-feat writes them", name, fb_dtype_name(h->dtype), h->rank);
-        fb_reader_close(r);
-        return -1;
-    }
-    ds->dim = (int)h->dims[0];
-    fb_record rec;
-    int rc;
-    while ((rc = fb_reader_next(r, &rec)) == 1) {
-        if (ds->n == ds->cap && dataset_grow(ds) != 0) {
-            snprintf(err, errlen, "%s: out of memory after %zu records", name, ds->n);
-            rc = -1;
-            break;
-        }
-        memcpy(ds->x + ds->n * ds->dim, rec.data, (size_t)ds->dim * sizeof(float));
-        ds->y[ds->n] = rec.label;
-        if (!(ds->ids[ds->n] = strdup(rec.id ? rec.id : ""))) {
-            snprintf(err, errlen, "%s: out of memory", name);
-            rc = -1;
-            break;
-        }
-        ds->n++;
-    }
-    if (rc < 0 && !err[0]) {
-        const char *why = fb_reader_error(r);
-        why = why ? why : "read error";
-        /* the reader's message may or may not name the stream already */
-        if (strncmp(why, name, strlen(name)) == 0) snprintf(err, errlen, "%s", why);
-        else snprintf(err, errlen, "%s: %s", name, why);
-    }
-    if (rc == 0) {
-        /* the header is final only now: later segments may add classes */
-        h = fb_reader_header(r);
-        ds->nclasses = h->nclasses;
-        ds->classes = calloc((size_t)h->nclasses + 1, sizeof(char *));
-        ds->provenance = strdup(h->provenance ? h->provenance : "");
-        if (!ds->classes || !ds->provenance) rc = -1;
-        for (int c = 0; rc == 0 && c < h->nclasses; c++)
-            if (!(ds->classes[c] = strdup(h->classes[c]))) rc = -1;
-        if (rc < 0) snprintf(err, errlen, "%s: out of memory", name);
-    }
-    fb_reader_close(r);
-    if (rc < 0) {
-        fb_featset_free(ds);
-        return -1;
-    }
-    return 0;
-}
 
 /* ----------------------------------------------------------- optimizer */
 
@@ -180,58 +96,6 @@ static void opt_update_small_part(void *ctx, int t, int nt)
 
 /* ------------------------------------------------------------ training */
 
-void fb_head_evaluate(fb_head *h, const fb_featset *ds, const size_t *idx, size_t n,
-                      double *loss, double *acc)
-{
-    fb_head_work w;
-    *loss = NAN;
-    *acc = NAN;
-    if (n == 0 || fb_head_work_init(&w, h, 256) != 0) return;
-    float *x = malloc((size_t)w.cap * h->in_dim * sizeof(float));
-    int *y = malloc((size_t)w.cap * sizeof(int));
-    double total = 0;
-    size_t correct = 0;
-    for (size_t i = 0; x && y && i < n; i += w.cap) {
-        int B = n - i < (size_t)w.cap ? (int)(n - i) : w.cap;
-        for (int b = 0; b < B; b++) {
-            memcpy(x + (size_t)b * h->in_dim, ds->x + idx[i + b] * ds->dim, h->in_dim * sizeof(float));
-            y[b] = ds->y[idx[i + b]];
-        }
-        fb_head_forward(h, &w, x, B, 0, 0, 0, NULL);
-        total += fb_head_loss(h, &w, y, B) * B;
-        for (int b = 0; b < B; b++) {
-            const float *p = w.probs + (size_t)b * h->nclasses;
-            int best = 0;
-            for (int c = 1; c < h->nclasses; c++) if (p[c] > p[best]) best = c;
-            correct += best == y[b];
-        }
-    }
-    if (x && y) {
-        *loss = total / n;
-        *acc = (double)correct / n;
-    }
-    free(x);
-    free(y);
-    fb_head_work_free(&w);
-}
-
-static void report_epoch(const fb_train_opts *o, int epoch, double loss, double acc,
-                         double vloss, double vacc, int has_val, double secs)
-{
-    if (o->verbose) {
-        if (o->fold_label) fprintf(stderr, "%s ", o->fold_label);
-        fprintf(stderr, "epoch %d/%d - loss %.4f - accuracy %.4f", epoch, o->epochs, loss, acc);
-        if (has_val) fprintf(stderr, " - val_loss %.4f - val_accuracy %.4f", vloss, vacc);
-        fprintf(stderr, " - %.2fs\n", secs);
-    }
-    if (o->history) {
-        fprintf(o->history, "%d\t%.6f\t%.6f\t", epoch, loss, acc);
-        if (has_val) fprintf(o->history, "%.6f\t%.6f", vloss, vacc);
-        else fprintf(o->history, "nan\tnan");
-        fprintf(o->history, "\t%.3f\n", secs);
-    }
-}
-
 int fb_train(fb_head *h, const fb_featset *train, const size_t *idx, size_t n,
              const fb_featset *val, const size_t *vidx, size_t nv,
              const fb_train_opts *o, fb_train_result *res)
@@ -252,7 +116,6 @@ int fb_train(fb_head *h, const fb_featset *train, const size_t *idx, size_t n,
     if (!m || !v || !order || !x || !wt || !y) goto done;
     if (val && nv > 0 && fb_head_copy(&best, h) != 0) goto done;
     memcpy(order, idx, n * sizeof(size_t));
-    if (o->history) fprintf(o->history, "epoch\tloss\taccuracy\tval_loss\tval_accuracy\tseconds\n");
 
     opt_step step;
     opt_step_init(&step, h, w.grads, m, v, o);
@@ -279,9 +142,7 @@ int fb_train(fb_head *h, const fb_featset *train, const size_t *idx, size_t n,
             loss_sum += fb_head_loss(h, &w, y, nb) * nb;
             for (int b = 0; b < nb; b++) {
                 const float *p = w.probs + (size_t)b * h->nclasses;
-                int top = 0;
-                for (int c = 1; c < h->nclasses; c++) if (p[c] > p[top]) top = c;
-                correct += top == y[b];
+                correct += fb_argmax(p, h->nclasses) == y[b];
             }
             seen += nb;
             t++;
@@ -308,24 +169,20 @@ int fb_train(fb_head *h, const fb_featset *train, const size_t *idx, size_t n,
                 since_best++;
             }
         }
-        report_epoch(o, epoch, res->train_loss, res->train_acc, res->val_loss, res->val_acc,
-                     has_val, fb_now() - t0);
+        if (o->on_epoch) {
+            fb_epoch e = { epoch, o->epochs, res->train_loss, res->train_acc, has_val,
+                           res->val_loss, res->val_acc, fb_now() - t0 };
+            o->on_epoch(o->ctx, &e);
+        }
         if (has_val && o->patience > 0 && since_best >= o->patience) {
-            if (o->verbose)
-                fprintf(stderr, "%s%sstopping early: val_loss has not improved for %d epochs\n",
-                        o->fold_label ? o->fold_label : "", o->fold_label ? " " : "", o->patience);
+            res->stopped_early = 1;
             break;
         }
     }
     if (val && nv > 0 && res->best_epoch > 0) {
         memcpy(h->params, best.params, np * sizeof(float));
         memcpy(h->stats, best.stats, h->nstats * sizeof(float));
-        if (o->verbose && res->best_epoch != res->epochs_run)
-            fprintf(stderr, "%s%srestored the weights of epoch %d (val_loss %.4f)\n",
-                    o->fold_label ? o->fold_label : "", o->fold_label ? " " : "",
-                    res->best_epoch, res->best_val_loss);
     }
-    if (o->history) fflush(o->history);
     res->seconds = fb_now() - t_start;
     rc = 0;
 done:
@@ -335,30 +192,40 @@ done:
     return rc;
 }
 
-/* ----------------------------------------------------------------- folds */
+/* ------------------------------------------------------------- notes */
 
-void fb_stratified_folds(const int *y, size_t n, int nclasses, int k, uint64_t seed, int *fold)
+int fb_head_note_training(fb_head *h, const fb_train_opts *o, const char *class_weight,
+                          const fb_train_result *res, size_t n, size_t nv)
 {
-    fb_rng rng;
-    fb_rng_seed(&rng, seed);
-    size_t *rows = malloc((n ? n : 1) * sizeof(size_t));
-    if (!rows) {
-        for (size_t i = 0; i < n; i++) fold[i] = (int)(i % k);
-        return;
+    char arch[256], buf[300];
+    fb_head_arch_string(h, arch, sizeof arch);
+    char *notes = NULL;
+    int bad = 0;
+#define NOTE(key, fmt, val) do { snprintf(buf, sizeof buf, fmt, val); bad |= fb_prov_set(&notes, key, buf); } while (0)
+    NOTE("head", "%s", arch);
+    NOTE("dropout", "%g", (double)h->dropout);
+    NOTE("optimizer", "%s", o->opt == FB_OPT_ADAM ? "adam" : "sgd");
+    NOTE("lr", "%g", o->lr);
+    NOTE("batch", "%d", o->batch);
+    NOTE("epochs", "%d", o->epochs);
+    NOTE("epochs_run", "%d", res->epochs_run);
+    NOTE("weight_decay", "%g", o->weight_decay);
+    NOTE("class_weight", "%s", class_weight ? class_weight : "none");
+    NOTE("seed", "%llu", (unsigned long long)o->seed);
+    NOTE("train_records", "%zu", n);
+    NOTE("train_loss", "%.6f", res->train_loss);
+    NOTE("train_accuracy", "%.6f", res->train_acc);
+    if (nv) {
+        NOTE("val_records", "%zu", nv);
+        NOTE("best_epoch", "%d", res->best_epoch);
+        NOTE("val_loss", "%.6f", res->best_val_loss);
     }
-    /* Deal each class's shuffled rows round-robin, continuing where the last
-     * class stopped so fold sizes stay within one of each other. */
-    int next = 0;
-    for (int c = 0; c < nclasses; c++) {
-        size_t m = 0;
-        for (size_t i = 0; i < n; i++) if (y[i] == c) rows[m++] = i;
-        fb_rng_shuffle(&rng, rows, m, sizeof(size_t));
-        for (size_t j = 0; j < m; j++) {
-            fold[rows[j]] = next;
-            next = (next + 1) % k;
-        }
+#undef NOTE
+    if (bad) {
+        free(notes);
+        return -1;
     }
-    for (size_t i = 0; i < n; i++)
-        if (y[i] < 0 || y[i] >= nclasses) fold[i] = -1;
-    free(rows);
+    free(h->training);
+    h->training = notes;
+    return 0;
 }

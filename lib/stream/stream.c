@@ -172,6 +172,79 @@ int fb_prov_set(char **prov, const char *key, const char *value)
     return 0;
 }
 
+/* The keys that decide what a feature vector means (see man/fb-eval.1):
+ * the backbone, its weights and output (fb-feat), and how a photo became the
+ * backbone's input (fb-prep).  Other keys (tool versions, source lists,
+ * splits) may differ between the training and the test stream. */
+static int key_matters(const char *key)
+{
+    static const char *const keys[] = {
+        "backbone", "weights_crc32", "feat_output",                       /* fb-feat */
+        "resize", "size", "kernel", "background", "colour", "layout",     /* fb-prep */
+        NULL
+    };
+    for (int i = 0; keys[i]; i++)
+        if (strcmp(key, keys[i]) == 0) return 1;
+    return 0;
+}
+
+/* Next "key=value" line of prov after *pos; key and value copied (truncated). */
+static int next_kv(const char *prov, size_t *pos, char *key, size_t kn, char *val, size_t vn)
+{
+    while (prov[*pos]) {
+        const char *line = prov + *pos, *nl = strchr(line, '\n');
+        size_t len = nl ? (size_t)(nl - line) : strlen(line);
+        *pos += len + (nl ? 1 : 0);
+        const char *eq = memchr(line, '=', len);
+        if (!eq) continue;
+        size_t klen = (size_t)(eq - line), vlen = len - klen - 1;
+        snprintf(key, kn, "%.*s", (int)klen, line);
+        snprintf(val, vn, "%.*s", (int)vlen, eq + 1);
+        return 1;
+    }
+    return 0;
+}
+
+static int prov_value(const char *prov, const char *key, char *val, size_t vn)
+{
+    size_t pos = 0;
+    char k[256];
+    while (next_kv(prov, &pos, k, sizeof k, val, vn))
+        if (strcmp(k, key) == 0) return 1;
+    return 0;
+}
+
+int fb_prov_compare(const char *trained, const char *stream, char *msg, size_t msglen)
+{
+    int ndiff = 0;
+    size_t used = 0, pos = 0;
+    char key[256], a[512], b[512];
+    if (msglen) msg[0] = 0;
+    trained = trained ? trained : "";
+    stream = stream ? stream : "";
+    /* keys the head knows: must be present in the stream with the same value */
+    while (next_kv(trained, &pos, key, sizeof key, a, sizeof a)) {
+        if (!key_matters(key)) continue;
+        int have = prov_value(stream, key, b, sizeof b);
+        if (have && strcmp(a, b) == 0) continue;
+        ndiff++;
+        if (used < msglen)
+            used += snprintf(msg + used, msglen - used, "%s%s: trained on '%s', stream has %s%s%s",
+                             ndiff > 1 ? "; " : "", key, a, have ? "'" : "", have ? b : "none",
+                             have ? "'" : "");
+    }
+    /* keys only the stream has */
+    pos = 0;
+    while (next_kv(stream, &pos, key, sizeof key, b, sizeof b)) {
+        if (!key_matters(key) || prov_value(trained, key, a, sizeof a)) continue;
+        ndiff++;
+        if (used < msglen)
+            used += snprintf(msg + used, msglen - used, "%s%s: trained on none, stream has '%s'",
+                             ndiff > 1 ? "; " : "", key, b);
+    }
+    return ndiff;
+}
+
 /* ---------- little-endian byte buffers ---------- */
 
 typedef struct {

@@ -9,6 +9,7 @@
 #include "check.h"
 #include "fb/head.h"
 #include "head/layers.h"
+#include "head/model.h"
 #include "fb/core.h"
 
 #include <stdlib.h>

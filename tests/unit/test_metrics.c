@@ -1,6 +1,6 @@
 /* fb metrics against values computed by hand. */
 #include "check.h"
-#include "fb/metrics.h"
+#include "fb/head.h"
 
 int main(void)
 {

@@ -1,14 +1,14 @@
-/* The classification head: architecture, parameters, head.bin, and the
- * minibatch forward/backward that chains the layers of lib/head/layers.c. */
+/* The head as a model: architecture, parameters and their layout, and the
+ * minibatch forward/backward that chains the layers of lib/head/layers.c.
+ * (head.bin is file.c; training is train.c.) */
 #include "fb/head.h"
+#include "model.h"
 #include "layers.h"
-#include "fb/util.h"
 
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <zlib.h>
 
 /* ------------------------------------------------------- architecture */
 
@@ -181,230 +181,17 @@ void fb_head_init_weights(fb_head *h, fb_rng *rng)
     }
 }
 
-int fb_head_class_index(const fb_head *h, const char *name)
+int fb_head_init_for(fb_head *h, const fb_featset *ds, int nhidden, const int *hidden,
+                     float dropout, uint64_t seed)
 {
-    for (int i = 0; i < h->nclasses; i++)
-        if (strcmp(h->classes[i], name) == 0) return i;
-    return -1;
-}
-
-/* ------------------------------------------------------------ head.bin */
-
-typedef struct { unsigned char *p; size_t len, cap; int oom; } outbuf;
-
-static void put(outbuf *o, const void *src, size_t n)
-{
-    if (o->oom) return;
-    if (o->len + n > o->cap) {
-        size_t cap = o->cap ? o->cap : 4096;
-        while (cap < o->len + n) cap *= 2;
-        unsigned char *p = realloc(o->p, cap);
-        if (!p) { o->oom = 1; return; }
-        o->p = p;
-        o->cap = cap;
-    }
-    memcpy(o->p + o->len, src, n);
-    o->len += n;
-}
-
-/* x86-64 and aarch64 are little-endian, as the format; a big-endian port
- * would swap here. */
-static void put_u32(outbuf *o, uint32_t v) { put(o, &v, 4); }
-static void put_u64(outbuf *o, uint64_t v) { put(o, &v, 8); }
-static void put_f32(outbuf *o, float v) { put(o, &v, 4); }
-static void put_str(outbuf *o, const char *s)
-{
-    uint32_t n = (uint32_t)strlen(s ? s : "");
-    put_u32(o, n);
-    put(o, s ? s : "", n);
-}
-
-int fb_head_serialize(const fb_head *h, unsigned char **buf, size_t *len)
-{
-    outbuf o = { 0 };
-    unsigned char zero[FB_HEAD_HEADER_SIZE] = { 0 };
-    put(&o, zero, sizeof zero);
-    put_u32(&o, (uint32_t)h->in_dim);
-    put_u32(&o, (uint32_t)h->nclasses);
-    put_u32(&o, (uint32_t)h->nhidden);
-    for (int l = 0; l < h->nhidden; l++) put_u32(&o, (uint32_t)h->hidden[l]);
-    put_f32(&o, h->dropout);
-    put_f32(&o, h->bn_eps);
-    put_f32(&o, h->bn_momentum);
-    put_u64(&o, h->nparams);
-    put_u64(&o, h->nstats);
-    for (int i = 0; i < h->nclasses; i++) put_str(&o, h->classes[i]);
-    put_str(&o, h->provenance);
-    put_str(&o, h->training);
-    put(&o, h->params, h->nparams * sizeof(float));
-    put(&o, h->stats, h->nstats * sizeof(float));
-    if (o.oom) { free(o.p); return -1; }
-
-    uint64_t payload = o.len - FB_HEAD_HEADER_SIZE;
-    uint32_t crc = (uint32_t)crc32(0L, o.p + FB_HEAD_HEADER_SIZE, (uInt)payload);
-    uint32_t version = FB_HEAD_VERSION, hsize = FB_HEAD_HEADER_SIZE;
-    memcpy(o.p, FB_HEAD_MAGIC, 8);
-    memcpy(o.p + 8, &version, 4);
-    memcpy(o.p + 12, &hsize, 4);
-    memcpy(o.p + 16, &payload, 8);
-    memcpy(o.p + 24, &crc, 4);
-    *buf = o.p;
-    *len = o.len;
+    if (fb_head_init(h, ds->dim, ds->nclasses, (const char *const *)ds->classes, nhidden, hidden,
+                     dropout, ds->provenance) != 0)
+        return -1;
+    /* its own stream of random numbers, apart from fb_train's (which uses seed) */
+    fb_rng rng;
+    fb_rng_seed(&rng, seed ^ 0x5eedf00dULL);
+    fb_head_init_weights(h, &rng);
     return 0;
-}
-
-typedef struct { const unsigned char *p; size_t len, pos; int bad; } inbuf;
-
-static void get(inbuf *in, void *dst, size_t n)
-{
-    if (in->bad || n > in->len - in->pos) { in->bad = 1; memset(dst, 0, n); return; }
-    memcpy(dst, in->p + in->pos, n);
-    in->pos += n;
-}
-static uint32_t get_u32(inbuf *in) { uint32_t v; get(in, &v, 4); return v; }
-static uint64_t get_u64(inbuf *in) { uint64_t v; get(in, &v, 8); return v; }
-static float get_f32(inbuf *in) { float v; get(in, &v, 4); return v; }
-static char *get_str(inbuf *in)
-{
-    uint32_t n = get_u32(in);
-    if (in->bad || n > in->len - in->pos) { in->bad = 1; return NULL; }
-    char *s = malloc((size_t)n + 1);
-    if (!s) { in->bad = 1; return NULL; }
-    memcpy(s, in->p + in->pos, n);
-    s[n] = 0;
-    in->pos += n;
-    return s;
-}
-
-int fb_head_deserialize(fb_head *h, const unsigned char *buf, size_t len, char *err, size_t errlen)
-{
-    memset(h, 0, sizeof *h);
-    if (len < FB_HEAD_HEADER_SIZE || memcmp(buf, FB_HEAD_MAGIC, 8) != 0) {
-        snprintf(err, errlen, "not an fb head file (no 'fbhead' magic; was it written by fb-train?)");
-        return -1;
-    }
-    uint32_t version, hsize, crc;
-    uint64_t payload;
-    memcpy(&version, buf + 8, 4);
-    memcpy(&hsize, buf + 12, 4);
-    memcpy(&payload, buf + 16, 8);
-    memcpy(&crc, buf + 24, 4);
-    if (version != FB_HEAD_VERSION) {
-        snprintf(err, errlen, "head file version %u, this fb reads version %d (retrain with this fb-train)",
-                 version, FB_HEAD_VERSION);
-        return -1;
-    }
-    if (hsize != FB_HEAD_HEADER_SIZE || payload != len - FB_HEAD_HEADER_SIZE) {
-        snprintf(err, errlen, "head file truncated or damaged: %zu payload bytes, header says %llu",
-                 len - FB_HEAD_HEADER_SIZE, (unsigned long long)payload);
-        return -1;
-    }
-    if ((uint32_t)crc32(0L, buf + FB_HEAD_HEADER_SIZE, (uInt)payload) != crc) {
-        snprintf(err, errlen, "head file damaged: checksum mismatch");
-        return -1;
-    }
-    inbuf in = { .p = buf + FB_HEAD_HEADER_SIZE, .len = payload };
-    uint32_t in_dim = get_u32(&in), nclasses = get_u32(&in), nhidden = get_u32(&in);
-    int hidden[FB_HEAD_MAX_HIDDEN];
-    if (in.bad || in_dim < 1 || in_dim > (1u << 24) || nclasses < 2 || nclasses > (1u << 20) ||
-        nhidden > FB_HEAD_MAX_HIDDEN) {
-        snprintf(err, errlen, "head file damaged: impossible shape");
-        return -1;
-    }
-    for (uint32_t l = 0; l < nhidden; l++) {
-        uint32_t w = get_u32(&in);
-        if (w < 1 || w > FB_HEAD_MAX_WIDTH) in.bad = 1;
-        hidden[l] = (int)w;
-    }
-    float dropout = get_f32(&in), eps = get_f32(&in), momentum = get_f32(&in);
-    uint64_t nparams = get_u64(&in), nstats = get_u64(&in);
-    if (in.bad) {
-        snprintf(err, errlen, "head file damaged: impossible shape");
-        return -1;
-    }
-    /* class names are read into a temporary list first: init copies them */
-    char **names = calloc(nclasses, sizeof *names);
-    if (!names) { snprintf(err, errlen, "out of memory"); return -1; }
-    for (uint32_t i = 0; i < nclasses && !in.bad; i++) names[i] = get_str(&in);
-    char *prov = get_str(&in), *training = get_str(&in);
-    int rc = -1;
-    if (in.bad) {
-        snprintf(err, errlen, "head file damaged: bad class table or provenance");
-    } else if (fb_head_init(h, (int)in_dim, (int)nclasses, (const char *const *)names,
-                            (int)nhidden, hidden, dropout, prov) != 0) {
-        snprintf(err, errlen, "out of memory");
-    } else if (h->nparams != nparams || h->nstats != nstats ||
-               (nparams + nstats) * sizeof(float) != in.len - in.pos) {
-        snprintf(err, errlen, "head file damaged: parameter count does not match the architecture");
-        fb_head_free(h);
-    } else {
-        h->bn_eps = eps;
-        h->bn_momentum = momentum;
-        free(h->training);
-        h->training = training;
-        training = NULL;
-        get(&in, h->params, nparams * sizeof(float));
-        get(&in, h->stats, nstats * sizeof(float));
-        rc = 0;
-    }
-    for (uint32_t i = 0; i < nclasses; i++) free(names[i]);
-    free(names);
-    free(prov);
-    free(training);
-    return rc;
-}
-
-int fb_head_save(const fb_head *h, const char *path, char *err, size_t errlen)
-{
-    unsigned char *buf;
-    size_t len;
-    if (fb_head_serialize(h, &buf, &len) != 0) {
-        snprintf(err, errlen, "%s: out of memory", path);
-        return -1;
-    }
-    int rc = fb_write_file_atomic(path, buf, len, err, errlen);
-    free(buf);
-    return rc;
-}
-
-int fb_head_load(fb_head *h, const char *path, char *err, size_t errlen)
-{
-    memset(h, 0, sizeof *h);
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        snprintf(err, errlen, "%s: %s", path, strerror(errno));
-        return -1;
-    }
-    unsigned char *buf = NULL;
-    size_t len = 0, cap = 0;
-    for (;;) {
-        if (len == cap) {
-            cap = cap ? cap * 2 : 1 << 16;
-            unsigned char *p = realloc(buf, cap);
-            if (!p) {
-                free(buf);
-                fclose(f);
-                snprintf(err, errlen, "%s: out of memory", path);
-                return -1;
-            }
-            buf = p;
-        }
-        size_t got = fread(buf + len, 1, cap - len, f);
-        len += got;
-        if (got == 0) break;
-    }
-    int rd_err = ferror(f);
-    fclose(f);
-    if (rd_err) {
-        free(buf);
-        snprintf(err, errlen, "%s: read error", path);
-        return -1;
-    }
-    char msg[256];
-    int rc = fb_head_deserialize(h, buf, len, msg, sizeof msg);
-    if (rc != 0) snprintf(err, errlen, "%s: %s", path, msg);
-    free(buf);
-    return rc;
 }
 
 /* ------------------------------------------------- forward / backward */
@@ -545,79 +332,4 @@ void fb_head_predict(fb_head *h, fb_head_work *w, const float *x, size_t n, floa
         fb_head_forward(h, w, x + i * h->in_dim, B, 0, 0, 0, NULL);
         memcpy(probs + i * h->nclasses, w->probs, (size_t)B * h->nclasses * sizeof(float));
     }
-}
-
-/* ----------------------------------------------------------- provenance */
-
-/* The keys that decide what a feature vector means (see man/fb-eval.1):
- * the backbone, its weights and output (fb-feat), and how a photo became the
- * backbone's input (fb-prep).  Other keys (tool versions, source lists,
- * splits) may differ between the training and the test stream. */
-static int key_matters(const char *key)
-{
-    static const char *const keys[] = {
-        "backbone", "weights_crc32", "feat_output",                       /* fb-feat */
-        "resize", "size", "kernel", "background", "colour", "layout",     /* fb-prep */
-        NULL
-    };
-    for (int i = 0; keys[i]; i++)
-        if (strcmp(key, keys[i]) == 0) return 1;
-    return 0;
-}
-
-/* Next "key=value" line of prov after *pos; key and value copied (truncated). */
-static int next_kv(const char *prov, size_t *pos, char *key, size_t kn, char *val, size_t vn)
-{
-    while (prov[*pos]) {
-        const char *line = prov + *pos, *nl = strchr(line, '\n');
-        size_t len = nl ? (size_t)(nl - line) : strlen(line);
-        *pos += len + (nl ? 1 : 0);
-        const char *eq = memchr(line, '=', len);
-        if (!eq) continue;
-        size_t klen = (size_t)(eq - line), vlen = len - klen - 1;
-        snprintf(key, kn, "%.*s", (int)klen, line);
-        snprintf(val, vn, "%.*s", (int)vlen, eq + 1);
-        return 1;
-    }
-    return 0;
-}
-
-static int prov_value(const char *prov, const char *key, char *val, size_t vn)
-{
-    size_t pos = 0;
-    char k[256];
-    while (next_kv(prov, &pos, k, sizeof k, val, vn))
-        if (strcmp(k, key) == 0) return 1;
-    return 0;
-}
-
-int fb_prov_compare(const char *trained, const char *stream, char *msg, size_t msglen)
-{
-    int ndiff = 0;
-    size_t used = 0, pos = 0;
-    char key[256], a[512], b[512];
-    if (msglen) msg[0] = 0;
-    trained = trained ? trained : "";
-    stream = stream ? stream : "";
-    /* keys the head knows: must be present in the stream with the same value */
-    while (next_kv(trained, &pos, key, sizeof key, a, sizeof a)) {
-        if (!key_matters(key)) continue;
-        int have = prov_value(stream, key, b, sizeof b);
-        if (have && strcmp(a, b) == 0) continue;
-        ndiff++;
-        if (used < msglen)
-            used += snprintf(msg + used, msglen - used, "%s%s: trained on '%s', stream has %s%s%s",
-                             ndiff > 1 ? "; " : "", key, a, have ? "'" : "", have ? b : "none",
-                             have ? "'" : "");
-    }
-    /* keys only the stream has */
-    pos = 0;
-    while (next_kv(stream, &pos, key, sizeof key, b, sizeof b)) {
-        if (!key_matters(key) || prov_value(trained, key, a, sizeof a)) continue;
-        ndiff++;
-        if (used < msglen)
-            used += snprintf(msg + used, msglen - used, "%s%s: trained on none, stream has '%s'",
-                             ndiff > 1 ? "; " : "", key, b);
-    }
-    return ndiff;
 }

@@ -1,0 +1,107 @@
+/* Applying a trained head: mean loss and accuracy on rows of a feature set
+ * (validation, a held-out fold), the probabilities of every record
+ * (fb-predict, fb-eval), and a scored report against labels (fb-eval). */
+#include "fb/head.h"
+#include "model.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+void fb_head_evaluate(fb_head *h, const fb_featset *ds, const size_t *idx, size_t n,
+                      double *loss, double *acc)
+{
+    fb_head_work w;
+    *loss = NAN;
+    *acc = NAN;
+    if (n == 0 || fb_head_work_init(&w, h, 256) != 0) return;
+    float *x = malloc((size_t)w.cap * h->in_dim * sizeof(float));
+    int *y = malloc((size_t)w.cap * sizeof(int));
+    double total = 0;
+    size_t correct = 0;
+    for (size_t i = 0; x && y && i < n; i += w.cap) {
+        int B = n - i < (size_t)w.cap ? (int)(n - i) : w.cap;
+        for (int b = 0; b < B; b++) {
+            memcpy(x + (size_t)b * h->in_dim, ds->x + idx[i + b] * ds->dim, h->in_dim * sizeof(float));
+            y[b] = ds->y[idx[i + b]];
+        }
+        fb_head_forward(h, &w, x, B, 0, 0, 0, NULL);
+        total += fb_head_loss(h, &w, y, B) * B;
+        for (int b = 0; b < B; b++) {
+            const float *p = w.probs + (size_t)b * h->nclasses;
+            correct += fb_argmax(p, h->nclasses) == y[b];
+        }
+    }
+    if (x && y) {
+        *loss = total / n;
+        *acc = (double)correct / n;
+    }
+    free(x);
+    free(y);
+    fb_head_work_free(&w);
+}
+
+int fb_head_predict_all(fb_head *h, const fb_featset *ds, float **probs, char *err, size_t errlen)
+{
+    *probs = NULL;
+    if (ds->dim != h->in_dim) {
+        snprintf(err, errlen, "%d features per record, the head takes %d", ds->dim, h->in_dim);
+        return -1;
+    }
+    fb_head_work w;
+    float *p = malloc((ds->n ? ds->n : 1) * h->nclasses * sizeof(float));
+    if (!p || fb_head_work_init(&w, h, 256) != 0) {
+        free(p);
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    fb_head_predict(h, &w, ds->x, ds->n, p);
+    fb_head_work_free(&w);
+    *probs = p;
+    return 0;
+}
+
+/* Most confident mistake first; equal confidence in stream order. */
+static int by_confidence(const void *a, const void *b)
+{
+    const fb_mistake *x = a, *y = b;
+    if (x->prob != y->prob) return x->prob < y->prob ? 1 : -1;
+    return x->row < y->row ? -1 : x->row > y->row;
+}
+
+int fb_score_init(fb_score *s, const fb_head *h, const fb_featset *ds, const float *probs,
+                  char *err, size_t errlen)
+{
+    memset(s, 0, sizeof *s);
+    int *to_head = malloc(((size_t)ds->nclasses + 1) * sizeof(int));
+    s->unknown = calloc((size_t)ds->nclasses + 1, sizeof(size_t));
+    s->mistakes = malloc((ds->n ? ds->n : 1) * sizeof(fb_mistake));
+    int rc = to_head && s->unknown && s->mistakes && fb_metrics_init(&s->m, h->nclasses) == 0
+             ? 0 : -1;
+    if (rc == 0) fb_class_map(ds->classes, ds->nclasses, h->classes, h->nclasses, to_head);
+    for (size_t i = 0; rc == 0 && i < ds->n; i++) {
+        if (ds->y[i] < 0) { s->unlabelled++; continue; }
+        int truth = to_head[ds->y[i]];
+        if (truth < 0) { s->unknown[ds->y[i]]++; s->unknown_total++; continue; }
+        const float *p = probs + i * h->nclasses;
+        int pred = fb_metrics_add(&s->m, truth, p);
+        if (pred < 0) rc = -1;
+        else if (pred != truth) s->mistakes[s->nmistakes++] = (fb_mistake){ i, truth, pred, p[pred] };
+    }
+    free(to_head);
+    if (rc) {
+        fb_score_free(s);
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    qsort(s->mistakes, s->nmistakes, sizeof *s->mistakes, by_confidence);
+    return 0;
+}
+
+void fb_score_free(fb_score *s)
+{
+    fb_metrics_free(&s->m);
+    free(s->mistakes);
+    free(s->unknown);
+    memset(s, 0, sizeof *s);
+}

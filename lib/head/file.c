@@ -1,0 +1,227 @@
+/* head.bin: the head serialised, loaded, checked (layout in include/fb/head.h). */
+#include "fb/head.h"
+#include "fb/util.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+/* ------------------------------------------------------------ head.bin */
+
+typedef struct { unsigned char *p; size_t len, cap; int oom; } outbuf;
+
+static void put(outbuf *o, const void *src, size_t n)
+{
+    if (o->oom) return;
+    if (o->len + n > o->cap) {
+        size_t cap = o->cap ? o->cap : 4096;
+        while (cap < o->len + n) cap *= 2;
+        unsigned char *p = realloc(o->p, cap);
+        if (!p) { o->oom = 1; return; }
+        o->p = p;
+        o->cap = cap;
+    }
+    memcpy(o->p + o->len, src, n);
+    o->len += n;
+}
+
+/* x86-64 and aarch64 are little-endian, as the format; a big-endian port
+ * would swap here. */
+static void put_u32(outbuf *o, uint32_t v) { put(o, &v, 4); }
+static void put_u64(outbuf *o, uint64_t v) { put(o, &v, 8); }
+static void put_f32(outbuf *o, float v) { put(o, &v, 4); }
+static void put_str(outbuf *o, const char *s)
+{
+    uint32_t n = (uint32_t)strlen(s ? s : "");
+    put_u32(o, n);
+    put(o, s ? s : "", n);
+}
+
+int fb_head_serialize(const fb_head *h, unsigned char **buf, size_t *len)
+{
+    outbuf o = { 0 };
+    unsigned char zero[FB_HEAD_HEADER_SIZE] = { 0 };
+    put(&o, zero, sizeof zero);
+    put_u32(&o, (uint32_t)h->in_dim);
+    put_u32(&o, (uint32_t)h->nclasses);
+    put_u32(&o, (uint32_t)h->nhidden);
+    for (int l = 0; l < h->nhidden; l++) put_u32(&o, (uint32_t)h->hidden[l]);
+    put_f32(&o, h->dropout);
+    put_f32(&o, h->bn_eps);
+    put_f32(&o, h->bn_momentum);
+    put_u64(&o, h->nparams);
+    put_u64(&o, h->nstats);
+    for (int i = 0; i < h->nclasses; i++) put_str(&o, h->classes[i]);
+    put_str(&o, h->provenance);
+    put_str(&o, h->training);
+    put(&o, h->params, h->nparams * sizeof(float));
+    put(&o, h->stats, h->nstats * sizeof(float));
+    if (o.oom) { free(o.p); return -1; }
+
+    uint64_t payload = o.len - FB_HEAD_HEADER_SIZE;
+    uint32_t crc = (uint32_t)crc32(0L, o.p + FB_HEAD_HEADER_SIZE, (uInt)payload);
+    uint32_t version = FB_HEAD_VERSION, hsize = FB_HEAD_HEADER_SIZE;
+    memcpy(o.p, FB_HEAD_MAGIC, 8);
+    memcpy(o.p + 8, &version, 4);
+    memcpy(o.p + 12, &hsize, 4);
+    memcpy(o.p + 16, &payload, 8);
+    memcpy(o.p + 24, &crc, 4);
+    *buf = o.p;
+    *len = o.len;
+    return 0;
+}
+
+typedef struct { const unsigned char *p; size_t len, pos; int bad; } inbuf;
+
+static void get(inbuf *in, void *dst, size_t n)
+{
+    if (in->bad || n > in->len - in->pos) { in->bad = 1; memset(dst, 0, n); return; }
+    memcpy(dst, in->p + in->pos, n);
+    in->pos += n;
+}
+static uint32_t get_u32(inbuf *in) { uint32_t v; get(in, &v, 4); return v; }
+static uint64_t get_u64(inbuf *in) { uint64_t v; get(in, &v, 8); return v; }
+static float get_f32(inbuf *in) { float v; get(in, &v, 4); return v; }
+static char *get_str(inbuf *in)
+{
+    uint32_t n = get_u32(in);
+    if (in->bad || n > in->len - in->pos) { in->bad = 1; return NULL; }
+    char *s = malloc((size_t)n + 1);
+    if (!s) { in->bad = 1; return NULL; }
+    memcpy(s, in->p + in->pos, n);
+    s[n] = 0;
+    in->pos += n;
+    return s;
+}
+
+int fb_head_deserialize(fb_head *h, const unsigned char *buf, size_t len, char *err, size_t errlen)
+{
+    memset(h, 0, sizeof *h);
+    if (len < FB_HEAD_HEADER_SIZE || memcmp(buf, FB_HEAD_MAGIC, 8) != 0) {
+        snprintf(err, errlen, "not an fb head file (no 'fbhead' magic; was it written by fb-train?)");
+        return -1;
+    }
+    uint32_t version, hsize, crc;
+    uint64_t payload;
+    memcpy(&version, buf + 8, 4);
+    memcpy(&hsize, buf + 12, 4);
+    memcpy(&payload, buf + 16, 8);
+    memcpy(&crc, buf + 24, 4);
+    if (version != FB_HEAD_VERSION) {
+        snprintf(err, errlen, "head file version %u, this fb reads version %d (retrain with this fb-train)",
+                 version, FB_HEAD_VERSION);
+        return -1;
+    }
+    if (hsize != FB_HEAD_HEADER_SIZE || payload != len - FB_HEAD_HEADER_SIZE) {
+        snprintf(err, errlen, "head file truncated or damaged: %zu payload bytes, header says %llu",
+                 len - FB_HEAD_HEADER_SIZE, (unsigned long long)payload);
+        return -1;
+    }
+    if ((uint32_t)crc32(0L, buf + FB_HEAD_HEADER_SIZE, (uInt)payload) != crc) {
+        snprintf(err, errlen, "head file damaged: checksum mismatch");
+        return -1;
+    }
+    inbuf in = { .p = buf + FB_HEAD_HEADER_SIZE, .len = payload };
+    uint32_t in_dim = get_u32(&in), nclasses = get_u32(&in), nhidden = get_u32(&in);
+    int hidden[FB_HEAD_MAX_HIDDEN];
+    if (in.bad || in_dim < 1 || in_dim > (1u << 24) || nclasses < 2 || nclasses > (1u << 20) ||
+        nhidden > FB_HEAD_MAX_HIDDEN) {
+        snprintf(err, errlen, "head file damaged: impossible shape");
+        return -1;
+    }
+    for (uint32_t l = 0; l < nhidden; l++) {
+        uint32_t w = get_u32(&in);
+        if (w < 1 || w > FB_HEAD_MAX_WIDTH) in.bad = 1;
+        hidden[l] = (int)w;
+    }
+    float dropout = get_f32(&in), eps = get_f32(&in), momentum = get_f32(&in);
+    uint64_t nparams = get_u64(&in), nstats = get_u64(&in);
+    if (in.bad) {
+        snprintf(err, errlen, "head file damaged: impossible shape");
+        return -1;
+    }
+    /* class names are read into a temporary list first: init copies them */
+    char **names = calloc(nclasses, sizeof *names);
+    if (!names) { snprintf(err, errlen, "out of memory"); return -1; }
+    for (uint32_t i = 0; i < nclasses && !in.bad; i++) names[i] = get_str(&in);
+    char *prov = get_str(&in), *training = get_str(&in);
+    int rc = -1;
+    if (in.bad) {
+        snprintf(err, errlen, "head file damaged: bad class table or provenance");
+    } else if (fb_head_init(h, (int)in_dim, (int)nclasses, (const char *const *)names,
+                            (int)nhidden, hidden, dropout, prov) != 0) {
+        snprintf(err, errlen, "out of memory");
+    } else if (h->nparams != nparams || h->nstats != nstats ||
+               (nparams + nstats) * sizeof(float) != in.len - in.pos) {
+        snprintf(err, errlen, "head file damaged: parameter count does not match the architecture");
+        fb_head_free(h);
+    } else {
+        h->bn_eps = eps;
+        h->bn_momentum = momentum;
+        free(h->training);
+        h->training = training;
+        training = NULL;
+        get(&in, h->params, nparams * sizeof(float));
+        get(&in, h->stats, nstats * sizeof(float));
+        rc = 0;
+    }
+    for (uint32_t i = 0; i < nclasses; i++) free(names[i]);
+    free(names);
+    free(prov);
+    free(training);
+    return rc;
+}
+
+int fb_head_save(const fb_head *h, const char *path, char *err, size_t errlen)
+{
+    unsigned char *buf;
+    size_t len;
+    if (fb_head_serialize(h, &buf, &len) != 0) {
+        snprintf(err, errlen, "%s: out of memory", path);
+        return -1;
+    }
+    int rc = fb_write_file_atomic(path, buf, len, err, errlen);
+    free(buf);
+    return rc;
+}
+
+int fb_head_load(fb_head *h, const char *path, char *err, size_t errlen)
+{
+    memset(h, 0, sizeof *h);
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        return -1;
+    }
+    unsigned char *buf = NULL;
+    size_t len = 0, cap = 0;
+    for (;;) {
+        if (len == cap) {
+            cap = cap ? cap * 2 : 1 << 16;
+            unsigned char *p = realloc(buf, cap);
+            if (!p) {
+                free(buf);
+                fclose(f);
+                snprintf(err, errlen, "%s: out of memory", path);
+                return -1;
+            }
+            buf = p;
+        }
+        size_t got = fread(buf + len, 1, cap - len, f);
+        len += got;
+        if (got == 0) break;
+    }
+    int rd_err = ferror(f);
+    fclose(f);
+    if (rd_err) {
+        free(buf);
+        snprintf(err, errlen, "%s: read error", path);
+        return -1;
+    }
+    char msg[256];
+    int rc = fb_head_deserialize(h, buf, len, msg, sizeof msg);
+    if (rc != 0) snprintf(err, errlen, "%s: %s", path, msg);
+    free(buf);
+    return rc;
+}

@@ -1,0 +1,60 @@
+/* Inside the head (private to lib/head and its unit tests): where each
+ * block's tensors sit in the parameter buffer, and the minibatch work of a
+ * forward/backward pass.  The tools see only include/fb/head.h. */
+#ifndef FB_HEAD_MODEL_H
+#define FB_HEAD_MODEL_H
+
+#include "fb/head.h"
+
+/* Pointers into a head's buffers for one block (l = nhidden is the output
+ * layer, which has no BatchNorm: gamma, beta, run_* are NULL). */
+typedef struct {
+    int in, out;
+    float *w, *b, *gamma, *beta;
+    float *run_mean, *run_var;
+} fb_head_block;
+
+/* Offsets of block l's tensors; the same function works on a gradient buffer
+ * laid out like params (pass it as `base`). */
+fb_head_block fb_head_block_at(const fb_head *h, int l, float *base);
+
+/* ---- forward / backward over a minibatch ---- */
+typedef struct {
+    int cap;                 /* batch capacity */
+    /* per hidden block l, each [cap, width_l]: dense out, relu out, dropout
+     * mask, dropout out (the block's training output), batchnorm out (its
+     * inference output); and BatchNorm mean, rstd [width_l] */
+    float *z[FB_HEAD_MAX_HIDDEN], *a[FB_HEAD_MAX_HIDDEN], *mask[FB_HEAD_MAX_HIDDEN],
+          *d[FB_HEAD_MAX_HIDDEN], *y[FB_HEAD_MAX_HIDDEN];
+    float *mean[FB_HEAD_MAX_HIDDEN], *rstd[FB_HEAD_MAX_HIDDEN];
+    float *logits, *probs, *losses;   /* [cap,C], [cap,C], [cap] */
+    float *grads;                     /* like params */
+    float *g1, *g2;                   /* scratch gradients [cap, max width] */
+    const float *x;                   /* the input of the last forward */
+} fb_head_work;
+
+/* 0 ok, -1 no memory. */
+int  fb_head_work_init(fb_head_work *w, const fb_head *h, int cap);
+void fb_head_work_free(fb_head_work *w);
+/* x [B,in_dim] -> w->logits, w->probs.  training: dropout masks drawn from rng
+ * (unless fixed_masks), BatchNorm on batch statistics (running statistics
+ * updated when update_running); else inference mode. */
+void fb_head_forward(fb_head *h, fb_head_work *w, const float *x, int B, int training,
+                     int fixed_masks, int update_running, fb_rng *rng);
+/* Mean cross-entropy of the last forward against labels (fills w->losses). */
+double fb_head_loss(const fb_head *h, fb_head_work *w, const int *labels, int B);
+/* Gradient of sum_i weight_i * loss_i / B into w->grads (after forward and
+ * fb_head_loss).  weights NULL: all 1. */
+void fb_head_backward(fb_head *h, fb_head_work *w, const int *labels, const float *weights, int B);
+/* The same, but each dense layer's weight gradient goes block by block to
+ * apply(ctx, layer, row0, nrows, g) instead of w->grads (see
+ * fb_dense_backward_apply); biases and BatchNorm gradients still go to
+ * w->grads.  Lower layers never read a higher layer's weights after its
+ * apply calls, so apply may update them in place. */
+typedef void (*fb_head_apply_fn)(void *ctx, int layer, size_t row0, size_t nrows, const float *g);
+void fb_head_backward_apply(fb_head *h, fb_head_work *w, const int *labels, const float *weights,
+                            int B, fb_head_apply_fn apply, void *ctx);
+/* Inference on n records of x, in chunks of w->cap: probs [n, C]. */
+void fb_head_predict(fb_head *h, fb_head_work *w, const float *x, size_t n, float *probs);
+
+#endif
