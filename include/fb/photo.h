@@ -17,7 +17,9 @@
  *
  * Nothing here prints, exits or reads the environment: errors come back as
  * -1/NULL with a message in err, and what the environment says
- * ($VIPSHOME, $FB_PREP_SIMD) the tool passes in.
+ * ($VIPSHOME, $FB_PREP_SIMD) the tool passes in.  (Only fb-prep's decoder
+ * processes set VIPSHOME, around vips_init, which has no other way to be
+ * told to skip its modules; see lib/photo/allowlist.h.)
  */
 #ifndef FB_PHOTO_H
 #define FB_PHOTO_H
@@ -84,16 +86,8 @@ const char *fb_photo_format(const char *path);
  * file) off stderr.  0 ok, -1 with a message in err. */
 int  fb_photo_vips_start(const char *argv0, char *err, size_t errlen);
 void fb_photo_vips_stop(void);
-
-/* For one of fb-prep's decoder processes: the same allowlist, cache and
- * warning set-up, and also one vips thread, no vips modules loaded until a
- * HEIF/AVIF file needs its module (found under vipshome, the caller's
- * $VIPSHOME, or beside libvips when NULL); and malloc tuned to reuse large
- * buffers rather than map them anew per image.  libvips only skips its
- * modules when VIPSHOME points elsewhere, so this sets VIPSHOME for the
- * duration of vips_init and then restores it to vipshome (or unsets it).
- * 0 ok. */
-int fb_prep_vips_init(const char *argv0, const char *vipshome);
+/* (fb-prep's decoder processes set libvips up their own way, inside
+ * lib/photo: see allowlist.h.) */
 
 /* ---- one image, in this process ---- */
 

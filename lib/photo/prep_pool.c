@@ -14,6 +14,7 @@
  *                   status 1: u32 length, reason bytes
  */
 #include "fb/photo.h"
+#include "allowlist.h"
 #include "fb/util.h"
 
 #include <errno.h>
