@@ -1,12 +1,14 @@
 /* fb-prep: decode and resize photos into a stream of size×size×3 uint8 RGB
  * records, one per usable input file, in input order.  See man/fb-prep.1. */
-#include "fb/prep.h"
+#include "common/common.h"
+#include "common/photo_stream.h"
+#include "fb/dataset.h"
+#include "fb/photo.h"
 #include "fb/stream.h"
 #include "fb/util.h"
 
 #include <errno.h>
 #include <getopt.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,16 +40,6 @@ static const char usage[] =
     "exits 1 at the end.  Exit status: 0 all files used, 1 some failed, 2 usage.\n";
 
 typedef struct {
-    char *path;
-    char *label;          /* NULL: unlabelled */
-} input;
-
-typedef struct {
-    input *items;
-    size_t n, cap;
-} input_list;
-
-typedef struct {
     const char *output;
     fb_prep_opts prep;
     const char *label;
@@ -57,107 +49,28 @@ typedef struct {
     int strict;
 } options;
 
-static void list_add(input_list *l, const char *path, const char *label)
-{
-    if (l->n == l->cap) {
-        l->cap = l->cap ? 2 * l->cap : 256;
-        l->items = fb_xrealloc(l->items, l->cap * sizeof *l->items);
-    }
-    l->items[l->n].path = fb_xstrdup(path);
-    l->items[l->n].label = label && *label ? fb_xstrdup(label) : NULL;
-    l->n++;
-}
-
-/* "label<TAB>path" or "path" per line; blank lines are skipped. */
-static void read_list(FILE *f, input_list *l)
-{
-    char *line = NULL;
-    size_t cap = 0;
-    ssize_t len;
-    while ((len = getline(&line, &cap, f)) >= 0) {
-        while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r')) line[--len] = 0;
-        if (len == 0) continue;
-        char *tab = strchr(line, '\t');
-        if (tab) {
-            *tab = 0;
-            list_add(l, tab + 1, line);
-        } else {
-            list_add(l, line, NULL);
-        }
-    }
-    if (ferror(f)) fb_die(FB_EXIT_FAILURE, "reading the file list: %s", strerror(errno));
-    free(line);
-}
-
-/* The name of the folder that holds path ("photos/cats/1.jpg" → "cats"). */
-static char *parent_dir_name(const char *path)
-{
-    const char *slash = strrchr(path, '/');
-    if (!slash) {
-        char cwd[PATH_MAX];
-        if (!getcwd(cwd, sizeof cwd)) return NULL;
-        return parent_dir_name(strcat(cwd, "/x"));
-    }
-    const char *end = slash;
-    while (end > path && end[-1] == '/') end--;
-    const char *start = end;
-    while (start > path && start[-1] != '/') start--;
-    if (start == end) return NULL;
-    return strndup(start, (size_t)(end - start));
-}
-
-static void apply_label_options(input_list *l, const options *o)
+/* Labels from -l or -d replace those of the list. */
+static void apply_label_options(fb_list *l, const options *o)
 {
     for (size_t i = 0; i < l->n; i++) {
+        fb_list_entry *e = &l->entries[i];
         if (o->label) {
-            free(l->items[i].label);
-            l->items[i].label = fb_xstrdup(o->label);
+            free(e->label);
+            e->label = fb_xstrdup(o->label);
         } else if (o->label_from_dir) {
-            free(l->items[i].label);
-            l->items[i].label = parent_dir_name(l->items[i].path);
+            free(e->label);
+            e->label = fb_parent_dir_name(e->path);
+        } else if (e->label && !*e->label) {   /* "<TAB>path": no label */
+            free(e->label);
+            e->label = NULL;
         }
     }
-}
-
-static int cmp_str(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* Classes in name order, so the table does not depend on input order. */
-static void add_classes(fb_header *h, const input_list *l)
-{
-    char **names = fb_xmalloc((l->n + 1) * sizeof *names);
-    size_t k = 0;
-    for (size_t i = 0; i < l->n; i++)
-        if (l->items[i].label) names[k++] = l->items[i].label;
-    qsort(names, k, sizeof *names, cmp_str);
-    for (size_t i = 0; i < k; i++)
-        if ((i == 0 || strcmp(names[i], names[i - 1]) != 0) && fb_header_add_class(h, names[i]) < 0)
-            fb_die(FB_EXIT_FAILURE, "out of memory");
-    free(names);
-}
-
-static void set_provenance(fb_header *h, const options *o)
-{
-    char size[32], bg[32];
-    snprintf(size, sizeof size, "%d", o->prep.size);
-    snprintf(bg, sizeof bg, "%u,%u,%u", o->prep.background[0], o->prep.background[1],
-             o->prep.background[2]);
-    if (fb_prov_set(&h->provenance, "prep", "fb-prep " FB_VERSION) ||
-        fb_prov_set(&h->provenance, "resize", fb_prep_policy_name(o->prep.policy)) ||
-        fb_prov_set(&h->provenance, "size", size) ||
-        fb_prov_set(&h->provenance, "kernel", fb_prep_kernel_name(o->prep.kernel)) ||
-        fb_prov_set(&h->provenance, "background", bg) ||
-        fb_prov_set(&h->provenance, "colour", "sRGB") ||
-        fb_prov_set(&h->provenance, "layout", "HWC RGB uint8"))
-        fb_die(FB_EXIT_FAILURE, "out of memory");
 }
 
 /* ---- the run ---- */
 
 typedef struct {
-    const input_list *inputs;
+    const fb_list *inputs;
     fb_writer *w;
     const options *o;
     size_t failed, written;
@@ -168,7 +81,7 @@ typedef struct {
 static int sink(void *ctx, size_t i, const uint8_t *pixels, const char *reason)
 {
     run_state *s = ctx;
-    const input *in = &s->inputs->items[i];
+    const fb_list_entry *in = &s->inputs->entries[i];
     fb_progress_update(&s->progress, i + 1, s->inputs->n);
     if (!pixels) {
         if (s->progress.enabled) fputc('\n', stderr);
@@ -186,15 +99,18 @@ static int sink(void *ctx, size_t i, const uint8_t *pixels, const char *reason)
     return 0;
 }
 
-static double parse_number(const char *s, const char *what, double min)
+/* --max-pixels N, where N may end in M (millions). */
+static double parse_max_pixels(const char *arg)
 {
-    char *end;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (end != s && (*end == 'M' || *end == 'm')) { v *= 1e6; end++; }
-    if (errno || end == s || *end || !(v >= min))
-        fb_die(FB_EXIT_USAGE, "%s: not a valid number: '%s'", what, s);
-    return v;
+    char buf[64];
+    size_t len = strlen(arg);
+    double scale = 1;
+    if (len > 1 && len < sizeof buf && (arg[len - 1] == 'M' || arg[len - 1] == 'm')) {
+        snprintf(buf, sizeof buf, "%.*s", (int)(len - 1), arg);
+        arg = buf;
+        scale = 1e6;
+    }
+    return fb_opt_double("--max-pixels", arg, 1 / scale, 1e12 / scale) * scale;
 }
 
 static void parse_options(int argc, char **argv, options *o)
@@ -212,15 +128,16 @@ static void parse_options(int argc, char **argv, options *o)
     memset(o, 0, sizeof *o);
     fb_prep_opts_default(&o->prep);
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
-    o->jobs = cores > 0 ? (int)cores : 1;
+    o->jobs = cores > 64 ? 64 : cores > 0 ? (int)cores : 1;
+    /* What the environment says, lib is told (man/fb-prep.1, ENVIRONMENT). */
+    o->prep.vipshome = getenv("VIPSHOME");
+    fb_prep_simd_cap(fb_prep_simd_parse(getenv("FB_PREP_SIMD")));
     o->timeout = 30;
     int c;
     while ((c = getopt_long(argc, argv, "o:s:r:k:b:l:dj:", longopts, NULL)) != -1) {
         switch (c) {
         case 'o': o->output = optarg; break;
-        case 's': o->prep.size = (int)parse_number(optarg, "--size", 1);
-                  if (o->prep.size > 4096) fb_die(FB_EXIT_USAGE, "--size: at most 4096");
-                  break;
+        case 's': o->prep.size = (int)fb_opt_long("--size", optarg, 1, 4096); break;
         case 'r': if (fb_prep_parse_policy(optarg, &o->prep.policy))
                       fb_die(FB_EXIT_USAGE, "--resize: '%s' is not squash, crop or pad", optarg);
                   break;
@@ -233,11 +150,9 @@ static void parse_options(int argc, char **argv, options *o)
         case 'l': if (!*optarg) fb_die(FB_EXIT_USAGE, "--label: empty name");
                   o->label = optarg; break;
         case 'd': o->label_from_dir = 1; break;
-        case 'j': o->jobs = (int)parse_number(optarg, "--jobs", 1);
-                  if (o->jobs > 64) o->jobs = 64;
-                  break;
-        case OPT_MAX_PIXELS: o->prep.max_pixels = parse_number(optarg, "--max-pixels", 1); break;
-        case OPT_TIMEOUT: o->timeout = parse_number(optarg, "--timeout", 0); break;
+        case 'j': o->jobs = (int)fb_opt_long("--jobs", optarg, 1, 64); break;
+        case OPT_MAX_PIXELS: o->prep.max_pixels = parse_max_pixels(optarg); break;
+        case OPT_TIMEOUT: o->timeout = fb_opt_double("--timeout", optarg, 0.001, 1e6); break;
         case OPT_STRICT: o->strict = 1; break;
         default: fputs(usage, stderr); exit(FB_EXIT_USAGE);
         }
@@ -254,21 +169,27 @@ int main(int argc, char **argv)
     parse_options(argc, argv, &o);
     if (!o.output) fb_refuse_binary_tty(stdout);
 
-    input_list inputs = { 0 };
+    fb_list inputs = { 0 };
+    char err[512];
     if (optind < argc) {
-        for (int i = optind; i < argc; i++) list_add(&inputs, argv[i], NULL);
+        for (int i = optind; i < argc; i++)
+            if (fb_list_add(&inputs, NULL, argv[i]) != 0) fb_die(FB_EXIT_FAILURE, "out of memory");
     } else {
         if (isatty(STDIN_FILENO))
             fb_die(FB_EXIT_USAGE, "no files: name them, or give a 'label<TAB>path' list on stdin");
-        read_list(stdin, &inputs);
+        if (fb_list_read(stdin, &inputs, err, sizeof err) != 0)
+            fb_die(FB_EXIT_FAILURE, "reading the file list: %s", err);
     }
     apply_label_options(&inputs, &o);
 
-    uint32_t dims[3] = { (uint32_t)o.prep.size, (uint32_t)o.prep.size, 3 };
+    char **labels = fb_xmalloc((inputs.n + 1) * sizeof *labels);
+    const char **paths = fb_xmalloc((inputs.n + 1) * sizeof *paths);
+    for (size_t i = 0; i < inputs.n; i++) {
+        labels[i] = inputs.entries[i].label;
+        paths[i] = inputs.entries[i].path;
+    }
     fb_header h;
-    fb_header_init(&h, FB_U8, 3, dims);
-    add_classes(&h, &inputs);
-    set_provenance(&h, &o);
+    fb_prep_stream_header(&h, &o.prep, labels, inputs.n);
 
     fb_atomic out = { 0 };
     FILE *f = stdout;
@@ -277,15 +198,12 @@ int main(int argc, char **argv)
             fb_die(FB_EXIT_FAILURE, "%s: %s", o.output, strerror(errno));
         f = out.f;
     }
-    char err[512];
     fb_writer *w = fb_writer_open(f, &h, 0, err, sizeof err);
     if (!w) {
         if (o.output) fb_atomic_abort(&out);
         fb_die(FB_EXIT_FAILURE, "%s", err);
     }
 
-    const char **paths = fb_xmalloc((inputs.n + 1) * sizeof *paths);
-    for (size_t i = 0; i < inputs.n; i++) paths[i] = inputs.items[i].path;
     run_state s = { .inputs = &inputs, .w = w, .o = &o };
     fb_progress_init(&s.progress, "images");
     int rc = fb_prep_run(&o.prep, o.jobs, o.timeout, paths, inputs.n, sink, &s, err, sizeof err);

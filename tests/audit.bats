@@ -225,6 +225,19 @@ list() { local s=$1 c=$2; shift 2; for f in "$@"; do printf '%s\t%s\n' "$c" "$f"
     [ "$(grep -A3 '"jpeg_quality"' <<< "$output" | grep -c '"median": 90.0')" -eq 1 ]
 }
 
+@test "numeric options: a bad value is a usage error (exit 2) naming the option" {
+    mkdir -p d/a
+    for v in 65 -1 x 3y ""; do
+        run fb-audit -d "$v" d
+        [ "$status" -eq 2 ]; grep -q -- "--near-dup: '$v' is not a whole number from 0 to 64" <<< "$output"
+    done
+    for v in 1.5 -0.5 x nan; do
+        run fb-audit -c "$v" d
+        [ "$status" -eq 2 ]; grep -q -- "--cosine: '$v' is not a number from 0 to 1" <<< "$output"
+    done
+    run fb-audit --cosine 0 d;             [ "$status" -eq 2 ]; grep -q -- "--cosine: '0' is not above 0" <<< "$output"
+}
+
 @test "usage errors exit 2; a missing folder exits 1" {
     run fb-audit;                          [ "$status" -eq 2 ]
     run fb-audit -l x y;                   [ "$status" -eq 2 ]; grep -q "not both" <<< "$output"

@@ -248,6 +248,25 @@ near() {   # near "R G B" "r g b" tol
     [ "$status" -eq 2 ]
 }
 
+@test "prep: numeric options: a bad value is a usage error (exit 2) naming the option" {
+    for v in 0 65 x 2.5 ""; do
+        run fb-prep -j "$v" a.jpg
+        [ "$status" -eq 2 ]; grep -q -- "--jobs: '$v' is not a whole number from 1 to 64" <<< "$output"
+    done
+    for v in 0 4097 -3 1.5 big; do
+        run fb-prep --size "$v" a.jpg
+        [ "$status" -eq 2 ]; grep -q -- "--size: '$v' is not a whole number from 1 to 4096" <<< "$output"
+    done
+    for v in 0 -1 x 1e9; do
+        run fb-prep --timeout "$v" a.jpg
+        [ "$status" -eq 2 ]; grep -q -- "--timeout: '$v' is not a number from" <<< "$output"
+    done
+    for v in 0 x 5Mx -1M; do
+        run fb-prep --max-pixels "$v" a.jpg
+        [ "$status" -eq 2 ]; grep -q -- "--max-pixels: " <<< "$output"
+    done
+}
+
 @test "prep: every file of the shared nasty set is a record or a named failure" {
     shared_data_or_skip nasty
     find "$FB_SHARED_DATA/nasty" -type f | sort > list.txt

@@ -185,6 +185,16 @@ count() { awk -F'\t' -v c="$2" '$1 == c' "out/$1.tsv" | wc -l; }
     [ "$status" -eq 0 ]
 }
 
+@test "numeric options: a bad value is a usage error (exit 2) naming the option" {
+    make_bytes d a 6
+    for v in 65 -1 x 8x "" 1.5; do
+        run fb-split -d "$v" -o out d
+        [ "$status" -eq 2 ]; grep -q -- "--near-dup: '$v' is not a whole number from 0 to 64" <<< "$output"
+    done
+    run fb-split --near-dup 64 --no-near-dups -o out d;   [ "$status" -eq 0 ]
+    [ -f out/train.tsv ]
+}
+
 @test "ratio and option errors exit 2 with a message" {
     make_bytes d a 6
     for r in 70:15 a:b:c -1:50:50 0:50:50 70:15:15:0 "70:15:" "70::30" 1e99:1:1; do

@@ -1,15 +1,29 @@
-/* Dataset audit (fb-audit): per-file facts, near-duplicate groups, and the
- * "does metadata alone predict the class?" shortcut test. */
+/* lib/audit: the dataset audit behind fb-audit.  The top of the photo
+ * areas: uses fb/dataset.h and fb/photo.h, nothing uses it but the tool.
+ *
+ *   - file inspection (format, size as displayed, JPEG quality, EXIF camera);
+ *   - the tiny-image rule;
+ *   - the metadata shortcut test: a small decision tree, cross-validated;
+ *   - the analysis: same-photo groups (fb_same_photo_join, plus backbone
+ *     features), per-class summaries;
+ *   - the verdict and the tool's exit status.
+ *
+ * Nothing here prints or exits; what the analysis could not use it says
+ * through an fb_notes. */
 #ifndef FB_AUDIT_H
 #define FB_AUDIT_H
 
 #include <stddef.h>
 #include <stdint.h>
 
-#include "fb/phash.h"
+#include "fb/dataset.h"
+#include "fb/photo.h"
 
-/* A file is tiny when its shorter side has fewer pixels than this. */
+/* ---- the tiny-image rule ----
+ * A photo is tiny when its shorter side (as displayed) has fewer pixels
+ * than FB_AUDIT_TINY: too small to say much about its subject at 224x224. */
 #define FB_AUDIT_TINY 64
+int fb_audit_is_tiny(int width, int height);
 
 typedef enum { FB_FILE_OK = 0, FB_FILE_NOT_IMAGE, FB_FILE_UNREADABLE } fb_file_state;
 
@@ -33,8 +47,10 @@ typedef struct {
 } fb_audit_file;
 
 /* Fills f (path, label, split already set).  Never fails: problems go in
- * f->state and f->problem. */
+ * f->state and f->problem.  Needs fb_photo_vips_start. */
 void fb_audit_inspect(fb_audit_file *f);
+/* 1 when f was inspected as a usable image that is tiny. */
+int fb_audit_file_is_tiny(const fb_audit_file *f);
 
 /* IJG-equivalent quality (1..100) of a JPEG file, estimated from its first
  * luminance quantisation table (DQT, table 0): the quality whose standard
@@ -69,34 +85,20 @@ extern const int fb_nfeature_groups;
 double fb_shortcut_cv_accuracy(const double *features, const int *labels, size_t n,
                                int nclasses, unsigned mask, uint64_t seed, int *folds);
 
-/* ---- the analysis behind the report (lib/audit_analysis.c) ---- */
+/* ---- the analysis behind the report (lib/audit/analysis.c) ---- */
 
-/* Photos that are the same photo.  members are indices into the files array
- * the group was found in, ascending; the first is the group's smallest. */
-typedef struct {
-    size_t *members;           /* indices into files, sorted */
-    size_t n;                  /* 2 or more */
-    int identical;             /* all byte-identical (same size and digest) to the first */
-    int max_bits;              /* largest pHash distance to the first member, -1 unknown */
-    unsigned splits;           /* bit 1 << FB_TRAIN.. per split present */
-    int nclasses;              /* distinct labels among the members */
-} fb_dup_group;
-
-/* Finds the groups of files that are the same photo: byte-identical files,
- * pHashes (whole or 92% crop) within near_dup_bits, and, when features is not
+/* Finds the groups of files that are the same photo: fb_same_photo_join
+ * (byte-identical, pHashes within near_dup_bits) and, when features is not
  * NULL, backbone feature vectors (an fb-feat stream whose record ids are the
  * files' paths) with cosine similarity at least cosine.  Returns the groups
  * of two or more files, in order of their smallest member (*ngroups of them;
- * free with fb_dup_groups_free).  *feature_rows gets the number of stream
- * records that matched a file, or -1 when features is NULL or the stream is
- * unusable (said on stderr). */
-fb_dup_group *fb_audit_near_duplicates(const fb_audit_file *files, size_t n, int near_dup_bits,
-                                       const char *features, double cosine,
-                                       size_t *ngroups, long *feature_rows);
-void fb_dup_groups_free(fb_dup_group *groups, size_t ngroups);
-
-/* 1 when the group has members in more than one split (a leak). */
-int fb_dup_group_is_leak(const fb_dup_group *g);
+ * free with fb_photo_groups_free); NULL when out of memory (message in err).
+ * *feature_rows gets the number of stream records that matched a file, or -1
+ * when features is NULL or the stream is unusable (noted). */
+fb_photo_group *fb_audit_near_duplicates(const fb_audit_file *files, size_t n, int near_dup_bits,
+                                         const char *features, double cosine,
+                                         size_t *ngroups, long *feature_rows,
+                                         const fb_notes *notes, char *err, size_t errlen);
 
 /* The formats the per-class summary counts, in report order, and the index
  * of a format name in it (FB_AUDIT_NFORMATS for NULL or any other name). */
@@ -120,8 +122,9 @@ typedef struct {
     size_t ncameras;
 } fb_class_summary;
 
-/* Summarises the files of class label; free with fb_class_summary_free. */
-void fb_audit_summarise_class(const fb_audit_file *files, size_t n, int label, fb_class_summary *s);
+/* Summarises the files of class label; free with fb_class_summary_free.
+ * 0 ok, -1 out of memory. */
+int fb_audit_summarise_class(const fb_audit_file *files, size_t n, int label, fb_class_summary *s);
 void fb_class_summary_free(fb_class_summary *s);
 
 /* Metadata "strongly" predicts the class when the cross-validated tree
@@ -142,8 +145,34 @@ typedef struct {
 /* The shortcut test: how well size, aspect, format, JPEG quality, EXIF
  * presence and camera of the usable files predict their labels (0 ..
  * nclasses-1), all together and one feature group at a time, by
- * fb_shortcut_cv_accuracy with seed. */
-fb_shortcut_result fb_audit_test_shortcut(const fb_audit_file *files, size_t n, int nclasses,
-                                          uint64_t seed);
+ * fb_shortcut_cv_accuracy with seed.  0 ok, -1 out of memory. */
+int fb_audit_test_shortcut(const fb_audit_file *files, size_t n, int nclasses, uint64_t seed,
+                           fb_shortcut_result *res);
+
+/* ---- the verdict ---- */
+
+/* fb-audit's exit statuses (man/fb-audit.1).  A leak or a strong shortcut
+ * outranks unusable files: it is what makes an accuracy number wrong. */
+enum {
+    FB_AUDIT_CLEAN = 0, FB_AUDIT_PROBLEMS = 1, FB_AUDIT_LEAK = 3, FB_AUDIT_SHORTCUT = 4,
+    FB_AUDIT_LEAK_AND_SHORTCUT = 5
+};
+
+typedef struct {
+    size_t leaks;              /* groups spanning splits */
+    size_t conflicts;          /* groups whose members carry different labels */
+    size_t unusable;           /* files not FB_FILE_OK */
+    size_t tiny;               /* usable files that are tiny */
+    int shortcut;              /* the shortcut test found a strong one */
+    int input_problems;        /* the folder, lists or feature stream had problems */
+    int status;                /* FB_AUDIT_* */
+    char words[40];            /* "LEAK SHORTCUT UNUSABLE-FILES", or "clean" */
+} fb_audit_verdict;
+
+/* The verdict on an analysis.  input_problems: the number of problems met
+ * while reading the folder or lists and the feature stream. */
+fb_audit_verdict fb_audit_judge(const fb_audit_file *files, size_t n,
+                                const fb_photo_group *groups, size_t ngroups,
+                                const fb_shortcut_result *shortcut, int input_problems);
 
 #endif

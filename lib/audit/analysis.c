@@ -1,8 +1,6 @@
-/* The analysis behind fb-audit's report: near-duplicate groups, per-class
- * summaries and the metadata shortcut test over inspected files. */
+/* The analysis behind fb-audit's report: same-photo groups, per-class
+ * summaries, the metadata shortcut test and the verdict (fb/audit.h). */
 #include "fb/audit.h"
-#include "fb/phash.h"
-#include "fb/split.h"
 #include "fb/stream.h"
 #include "fb/util.h"
 
@@ -13,31 +11,40 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* ---- near-duplicate groups ---- */
+/* ---- same-photo groups ---- */
 
-/* Joins photos whose backbone features are nearly parallel.  Returns the
- * number of stream records that matched a file, -1 when the stream is unusable. */
-static long join_by_features(fb_groups *g, const fb_audit_file *files, size_t n,
-                             const char *path, double cosine)
+/* Unit-length feature vectors of the files a stream names. */
+typedef struct {
+    float *vec;                /* rows x d */
+    size_t *which;             /* file index per row */
+    size_t rows, d;
+} feature_rows;
+
+/* Reads the stream at path into fr.  0 ok; -1 unusable (noted); -2 out of
+ * memory. */
+static int read_features(feature_rows *fr, const fb_audit_file *files, size_t n,
+                         const char *path, const fb_notes *notes)
 {
+    memset(fr, 0, sizeof *fr);
     FILE *f = fb_open_input(path);
-    if (!f) { fb_warn("%s: %s", path, strerror(errno)); return -1; }
+    if (!f) { fb_note(notes, "%s: %s", path, strerror(errno)); return -1; }
     char err[256];
     fb_reader *r = fb_reader_open(f, path, err, sizeof err);
-    if (!r) { fb_warn("%s", err); if (f != stdin) fclose(f); return -1; }
+    if (!r) { fb_note(notes, "%s", err); if (f != stdin) fclose(f); return -1; }
     const fb_header *h = fb_reader_header(r);
+    int rc = 0;
+    unsigned char *seen = NULL;
     if (h->dtype != FB_F32 || h->rank != 1) {
-        fb_warn("%s: expected feature vectors (float32, one dimension), got %s rank %d",
+        fb_note(notes, "%s: expected feature vectors (float32, one dimension), got %s rank %d",
                 path, fb_dtype_name(h->dtype), h->rank);
-        fb_reader_close(r); if (f != stdin) fclose(f);
-        return -1;
+        rc = -1;
+        goto done;
     }
-    size_t d = h->dims[0];
-    float *vec = calloc(n * d, sizeof *vec);
-    size_t *which = malloc(n * sizeof *which);   /* matched file index per row */
-    unsigned char *seen = calloc(n, 1);
-    if (!vec || !which || !seen) fb_die(FB_EXIT_FAILURE, "out of memory for %zu features", n);
-    size_t rows = 0;
+    size_t d = fr->d = h->dims[0];
+    fr->vec = calloc((n ? n : 1) * d, sizeof *fr->vec);
+    fr->which = malloc((n ? n : 1) * sizeof *fr->which);
+    seen = calloc(n ? n : 1, 1);
+    if (!fr->vec || !fr->which || !seen) { rc = -2; goto done; }
     long unmatched = 0;
     fb_record rec;
     int got;
@@ -50,101 +57,70 @@ static long join_by_features(fb_groups *g, const fb_audit_file *files, size_t n,
         double norm = 0;
         for (size_t k = 0; k < d; k++) norm += (double)x[k] * x[k];
         norm = norm > 0 ? 1 / sqrt(norm) : 0;
-        for (size_t k = 0; k < d; k++) vec[rows * d + k] = (float)(x[k] * norm);
-        which[rows++] = i;
+        for (size_t k = 0; k < d; k++) fr->vec[fr->rows * d + k] = (float)(x[k] * norm);
+        fr->which[fr->rows++] = i;
     }
-    if (got < 0) fb_warn("%s: %s (using the %zu records before)", path, fb_reader_error(r), rows);
-    if (unmatched) fb_warn("%s: %ld records name no file of this audit", path, unmatched);
+    if (got < 0) fb_note(notes, "%s: %s (using the %zu records before)", path, fb_reader_error(r), fr->rows);
+    if (unmatched) fb_note(notes, "%s: %ld records name no file of this audit", path, unmatched);
+done:
+    free(seen);
     fb_reader_close(r);
     if (f != stdin) fclose(f);
+    return rc;
+}
+
+/* Joins the photos whose features are nearly parallel.  -1 out of memory. */
+static int join_by_features(fb_groups *g, const feature_rows *fr, double cosine)
+{
     /* All cosines, a block of rows at a time: X_block * X^T. */
     enum { BLOCK = 256 };
+    size_t rows = fr->rows, d = fr->d;
     float *sim = malloc((size_t)BLOCK * (rows ? rows : 1) * sizeof *sim);
-    if (!sim) fb_die(FB_EXIT_FAILURE, "out of memory");
+    if (!sim) return -1;
     for (size_t b = 0; b < rows; b += BLOCK) {
         size_t m = rows - b < BLOCK ? rows - b : BLOCK;
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)m, (int)rows, (int)d, 1.0f,
-                    vec + b * d, (int)d, vec, (int)d, 0.0f, sim, (int)rows);
+                    fr->vec + b * d, (int)d, fr->vec, (int)d, 0.0f, sim, (int)rows);
         for (size_t i = 0; i < m; i++)
             for (size_t j = b + i + 1; j < rows; j++)
-                if (sim[i * rows + j] >= cosine) fb_groups_join(g, which[b + i], which[j]);
+                if (sim[i * rows + j] >= cosine) fb_groups_join(g, fr->which[b + i], fr->which[j]);
     }
-    free(sim); free(vec); free(which); free(seen);
-    return (long)rows;
+    free(sim);
+    return 0;
 }
 
-/* The groups of two or more files that g has joined. */
-static fb_dup_group *collect_groups(fb_groups *g, const fb_audit_file *files, size_t n, size_t *ngroups)
+fb_photo_group *fb_audit_near_duplicates(const fb_audit_file *files, size_t n, int near_dup_bits,
+                                         const char *features, double cosine,
+                                         size_t *ngroups, long *feature_rows_used,
+                                         const fb_notes *notes, char *err, size_t errlen)
 {
-    size_t *count = calloc(n ? n : 1, sizeof *count);
-    if (!count) fb_die(FB_EXIT_FAILURE, "out of memory");
-    for (size_t i = 0; i < n; i++) count[fb_groups_find(g, i)]++;
-    size_t m = 0;
-    for (size_t i = 0; i < n; i++) m += count[i] > 1;
-    fb_dup_group *groups = fb_xcalloc(m ? m : 1, sizeof *groups);
-    m = 0;
-    for (size_t r = 0; r < n; r++) {
-        if (count[r] < 2) continue;
-        fb_dup_group *dg = &groups[m++];
-        dg->members = fb_xmalloc(count[r] * sizeof *dg->members);
-        dg->identical = 1;
-        dg->max_bits = 0;
-        for (size_t i = r; i < n; i++) {
-            if (fb_groups_find(g, i) != r) continue;
-            const fb_audit_file *a = &files[r], *b = &files[i];
-            dg->members[dg->n++] = i;
-            dg->identical &= a->has_digest && b->has_digest && a->size == b->size &&
-                             a->digest == b->digest;
-            int bits = a->has_phash && b->has_phash ? fb_hamming(a->phash.full, b->phash.full) : -1;
-            if (bits < 0) dg->max_bits = -1;
-            else if (dg->max_bits >= 0 && bits > dg->max_bits) dg->max_bits = bits;
-            if (b->split != FB_NO_SPLIT) dg->splits |= 1u << b->split;
-        }
-        dg->nclasses = 1;
-        for (size_t k = 1; k < dg->n; k++) {
-            int fresh = 1;
-            for (size_t l = 0; l < k; l++)
-                if (files[dg->members[l]].label == files[dg->members[k]].label) fresh = 0;
-            dg->nclasses += fresh;
-        }
-    }
-    free(count);
-    *ngroups = m;
-    return groups;
-}
-
-fb_dup_group *fb_audit_near_duplicates(const fb_audit_file *files, size_t n, int near_dup_bits,
-                                       const char *features, double cosine,
-                                       size_t *ngroups, long *feature_rows)
-{
-    fb_groups g;
-    if (fb_groups_init(&g, n)) fb_die(FB_EXIT_FAILURE, "out of memory");
-    fb_phash *hash = fb_xmalloc(n * sizeof *hash);
-    uint64_t *size = fb_xmalloc(n * 8), *digest = fb_xmalloc(n * 8);
-    unsigned char *has_hash = fb_xmalloc(n), *has_digest = fb_xmalloc(n);
-    char **paths = fb_xmalloc(n * sizeof *paths);
+    fb_groups g = { 0 };
+    fb_photo_group *groups = NULL;
+    fb_photo_key *keys = malloc((n ? n : 1) * sizeof *keys);
+    feature_rows fr = { 0 };
+    *ngroups = 0;
+    *feature_rows_used = -1;
+    if (!keys || fb_groups_init(&g, n) != 0) goto done;
     for (size_t i = 0; i < n; i++) {
-        hash[i] = files[i].phash; has_hash[i] = (unsigned char)files[i].has_phash;
-        size[i] = files[i].size; digest[i] = files[i].digest;
-        has_digest[i] = (unsigned char)files[i].has_digest;
-        paths[i] = (char *)files[i].path;
+        const fb_audit_file *f = &files[i];
+        keys[i] = (fb_photo_key){ f->path, f->label, f->split, f->has_digest, f->size, f->digest,
+                                  f->has_phash, f->phash };
     }
-    fb_groups_join_identical(&g, paths, size, digest, has_digest);
-    fb_groups_join_phash(&g, hash, has_hash, near_dup_bits);
-    *feature_rows = features ? join_by_features(&g, files, n, features, cosine) : -1;
-    fb_dup_group *groups = collect_groups(&g, files, n, ngroups);
-    free(hash); free(size); free(digest); free(has_hash); free(has_digest); free(paths);
+    if (fb_same_photo_join(&g, keys, n, near_dup_bits) != 0) goto done;
+    if (features) {
+        int rc = read_features(&fr, files, n, features, notes);
+        if (rc == -2 || (rc == 0 && join_by_features(&g, &fr, cosine) != 0)) goto done;
+        if (rc == 0) *feature_rows_used = (long)fr.rows;
+    }
+    groups = fb_photo_groups(&g, keys, n, ngroups);
+done:
+    if (!groups) snprintf(err, errlen, "out of memory for the same-photo groups of %zu files", n);
+    free(fr.vec);
+    free(fr.which);
+    free(keys);
     fb_groups_free(&g);
     return groups;
 }
-
-void fb_dup_groups_free(fb_dup_group *groups, size_t ngroups)
-{
-    for (size_t k = 0; k < ngroups; k++) free(groups[k].members);
-    free(groups);
-}
-
-int fb_dup_group_is_leak(const fb_dup_group *g) { return __builtin_popcount(g->splits) > 1; }
 
 /* ---- per-class summaries ---- */
 
@@ -181,13 +157,18 @@ static int compare_camera(const void *a, const void *b)
     return strcmp(x->name, y->name);
 }
 
-void fb_audit_summarise_class(const fb_audit_file *files, size_t n, int label, fb_class_summary *s)
+int fb_audit_summarise_class(const fb_audit_file *files, size_t n, int label, fb_class_summary *s)
 {
     memset(s, 0, sizeof *s);
-    double *w = fb_xmalloc((n + 1) * sizeof *w), *h = fb_xmalloc((n + 1) * sizeof *h);
-    double *a = fb_xmalloc((n + 1) * sizeof *a), *q = fb_xmalloc((n + 1) * sizeof *q);
+    double *w = malloc((n + 1) * sizeof *w), *h = malloc((n + 1) * sizeof *h);
+    double *a = malloc((n + 1) * sizeof *a), *q = malloc((n + 1) * sizeof *q);
     size_t nq = 0;
-    s->cameras = fb_xmalloc((n + 1) * sizeof *s->cameras);
+    s->cameras = malloc((n + 1) * sizeof *s->cameras);
+    if (!w || !h || !a || !q || !s->cameras) {
+        free(w); free(h); free(a); free(q);
+        fb_class_summary_free(s);
+        return -1;
+    }
     for (size_t i = 0; i < n; i++) {
         const fb_audit_file *f = &files[i];
         if (f->label != label) continue;
@@ -198,7 +179,7 @@ void fb_audit_summarise_class(const fb_audit_file *files, size_t n, int label, f
         h[u] = f->height;
         a[u] = (double)f->width / f->height;
         if (f->jpeg_quality > 0) q[nq++] = f->jpeg_quality;
-        if (f->width < FB_AUDIT_TINY || f->height < FB_AUDIT_TINY) s->tiny++;
+        s->tiny += fb_audit_is_tiny(f->width, f->height);
         s->with_exif += f->has_exif;
         int fc = fb_audit_format_code(f->format);
         if (fc < FB_AUDIT_NFORMATS) s->format_count[fc]++;
@@ -214,6 +195,7 @@ void fb_audit_summarise_class(const fb_audit_file *files, size_t n, int label, f
     s->quality = spread_of(q, nq);
     qsort(s->cameras, s->ncameras, sizeof *s->cameras, compare_camera);
     free(w); free(h); free(a); free(q);
+    return 0;
 }
 
 void fb_class_summary_free(fb_class_summary *s)
@@ -235,13 +217,17 @@ static int camera_code(const fb_audit_file *files, size_t i)
     return (int)i + 1;
 }
 
-fb_shortcut_result fb_audit_test_shortcut(const fb_audit_file *files, size_t n, int nclasses,
-                                          uint64_t seed)
+int fb_audit_test_shortcut(const fb_audit_file *files, size_t n, int nclasses, uint64_t seed,
+                           fb_shortcut_result *out)
 {
     fb_shortcut_result res = { 0 };
-    double *x = fb_xmalloc((n + 1) * FB_NFEATURES * sizeof *x);
-    int *y = fb_xmalloc((n + 1) * sizeof *y);
-    long *count = fb_xcalloc(nclasses + 1, sizeof *count);
+    double *x = malloc((n + 1) * FB_NFEATURES * sizeof *x);
+    int *y = malloc((n + 1) * sizeof *y);
+    long *count = calloc(nclasses + 1, sizeof *count);
+    if (!x || !y || !count) {
+        free(x); free(y); free(count);
+        return -1;
+    }
     size_t m = 0;
     for (size_t i = 0; i < n; i++) {
         const fb_audit_file *f = &files[i];
@@ -278,5 +264,34 @@ fb_shortcut_result fb_audit_test_shortcut(const fb_audit_file *files, size_t n, 
         res.notice = skill >= FB_SHORTCUT_NOTICE;
     }
     free(x); free(y); free(count);
-    return res;
+    *out = res;
+    return 0;
+}
+
+/* ---- the verdict ---- */
+
+fb_audit_verdict fb_audit_judge(const fb_audit_file *files, size_t n,
+                                const fb_photo_group *groups, size_t ngroups,
+                                const fb_shortcut_result *shortcut, int input_problems)
+{
+    fb_audit_verdict v = { 0 };
+    for (size_t k = 0; k < ngroups; k++) {
+        v.leaks += fb_photo_group_is_leak(&groups[k]);
+        v.conflicts += groups[k].nclasses > 1;
+    }
+    for (size_t i = 0; i < n; i++) {
+        v.unusable += files[i].state != FB_FILE_OK;
+        v.tiny += fb_audit_file_is_tiny(&files[i]);
+    }
+    v.shortcut = shortcut->strong;
+    v.input_problems = input_problems;
+    v.status = v.leaks && v.shortcut ? FB_AUDIT_LEAK_AND_SHORTCUT
+             : v.leaks ? FB_AUDIT_LEAK : v.shortcut ? FB_AUDIT_SHORTCUT
+             : v.unusable || input_problems ? FB_AUDIT_PROBLEMS : FB_AUDIT_CLEAN;
+    if (v.leaks) strcat(v.words, " LEAK");
+    if (v.shortcut) strcat(v.words, " SHORTCUT");
+    if (v.unusable) strcat(v.words, " UNUSABLE-FILES");
+    if (v.words[0]) memmove(v.words, v.words + 1, strlen(v.words));
+    else strcpy(v.words, "clean");
+    return v;
 }

@@ -6,11 +6,10 @@
  * pipeline), so the common case — an sRGB JPEG with no alpha and no
  * orientation — takes the shortest route: one reload with shrink, one
  * resize, one write to memory. */
-#include "fb/prep.h"
+#include "fb/photo.h"
+#include "allowlist.h"
 
-#include <dlfcn.h>
 #include <errno.h>
-#include <malloc.h>
 #include <stdio.h>
 #include <string.h>
 #include <stdlib.h>
@@ -25,6 +24,7 @@ void fb_prep_opts_default(fb_prep_opts *o)
     o->kernel = FB_KERNEL_LINEAR;
     o->background[0] = o->background[1] = o->background[2] = 255;
     o->max_pixels = 100e6;
+    o->vipshome = NULL;
 }
 
 static const char *const policy_names[] = { "squash", "crop", "pad" };
@@ -158,116 +158,6 @@ const char *fb_prep_format_name(fb_image_format f)
     return "unknown";
 }
 
-int fb_prep_format_accepted(fb_image_format f)
-{
-    return f >= FB_FMT_JPEG && f <= FB_FMT_HEIF;
-}
-
-const char *fb_prep_accepted_list(void)
-{
-    return "JPEG, PNG, WebP, TIFF, GIF, HEIF/AVIF";
-}
-
-/* ---- libvips set-up ---- */
-
-/* The loaders fb trusts with photos.  Everything else libvips could open
- * (JPEG 2000, SVG, PDF, ImageMagick, FITS, …) is blocked: Debian's 8.14
- * aborts the process in the JPEG 2000 loader and hangs on a truncated SVGZ,
- * and none of them is a photo format. */
-static const char *const allowed_loaders[] = {
-    "VipsForeignLoadJpeg", "VipsForeignLoadPng", "VipsForeignLoadWebp",
-    "VipsForeignLoadTiff", "VipsForeignLoadNsgif", "VipsForeignLoadHeif",
-};
-
-static void drop_vips_warning(const char *domain, GLogLevelFlags level, const char *msg, void *data)
-{
-    /* Warnings about recoverable damage would reach stderr without the
-     * file's name; real failures come back as errors and are reported. */
-    (void)domain; (void)level; (void)msg; (void)data;
-}
-
-/* Where libvips keeps its HEIF module, found before vips_init so that
- * vips_init can be told to load no modules at all (below). */
-static char heif_module[4096];
-static int heif_tried;
-
-static void find_heif_module(void)
-{
-    const char *home = getenv("VIPSHOME");
-    char dir[4096] = "";
-    if (home && *home) {
-        snprintf(dir, sizeof dir, "%s/lib", home);
-    } else {
-        Dl_info info;
-        void *sym = dlsym(RTLD_DEFAULT, "vips_init");
-        const char *slash;
-        if (sym && dladdr(sym, &info) && info.dli_fname && (slash = strrchr(info.dli_fname, '/')))
-            snprintf(dir, sizeof dir, "%.*s", (int)(slash - info.dli_fname), info.dli_fname);
-    }
-    if (*dir)
-        snprintf(heif_module, sizeof heif_module, "%s/vips-modules-%d.%d/vips-heif.so", dir,
-                 VIPS_MAJOR_VERSION, VIPS_MINOR_VERSION);
-}
-
-static void allow_only_photo_loaders(void)
-{
-    vips_operation_block_set("VipsForeignLoad", TRUE);
-    for (size_t i = 0; i < sizeof allowed_loaders / sizeof allowed_loaders[0]; i++)
-        vips_operation_block_set(allowed_loaders[i], FALSE);
-}
-
-/* The HEIF loader is a libvips module: loaded on the first HEIF file. */
-static int need_heif(void)
-{
-    if (vips_type_find("VipsOperation", "heifload_buffer")) return 0;
-    if (!heif_tried) {
-        heif_tried = 1;
-        /* g_module_open as vips_init would call it (found at run time:
-         * libgmodule comes with libvips, but fb does not link it itself) */
-        typedef void *(*module_open_fn)(const char *, int);
-        module_open_fn open_module = (module_open_fn)dlsym(RTLD_DEFAULT, "g_module_open");
-        if (*heif_module && open_module && open_module(heif_module, G_MODULE_BIND_LAZY)) {
-            allow_only_photo_loaders();
-            if (vips_type_find("VipsOperation", "heifload_buffer")) return 0;
-        }
-    }
-    vips_error("fb-prep", "this libvips has no HEIF/AVIF support (module %s)",
-               *heif_module ? heif_module : "not found");
-    return -1;
-}
-
-int fb_prep_vips_init(const char *argv0)
-{
-    /* vips_init loads every module in VIPSHOME's module folder: ImageMagick,
-     * poppler, OpenSlide, JPEG XL, HEIF.  All but HEIF are blocked anyway,
-     * and loading them costs each decoder process tens of milliseconds, so
-     * point it at a folder that has none and load HEIF when a file needs it. */
-    /* Each photo allocates and frees the same few large buffers (the file,
-     * the decoded pixels); by default glibc maps and unmaps each of them,
-     * and the page faults to refill them cost more than a fifth of the
-     * time.  Keep them in the heap and the heap untrimmed: the process's
-     * memory is then that of its largest image, as it is anyway at peak. */
-    mallopt(M_MMAP_THRESHOLD, 64 << 20);
-    mallopt(M_TRIM_THRESHOLD, 256 << 20);
-    find_heif_module();
-    char *home = getenv("VIPSHOME");
-    home = home ? g_strdup(home) : NULL;
-    setenv("VIPSHOME", "/nonexistent/fb-prep: no vips modules", 1);
-    int rc = VIPS_INIT(argv0);
-    if (home) setenv("VIPSHOME", home, 1);
-    else unsetenv("VIPSHOME");
-    g_free(home);
-    if (rc) return -1;
-    allow_only_photo_loaders();
-    /* Every image is seen once: caching operations only costs time. */
-    vips_cache_set_max(0);
-    /* fb-prep runs its own decoder processes; vips' threadpool per image
-     * would only add start-up cost. */
-    vips_concurrency_set(1);
-    g_log_set_handler("VIPS", G_LOG_LEVEL_WARNING, drop_vips_warning, NULL);
-    return 0;
-}
-
 /* ---- one image ---- */
 
 /* vips' error buffer as one line: its first and last messages, which name
@@ -316,7 +206,7 @@ static VipsImage *load(const char *path, const void *buf, size_t len, fb_image_f
         break;
     case FB_FMT_PNG: rc = vips_pngload_buffer((void *)buf, len, &x, "access", seq, "fail_on", fail, NULL); break;
     case FB_FMT_GIF: rc = vips_gifload_buffer((void *)buf, len, &x, "access", seq, "fail_on", fail, NULL); break;
-    case FB_FMT_HEIF: if (need_heif()) break;
+    case FB_FMT_HEIF: if (fb_photo_need_heif()) break;
         rc = vips_heifload_buffer((void *)buf, len, &x, "access", seq, "fail_on", fail, NULL); break;
     case FB_FMT_TIFF: rc = vips_tiffload(path, &x, "access", seq, "fail_on", fail, NULL); break;
     default: vips_error("fb-prep", "no loader"); break;

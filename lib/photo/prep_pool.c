@@ -13,7 +13,8 @@
  *   child → parent  u32 status; status 0: size*size*3 pixel bytes;
  *                   status 1: u32 length, reason bytes
  */
-#include "fb/prep.h"
+#include "fb/photo.h"
+#include "allowlist.h"
 #include "fb/util.h"
 
 #include <errno.h>
@@ -92,7 +93,7 @@ static _Noreturn void decoder_main(int fd, const fb_prep_opts *o, size_t npixels
     /* Nothing a decoder does may reach the output stream. */
     int devnull = open("/dev/null", O_WRONLY);
     if (devnull >= 0) { dup2(devnull, STDOUT_FILENO); close(devnull); }
-    if (fb_prep_vips_init("fb-prep")) _exit(3);
+    if (fb_prep_vips_init("fb-prep", o->vipshome)) _exit(3);
     uint8_t *pixels = malloc(npixels);
     if (!pixels) _exit(4);
     char *path = NULL;

@@ -5,7 +5,7 @@
  * fb-prep does this itself rather than with vips_resize because, for a
  * 500×375 photo, building and running the vips resize pipeline cost more
  * than decoding the JPEG; this loop costs a fraction of a millisecond. */
-#include "fb/prep.h"
+#include "fb/photo.h"
 
 /* The two inner loops are the only pixel work fb-prep does itself; let
  * the compiler vectorise them even in a -O2 build. */
@@ -297,14 +297,28 @@ static void hpass_scalar(const float *row, const taps *tx, uint8_t *d, int ow)
     }
 }
 
-/* FB_PREP_SIMD=0 (scalar), sse2 or avx2 caps the variant: the unit tests
- * check that they all agree. */
+/* The caller's cap on the variant (fb_prep_simd_cap): -1 none, 0 scalar,
+ * 1 SSE2, 2 AVX2. */
+static int simd_cap = -1;
+
+void fb_prep_simd_cap(int level)
+{
+    simd_cap = level;
+}
+
+int fb_prep_simd_parse(const char *s)
+{
+    if (!s) return -1;
+    if (strcmp(s, "0") == 0) return 0;
+    if (strcmp(s, "sse2") == 0) return 1;
+    if (strcmp(s, "avx2") == 0) return 2;
+    return -1;
+}
+
 static int simd_level(void)
 {
 #ifdef FB_X86
-    const char *cap = getenv("FB_PREP_SIMD");
-    if (cap && strcmp(cap, "0") == 0) return 0;
-    if (cap && strcmp(cap, "sse2") == 0) return 1;
+    if (simd_cap == 0 || simd_cap == 1) return simd_cap;
     __builtin_cpu_init();
     return __builtin_cpu_supports("avx2") ? 2 : 1;
 #else

@@ -1,7 +1,8 @@
 /* pHash, duplicate groups and the JPEG quality estimate. */
 #include "check.h"
 #include "fb/audit.h"
-#include "fb/phash.h"
+#include "fb/dataset.h"
+#include "fb/photo.h"
 #include "fb/rng.h"
 
 #include <stdlib.h>

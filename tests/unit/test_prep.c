@@ -1,7 +1,7 @@
 /* Unit tests for fb-prep's pure parts: format sniffing, option parsing,
  * geometry, resampling and orientation. */
 #include "check.h"
-#include "fb/prep.h"
+#include "fb/photo.h"
 
 #include <string.h>
 
@@ -79,10 +79,10 @@ static void test_resample_variants(void)
             for (size_t bi = 0; bi < 2; bi++) {
                 int ow = sizes[si][0], oh = sizes[si][1];
                 static uint8_t ref[224 * 224 * 3], got[224 * 224 * 3];
-                setenv("FB_PREP_SIMD", "0", 1);
+                fb_prep_simd_cap(fb_prep_simd_parse("0"));
                 fb_prep_resample(src, W, H, W * 3, boxes[bi], ref, ow, oh, (size_t)ow * 3, (fb_prep_kernel)k);
                 for (int c = 0; c < 2; c++) {
-                    setenv("FB_PREP_SIMD", caps[c], 1);
+                    fb_prep_simd_cap(fb_prep_simd_parse(caps[c]));
                     memset(got, 0xAB, sizeof got);
                     fb_prep_resample(src, W, H, W * 3, boxes[bi], got, ow, oh, (size_t)ow * 3, (fb_prep_kernel)k);
                     if (memcmp(ref, got, (size_t)ow * oh * 3) != 0) {
@@ -92,7 +92,7 @@ static void test_resample_variants(void)
                     runs++;
                 }
             }
-    unsetenv("FB_PREP_SIMD");
+    fb_prep_simd_cap(-1);
     CHECK(all_same, "SIMD resampling gives the scalar loop's bytes (%d runs)", runs);
 }
 

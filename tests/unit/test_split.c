@@ -1,7 +1,7 @@
 /* Ratio parsing, largest-remainder targets and group-aware assignment. */
 #include "check.h"
 #include "fb/rng.h"
-#include "fb/split.h"
+#include "fb/dataset.h"
 #include "fb/util.h"
 
 #include <stdio.h>
@@ -73,14 +73,14 @@ static void test_assign(void)
         group[i] = i;
     }
     double r[3] = { 0.7, 0.15, 0.15 };
-    CHECK(fb_split_assign(&ds, group, r, 1) == 0, "assign singletons");
+    CHECK(fb_split_assign(&ds, group, r, 1, NULL) == 0, "assign singletons");
     size_t count[2][3] = { { 0 } };
     for (size_t i = 0; i < ds.nitems; i++) count[ds.items[i].label][ds.items[i].split]++;
     CHECK(count[0][0] == 28 && count[0][1] == 6 && count[0][2] == 6, "class a: 28/6/6");
     CHECK(count[1][0] == 14 && count[1][1] == 3 && count[1][2] == 3, "class b: 14/3/3");
     int first[60];
     for (size_t i = 0; i < ds.nitems; i++) first[i] = ds.items[i].split;
-    fb_split_assign(&ds, group, r, 1);
+    fb_split_assign(&ds, group, r, 1, NULL);
     int same = 1;
     for (size_t i = 0; i < ds.nitems; i++) same &= first[i] == ds.items[i].split;
     CHECK(same, "same seed, same assignment");
@@ -90,7 +90,7 @@ static void test_assign(void)
     group[45] = 38;
     int together = 0;
     for (uint64_t seed = 1; seed <= 20; seed++) {
-        fb_split_assign(&ds, group, r, seed);
+        fb_split_assign(&ds, group, r, seed, NULL);
         int ok = ds.items[45].split == ds.items[38].split;
         for (size_t i = 0; i < 10; i++) ok &= ds.items[i].split == ds.items[group[i]].split;
         together += ok;

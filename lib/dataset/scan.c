@@ -1,0 +1,341 @@
+/* Class-per-folder scanning, and the train/val/test lists of a set
+ * (fb/dataset.h). */
+#include "fb/dataset.h"
+#include "fb/util.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+
+/* Nested folders deeper than this are not followed (guards symlink loops). */
+#define MAX_DEPTH 16
+
+void fb_note(const fb_notes *notes, const char *fmt, ...)
+{
+    if (!notes || !notes->say) return;
+    char msg[4096 + 512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    notes->say(notes->ctx, msg);
+}
+
+int fb_has_image_extension(const char *name)
+{
+    static const char *const ext[] = { "jpg", "jpeg", "png", "webp", "tif", "tiff",
+                                       "gif", "heic", "heif", "avif" };
+    const char *dot = strrchr(name, '.');
+    if (!dot) return 0;
+    for (size_t i = 0; i < sizeof ext / sizeof ext[0]; i++)
+        if (strcasecmp(dot + 1, ext[i]) == 0) return 1;
+    return 0;
+}
+
+static int compare_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void free_names(char **names, size_t n)
+{
+    for (size_t i = 0; i < n; i++) free(names[i]);
+    free(names);
+}
+
+/* Sorted non-hidden entry names of dir.  NULL with *oom 0 and a note
+ * naming dir when it cannot be read; NULL with *oom 1 when out of memory. */
+static char **list_dir(const char *dir, size_t *count, int *oom, const fb_notes *notes)
+{
+    *oom = 0;
+    DIR *d = opendir(dir);
+    if (!d) {
+        fb_note(notes, "%s: cannot read folder: %s", dir, strerror(errno));
+        return NULL;
+    }
+    /* One slot from the start: glibc declares qsort's base non-null, and
+     * the compiler would then drop a later NULL check. */
+    size_t n = 0, cap = 64;
+    char **names = malloc(cap * sizeof *names);
+    struct dirent *e;
+    while (names && (e = readdir(d))) {
+        if (e->d_name[0] == '.') continue;   /* hidden, "." and ".." */
+        if (n == cap) {
+            char **more = realloc(names, (cap *= 2) * sizeof *names);
+            if (!more) break;
+            names = more;
+        }
+        if (!(names[n] = strdup(e->d_name))) break;
+        n++;
+    }
+    int failed = !names || e != NULL;
+    closedir(d);
+    if (failed) {
+        if (names) free_names(names, n);
+        *oom = 1;
+        return NULL;
+    }
+    qsort(names, n, sizeof *names, compare_str);
+    *count = n;
+    return names;
+}
+
+/* dir + "/" + name, with dir's trailing slashes dropped; NULL: no memory. */
+static char *join_path(const char *dir, const char *name)
+{
+    size_t len = strlen(dir);
+    while (len > 1 && dir[len - 1] == '/') len--;
+    char *p = malloc(len + strlen(name) + 2);
+    if (p) sprintf(p, "%.*s/%s", (int)len, dir, name);
+    return p;
+}
+
+/* Takes path (malloc'd) as item; -1 when out of memory (path freed). */
+static int add_item(fb_dataset *ds, size_t *cap, char *path, int label, int split)
+{
+    if (ds->nitems == *cap) {
+        size_t more = *cap ? 2 * *cap : 256;
+        fb_item *items = realloc(ds->items, more * sizeof *items);
+        if (!items) { free(path); return -1; }
+        ds->items = items;
+        *cap = more;
+    }
+    ds->items[ds->nitems++] = (fb_item){ path, label, split };
+    return 0;
+}
+
+/* Adds the files below dir to class `label`; returns the number of
+ * problems, or -1 when out of memory. */
+static int scan_class_dir(fb_dataset *ds, size_t *cap, const char *dir, int label,
+                          int all_files, int depth, const fb_notes *notes)
+{
+    size_t n;
+    int oom;
+    char **names = list_dir(dir, &n, &oom, notes);
+    if (!names) return oom ? -1 : 1;
+    int problems = 0;
+    for (size_t i = 0; i < n && problems >= 0; i++) {
+        char *path = join_path(dir, names[i]);
+        struct stat st;
+        if (!path) {
+            problems = -1;
+        } else if (stat(path, &st) != 0) {
+            fb_note(notes, "%s: %s", path, strerror(errno));
+            problems++;
+        } else if (S_ISDIR(st.st_mode)) {
+            if (depth < MAX_DEPTH) {
+                int more = scan_class_dir(ds, cap, path, label, all_files, depth + 1, notes);
+                problems = more < 0 ? -1 : problems + more;
+            } else {
+                fb_note(notes, "%s: folders nested more than %d deep are ignored", path, MAX_DEPTH);
+            }
+        } else if (!S_ISREG(st.st_mode)) {
+            fb_note(notes, "%s: not a regular file, ignored", path);
+        } else if (!fb_list_writable(NULL, path)) {
+            fb_note(notes, "%s: name contains a tab or newline, ignored", path);
+        } else if (!all_files && !fb_has_image_extension(names[i])) {
+            fb_note(notes, "%s: not an image file name (.jpg .jpeg .png .webp .tif .tiff .gif "
+                    ".heic .heif .avif), ignored", path);
+        } else {
+            if (add_item(ds, cap, path, label, FB_NO_SPLIT) != 0) problems = -1;
+            continue;   /* path now belongs to ds (or is freed) */
+        }
+        free(path);
+    }
+    free_names(names, n);
+    return problems;
+}
+
+int fb_dataset_scan(fb_dataset *ds, const char *dir, int all_files, const fb_notes *notes)
+{
+    memset(ds, 0, sizeof *ds);
+    size_t n;
+    int oom;
+    char **names = list_dir(dir, &n, &oom, notes);
+    if (!names) {
+        if (oom) fb_note(notes, "out of memory");
+        return oom ? -1 : 1;
+    }
+    int problems = 0;
+    size_t cap = 0;
+    ds->classes = malloc((n ? n : 1) * sizeof *ds->classes);
+    if (!ds->classes) problems = -1;
+    for (size_t i = 0; i < n && problems >= 0; i++) {
+        char *path = join_path(dir, names[i]);
+        struct stat st;
+        if (!path) {
+            problems = -1;
+            break;
+        }
+        if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode)) {
+            fb_note(notes, "%s: not a folder, ignored (each class is a sub-folder of %s)", path, dir);
+        } else if (strpbrk(names[i], "\t\n\r")) {
+            fb_note(notes, "%s: class name contains a tab or newline, ignored", path);
+        } else if (!(ds->classes[ds->nclasses] = strdup(names[i]))) {
+            problems = -1;
+        } else {
+            int label = ds->nclasses++;
+            size_t before = ds->nitems;
+            int more = scan_class_dir(ds, &cap, path, label, all_files, 1, notes);
+            problems = more < 0 ? -1 : problems + more;
+            if (more >= 0 && ds->nitems == before) {
+                fb_note(notes, "%s: class '%s' has no image files", path, names[i]);
+                problems++;
+            }
+        }
+        free(path);
+    }
+    if (problems >= 0 && ds->nclasses == 0) {
+        fb_note(notes, "%s: no class folders (expected one sub-folder per class)", dir);
+        problems++;
+    }
+    if (problems < 0) fb_note(notes, "out of memory");
+    free_names(names, n);
+    return problems;
+}
+
+/* Index of class name, added when new; -1 when out of memory. */
+static int class_index(fb_dataset *ds, const char *name)
+{
+    for (int i = 0; i < ds->nclasses; i++)
+        if (strcmp(ds->classes[i], name) == 0) return i;
+    char **classes = realloc(ds->classes, (ds->nclasses + 1) * sizeof *ds->classes);
+    if (!classes) return -1;
+    ds->classes = classes;
+    if (!(ds->classes[ds->nclasses] = strdup(name))) return -1;
+    return ds->nclasses++;
+}
+
+static int compare_item(const void *a, const void *b)
+{
+    const fb_item *x = a, *y = b;
+    if (x->label != y->label) return x->label - y->label;
+    return strcmp(x->path, y->path);
+}
+
+/* Adds the entries of one list file as split s; problems noted and counted.
+ * -1 when out of memory. */
+static int add_list(fb_dataset *ds, size_t *cap, const char *path, const fb_list *l, int s,
+                    const fb_notes *notes)
+{
+    int problems = 0;
+    for (size_t i = 0; i < l->n; i++) {
+        const fb_list_entry *e = &l->entries[i];
+        if (!e->label || !*e->label || !*e->path) {
+            fb_note(notes, "%s:%lu: expected 'label<TAB>path'", path, e->line);
+            problems++;
+            continue;
+        }
+        int label = class_index(ds, e->label);
+        char *copy = label < 0 ? NULL : strdup(e->path);
+        if (!copy || add_item(ds, cap, copy, label, s) != 0) return -1;
+    }
+    return problems;
+}
+
+int fb_dataset_read_lists(fb_dataset *ds, const char *outdir, const fb_notes *notes)
+{
+    memset(ds, 0, sizeof *ds);
+    int problems = 0, found = 0;
+    size_t cap = 0;
+    for (int s = 0; s < FB_NSPLITS && problems >= 0; s++) {
+        char name[16];
+        snprintf(name, sizeof name, "%s.tsv", fb_split_names[s]);
+        char *path = join_path(outdir, name);
+        if (!path) { problems = -1; break; }
+        FILE *f = fopen(path, "r");
+        if (!f) {
+            if (errno != ENOENT) {
+                fb_note(notes, "%s: %s", path, strerror(errno));
+                problems++;
+            }
+            free(path);
+            continue;
+        }
+        found++;
+        fb_list l = { 0 };
+        char err[256];
+        if (fb_list_read(f, &l, err, sizeof err) != 0) {
+            fb_note(notes, "%s: %s", path, err);
+            problems++;
+        }
+        fclose(f);
+        int more = add_list(ds, &cap, path, &l, s, notes);
+        problems = more < 0 ? -1 : problems + more;
+        fb_list_free(&l);
+        free(path);
+    }
+    if (problems < 0) {
+        fb_note(notes, "out of memory");
+        return -1;
+    }
+    if (!found) {
+        fb_note(notes, "%s: no train.tsv, val.tsv or test.tsv", outdir);
+        problems++;
+    }
+    if (ds->nitems) qsort(ds->items, ds->nitems, sizeof *ds->items, compare_item);
+    return problems;
+}
+
+int fb_dataset_write_lists(const fb_dataset *ds, const char *outdir, char *err, size_t errlen)
+{
+    if (mkdir(outdir, 0777) != 0 && errno != EEXIST) {
+        snprintf(err, errlen, "%s: cannot create folder: %s", outdir, strerror(errno));
+        return -1;
+    }
+    fb_atomic out[FB_NSPLITS];
+    int opened = 0, rc = 0;
+    for (; opened < FB_NSPLITS; opened++) {
+        char name[16];
+        snprintf(name, sizeof name, "%s.tsv", fb_split_names[opened]);
+        char *path = join_path(outdir, name);
+        if (!path) {
+            snprintf(err, errlen, "out of memory");
+            rc = -1;
+            break;
+        }
+        int bad = fb_atomic_open(&out[opened], path);
+        if (bad) snprintf(err, errlen, "%s: cannot write: %s", path, strerror(errno));
+        free(path);
+        if (bad) { rc = -1; break; }
+    }
+    /* All three are written to temporary files first and renamed together at
+     * the end, so a failure leaves the old lists (if any) in place. */
+    for (size_t i = 0; rc == 0 && i < ds->nitems; i++) {
+        const fb_item *it = &ds->items[i];
+        if (it->split < 0 || it->split >= FB_NSPLITS) {
+            snprintf(err, errlen, "%s: has no split", it->path);
+            rc = -1;
+        } else if (fb_list_write(out[it->split].f, ds->classes[it->label], it->path) != 0) {
+            if (errno == EINVAL)
+                snprintf(err, errlen, "%s: a name with a tab or newline cannot be listed", it->path);
+            else
+                snprintf(err, errlen, "%s: write error: %s", outdir, strerror(errno));
+            rc = -1;
+        }
+    }
+    for (int s = 0; s < opened; s++) {
+        if (rc != 0) { fb_atomic_abort(&out[s]); continue; }
+        char path[4096];
+        snprintf(path, sizeof path, "%s", out[s].path);
+        if (fb_atomic_commit(&out[s]) != 0) {
+            snprintf(err, errlen, "%s: cannot write: %s", path, strerror(errno));
+            rc = -1;
+        }
+    }
+    return rc;
+}
+
+void fb_dataset_free(fb_dataset *ds)
+{
+    for (int i = 0; i < ds->nclasses; i++) free(ds->classes[i]);
+    free(ds->classes);
+    for (size_t i = 0; i < ds->nitems; i++) free(ds->items[i].path);
+    free(ds->items);
+    memset(ds, 0, sizeof *ds);
+}
