@@ -14,7 +14,8 @@ static const char *usage =
     "usage: fb-info [-r | -c] [FILE...]\n"
     "Reads fb streams (standard input when no FILE or FILE is -), checks every\n"
     "record, and prints the header, record count per class and value range.\n"
-    "  -r, --records  print one line per record instead: index, id, class, CRC-32\n"
+    "  -r, --records  print one line per record instead: index, id, class, CRC-32,\n"
+    "                 same-photo group\n"
     "                 of the tensor (to compare two runs record by record)\n"
     "  -c, --count    print only the number of records\n"
     "      --help     this text;  --version  the version\n";
@@ -72,6 +73,16 @@ static void print_summary(const char *name, const fb_header *h, const tally *t,
 }
 
 /* Reads one whole stream; 0 when it was read to a clean end. */
+/* index, id, class (- none), CRC-32 of the tensor, group (- none). */
+static void print_record(const fb_reader *r, const fb_header *h, const fb_record *rec)
+{
+    printf("%llu\t%s\t%s\t%08lx\t", (unsigned long long)fb_reader_count(r) - 1, rec->id,
+           rec->label == FB_NO_LABEL ? "-" : h->classes[rec->label],
+           crc32(0L, rec->data, (uInt)rec->nbytes));
+    if (rec->group == FB_NO_GROUP) printf("-\n");
+    else printf("%u\n", (unsigned)rec->group);
+}
+
 static int info(FILE *f, const char *name, enum mode mode)
 {
     char err[512];
@@ -86,9 +97,7 @@ static int info(FILE *f, const char *name, enum mode mode)
     while ((rc = fb_reader_next(r, &rec)) == 1) {
         const fb_header *h = fb_reader_header(r);
         if (mode == RECORDS)
-            printf("%llu\t%s\t%s\t%08lx\n", (unsigned long long)fb_reader_count(r) - 1, rec.id,
-                   rec.label == FB_NO_LABEL ? "-" : h->classes[rec.label],
-                   crc32(0L, rec.data, (uInt)rec.nbytes));
+            print_record(r, h, &rec);
         else if (mode == SUMMARY)
             tally_record(&t, h, &rec);
     }

@@ -91,7 +91,7 @@ static int sink(void *ctx, size_t i, const uint8_t *pixels, const char *reason)
     }
     const fb_header *h = fb_writer_header(s->w);
     int32_t label = in->label ? fb_header_class_index(h, in->label) : FB_NO_LABEL;
-    if (fb_writer_put(s->w, in->path, label, pixels) != 0) {
+    if (fb_writer_put_grouped(s->w, in->path, label, in->group, pixels) != 0) {
         s->write_failed = 1;
         return 1;
     }

@@ -143,6 +143,7 @@ int main(int argc, char **argv)
     fb_photo_group *groups = fb_photo_groups(&g, keys, n, &ngroups);
     if (!groups) fb_die(FB_EXIT_FAILURE, "out of memory");
     report_groups(groups, ngroups, keys);
+    fb_dataset_number_groups(&ds, groups, ngroups);
 
     int rc = fb_split_assign(&ds, group, o.ratio, o.seed, &notes);
     if (rc < 0) fb_die(FB_EXIT_FAILURE, "out of memory");

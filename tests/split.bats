@@ -127,6 +127,26 @@ count() { awk -F'\t' -v c="$2" '$1 == c' "out/$1.tsv" | wc -l; }
     [ "$(grep -lP '^a\t' out/*.tsv | wc -l)" -eq 1 ]
 }
 
+@test "the same photo's files carry one group number from the lists into the stream" {
+    mkdir -p d/a d/b
+    for i in $(seq 1 10); do audit-fixture noise $i 160 120 d/a/p$i.jpg; done
+    for i in $(seq 11 20); do audit-fixture noise $i 160 120 d/b/p$i.jpg; done
+    vips copy d/a/p3.jpg "d/a/p3-small.jpg[Q=40]"
+    cp d/b/p12.jpg d/b/p12-copy.jpg
+    fb-split -s 1 -o out d 2>/dev/null
+    # Groups are numbered in order of their first member: a's, then b's.
+    [ "$(cat out/*.tsv | grep -c $'\tgroup=1$')" -eq 2 ]
+    grep -qP '^a\td/a/p3\.jpg\tgroup=1$' out/*.tsv
+    grep -qP '^a\td/a/p3-small\.jpg\tgroup=1$' out/*.tsv
+    grep -qP '^b\td/b/p12-copy\.jpg\tgroup=2$' out/*.tsv
+    [ "$(cat out/*.tsv | grep -c 'group=')" -eq 4 ]       # every other photo alone
+    cat out/*.tsv | fb-prep -j 1 -o s.fbt
+    fb-info -r s.fbt > recs
+    grep -qP '\td/a/p3-small\.jpg\ta\t[0-9a-f]{8}\t1$' recs
+    grep -qP '\td/b/p12\.jpg\tb\t[0-9a-f]{8}\t2$' recs
+    [ "$(grep -cP '\t-$' recs)" -eq 18 ]
+}
+
 @test "hidden files are skipped silently, non-image names reported and skipped" {
     make_bytes d a 6
     echo x > d/a/.DS_Store

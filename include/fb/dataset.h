@@ -40,6 +40,7 @@ typedef struct {
     char *path;        /* DIR/class/file as given, or the path from a list */
     int label;         /* index into classes */
     int split;         /* FB_TRAIN.., or FB_NO_SPLIT */
+    uint32_t group;    /* same-photo group (1..), 0 alone: written in the lists */
 } fb_item;
 
 typedef struct {
@@ -83,11 +84,16 @@ void fb_dataset_free(fb_dataset *ds);
  * UTF-8 is itself.  Lines end in LF (a CR before it is dropped); blank
  * lines are skipped.  A label containing a TAB, and a label or path
  * containing a CR or LF, cannot be written: the writer refuses them
- * (fb_list_writable) and fb_dataset_scan skips such names with a note. */
+ * (fb_list_writable) and fb_dataset_scan skips such names with a note.
+ * A photo in a same-photo group (fb-split's) ends its line with
+ * "<TAB>group=N", N from 1 to 4294967295: "label<TAB>path<TAB>group=N".
+ * The reader takes that ending as the group only when the line has a label;
+ * such a path may not itself contain a TAB (the writer refuses it). */
 
 typedef struct {
     char *label;             /* NULL: the line had no TAB */
     char *path;              /* may be "" ("label<TAB>" with nothing after) */
+    uint32_t group;          /* same-photo group, 0 (FB_NO_GROUP) for none */
     unsigned long line;      /* 1-based line number in the file */
 } fb_list_entry;
 
@@ -104,11 +110,12 @@ int fb_list_read(FILE *f, fb_list *l, char *err, size_t errlen);
 int fb_list_add(fb_list *l, const char *label, const char *path);
 void fb_list_free(fb_list *l);
 
-/* 1 when label and path can be written as one line (label may be NULL). */
-int fb_list_writable(const char *label, const char *path);
+/* 1 when label, path and group (0: none) can be written as one line
+ * (label may be NULL; a group needs a label). */
+int fb_list_writable(const char *label, const char *path, uint32_t group);
 /* Writes one line.  0 ok; -1 with errno set on a write error, or with
  * errno EINVAL when fb_list_writable says no (nothing written). */
-int fb_list_write(FILE *f, const char *label, const char *path);
+int fb_list_write(FILE *f, const char *label, const char *path, uint32_t group);
 
 /* The name of the folder that holds path ("photos/cats/1.jpg" -> "cats";
  * "1.jpg" -> the current folder's name).  Malloc'd; NULL when there is none
@@ -181,6 +188,11 @@ typedef struct {
  * memory.  Free with fb_photo_groups_free. */
 fb_photo_group *fb_photo_groups(fb_groups *g, const fb_photo_key *keys, size_t n, size_t *ngroups);
 void fb_photo_groups_free(fb_photo_group *groups, size_t ngroups);
+
+/* Numbers the groups 1, 2, ... in the order given and writes each member's
+ * number into ds->items[member].group (keys indexed like ds->items), so the
+ * lists carry them to fb-prep and every split and fold can keep them whole. */
+void fb_dataset_number_groups(fb_dataset *ds, const fb_photo_group *groups, size_t ngroups);
 
 /* 1 when the group has members in more than one split (a leak). */
 int fb_photo_group_is_leak(const fb_photo_group *g);

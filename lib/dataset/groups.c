@@ -244,3 +244,11 @@ void fb_photo_groups_free(fb_photo_group *groups, size_t ngroups)
 }
 
 int fb_photo_group_is_leak(const fb_photo_group *g) { return __builtin_popcount(g->splits) > 1; }
+
+void fb_dataset_number_groups(fb_dataset *ds, const fb_photo_group *groups, size_t ngroups)
+{
+    for (size_t g = 0; g < ngroups; g++)
+        for (size_t m = 0; m < groups[g].n; m++)
+            if (groups[g].members[m] < ds->nitems)
+                ds->items[groups[g].members[m]].group = (uint32_t)(g + 1);
+}

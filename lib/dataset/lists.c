@@ -4,10 +4,27 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+/* "…<TAB>group=N" at the end of a labelled path: cuts it off and returns N;
+ * 0 when the path does not end so (then it is left whole). */
+static uint32_t take_group(char *path)
+{
+    char *tab = strrchr(path, '\t');
+    if (!tab || strncmp(tab + 1, "group=", 6) != 0) return 0;
+    const char *digits = tab + 7;
+    if (*digits < '1' || *digits > '9' || strspn(digits, "0123456789") != strlen(digits) ||
+        strlen(digits) > 10)
+        return 0;
+    unsigned long long g = strtoull(digits, NULL, 10);
+    if (g > UINT32_MAX) return 0;
+    *tab = 0;
+    return (uint32_t)g;
+}
 
 /* Takes label and path (malloc'd; label may be NULL); -1 when out of
  * memory (both freed). */
@@ -20,7 +37,7 @@ static int add_entry(fb_list *l, char *label, char *path, unsigned long line)
         l->entries = e;
         l->cap = more;
     }
-    l->entries[l->n++] = (fb_list_entry){ label, path, line };
+    l->entries[l->n++] = (fb_list_entry){ label, path, 0, line };
     return 0;
 }
 
@@ -44,9 +61,12 @@ int fb_list_read(FILE *f, fb_list *l, char *err, size_t errlen)
         } else {
             path = strdup(line);
         }
+        uint32_t group = label && path ? take_group(path) : 0;
         if (!path || add_entry(l, label, path, lineno) != 0) {
             snprintf(err, errlen, "out of memory");
             rc = -1;
+        } else {
+            l->entries[l->n - 1].group = group;
         }
     }
     if (rc == 0 && ferror(f)) {
@@ -74,20 +94,22 @@ void fb_list_free(fb_list *l)
     memset(l, 0, sizeof *l);
 }
 
-int fb_list_writable(const char *label, const char *path)
+int fb_list_writable(const char *label, const char *path, uint32_t group)
 {
-    if (!path || !*path || strpbrk(path, label ? "\n\r" : "\t\n\r")) return 0;
+    if (group && !label) return 0;
+    if (!path || !*path || strpbrk(path, label && !group ? "\n\r" : "\t\n\r")) return 0;
     /* An empty label would read back as "no label". */
     return !label || (*label && !strpbrk(label, "\t\n\r"));
 }
 
-int fb_list_write(FILE *f, const char *label, const char *path)
+int fb_list_write(FILE *f, const char *label, const char *path, uint32_t group)
 {
-    if (!fb_list_writable(label, path)) {
+    if (!fb_list_writable(label, path, group)) {
         errno = EINVAL;
         return -1;
     }
-    int n = label ? fprintf(f, "%s\t%s\n", label, path) : fprintf(f, "%s\n", path);
+    int n = group ? fprintf(f, "%s\t%s\tgroup=%u\n", label, path, (unsigned)group)
+            : label ? fprintf(f, "%s\t%s\n", label, path) : fprintf(f, "%s\n", path);
     return n < 0 ? -1 : 0;
 }
 

@@ -105,7 +105,7 @@ static int add_item(fb_dataset *ds, size_t *cap, char *path, int label, int spli
         ds->items = items;
         *cap = more;
     }
-    ds->items[ds->nitems++] = (fb_item){ path, label, split };
+    ds->items[ds->nitems++] = (fb_item){ path, label, split, 0 };
     return 0;
 }
 
@@ -136,7 +136,7 @@ static int scan_class_dir(fb_dataset *ds, size_t *cap, const char *dir, int labe
             }
         } else if (!S_ISREG(st.st_mode)) {
             fb_note(notes, "%s: not a regular file, ignored", path);
-        } else if (!fb_list_writable(NULL, path)) {
+        } else if (!fb_list_writable(NULL, path, 0)) {
             fb_note(notes, "%s: name contains a tab or newline, ignored", path);
         } else if (!all_files && !fb_has_image_extension(names[i])) {
             fb_note(notes, "%s: not an image file name (.jpg .jpeg .png .webp .tif .tiff .gif "
@@ -234,6 +234,7 @@ static int add_list(fb_dataset *ds, size_t *cap, const char *path, const fb_list
         int label = class_index(ds, e->label);
         char *copy = label < 0 ? NULL : strdup(e->path);
         if (!copy || add_item(ds, cap, copy, label, s) != 0) return -1;
+        ds->items[ds->nitems - 1].group = e->group;
     }
     return problems;
 }
@@ -311,7 +312,7 @@ int fb_dataset_write_lists(const fb_dataset *ds, const char *outdir, char *err, 
         if (it->split < 0 || it->split >= FB_NSPLITS) {
             snprintf(err, errlen, "%s: has no split", it->path);
             rc = -1;
-        } else if (fb_list_write(out[it->split].f, ds->classes[it->label], it->path) != 0) {
+        } else if (fb_list_write(out[it->split].f, ds->classes[it->label], it->path, it->group) != 0) {
             if (errno == EINVAL)
                 snprintf(err, errlen, "%s: a name with a tab or newline cannot be listed", it->path);
             else

@@ -48,19 +48,19 @@ static void test_read(void)
 
 static void test_writable(void)
 {
-    CHECK(fb_list_writable("cat", "a b/é\\x.jpg"), "spaces, UTF-8 and backslashes are fine");
-    CHECK(fb_list_writable(NULL, "plain.jpg"), "no label is fine");
-    CHECK(!fb_list_writable("c\tat", "a.jpg"), "a TAB in the label is refused");
-    CHECK(fb_list_writable("cat", "a\tb.jpg"), "a TAB in a labelled path reads back (label ends at the first)");
-    CHECK(!fb_list_writable(NULL, "a\tb.jpg"), "a TAB in an unlabelled path would read as a label");
-    CHECK(!fb_list_writable("cat", "a\nb.jpg") && !fb_list_writable("cat", "a\rb.jpg") &&
-          !fb_list_writable("c\nat", "a.jpg"), "CR or LF anywhere is refused");
-    CHECK(!fb_list_writable("", "a.jpg") && !fb_list_writable("cat", ""), "empty label or path refused");
+    CHECK(fb_list_writable("cat", "a b/é\\x.jpg", 0), "spaces, UTF-8 and backslashes are fine");
+    CHECK(fb_list_writable(NULL, "plain.jpg", 0), "no label is fine");
+    CHECK(!fb_list_writable("c\tat", "a.jpg", 0), "a TAB in the label is refused");
+    CHECK(fb_list_writable("cat", "a\tb.jpg", 0), "a TAB in a labelled path reads back (label ends at the first)");
+    CHECK(!fb_list_writable(NULL, "a\tb.jpg", 0), "a TAB in an unlabelled path would read as a label");
+    CHECK(!fb_list_writable("cat", "a\nb.jpg", 0) && !fb_list_writable("cat", "a\rb.jpg", 0) &&
+          !fb_list_writable("c\nat", "a.jpg", 0), "CR or LF anywhere is refused");
+    CHECK(!fb_list_writable("", "a.jpg", 0) && !fb_list_writable("cat", "", 0), "empty label or path refused");
     char buf[64] = "";
     FILE *f = fmemopen(buf, sizeof buf, "w");
     errno = 0;
-    CHECK(fb_list_write(f, "cat", "a\nb") == -1 && errno == EINVAL, "write refuses with EINVAL");
-    CHECK(fb_list_write(f, "cat", "a b") == 0 && fb_list_write(f, NULL, "c") == 0, "write");
+    CHECK(fb_list_write(f, "cat", "a\nb", 0) == -1 && errno == EINVAL, "write refuses with EINVAL");
+    CHECK(fb_list_write(f, "cat", "a b", 0) == 0 && fb_list_write(f, NULL, "c", 0) == 0, "write");
     fclose(f);
     CHECK(strcmp(buf, "cat\ta b\nc\n") == 0, "written bytes: \"cat<TAB>a b\\nc\\n\"");
 }
@@ -70,12 +70,12 @@ static void test_round_trip(void)
 {
     char *classes[3] = { "chat noir", "Hund", "鳥" };
     fb_item items[6] = {
-        { "photos/chat noir/a 1.jpg", 0, FB_TRAIN },
-        { "photos/chat noir/back\\slash.jpg", 0, FB_TEST },
-        { "photos/Hund/Größe.jpg", 1, FB_TRAIN },
-        { "photos/Hund/  two  spaces .png", 1, FB_VAL },
-        { "photos/鳥/写真.webp", 2, FB_TRAIN },
-        { "photos/鳥/'quote\".jpg", 2, FB_TEST },
+        { "photos/chat noir/a 1.jpg", 0, FB_TRAIN, 2 },
+        { "photos/chat noir/back\\slash.jpg", 0, FB_TEST, 0 },
+        { "photos/Hund/Größe.jpg", 1, FB_TRAIN, 4294967295u },
+        { "photos/Hund/  two  spaces .png", 1, FB_VAL, 0 },
+        { "photos/鳥/写真.webp", 2, FB_TRAIN, 0 },
+        { "photos/鳥/'quote\".jpg", 2, FB_TEST, 0 },
     };
     fb_dataset ds = { classes, 3, items, 6 };
     char out[300], err[256] = "";
@@ -90,14 +90,15 @@ static void test_round_trip(void)
     const int order[6] = { 0, 1, 3, 2, 5, 4 };   /* byte order within each class */
     for (int i = 0; same && i < 6; i++) {
         const fb_item *a = &items[order[i]], *b = &back.items[i];
-        same = strcmp(a->path, b->path) == 0 && a->label == b->label && a->split == b->split;
+        same = strcmp(a->path, b->path) == 0 && a->label == b->label && a->split == b->split &&
+               a->group == b->group;
         if (!same) printf("# item %d: '%s' %d %d\n", i, b->path, b->label, b->split);
     }
-    CHECK(same, "every path, label and split comes back byte for byte");
+    CHECK(same, "every path, label, split and group comes back byte for byte");
     fb_dataset_free(&back);
 
     /* A name the format cannot hold: nothing is written, the old lists stay. */
-    fb_item bad[1] = { { "photos/new\nline.jpg", 0, FB_TRAIN } };
+    fb_item bad[1] = { { "photos/new\nline.jpg", 0, FB_TRAIN, 0 } };
     fb_dataset ds_bad = { classes, 3, bad, 1 };
     CHECK(fb_dataset_write_lists(&ds_bad, out, err, sizeof err) == -1 && strstr(err, "cannot be listed"),
           "a newline in a path is refused, nothing written");
@@ -145,8 +146,35 @@ static void test_parent_dir(void)
     free(b);
 }
 
+/* Same-photo groups ride at the end of a labelled line. */
+static void test_groups(void)
+{
+    fb_list l = { 0 };
+    CHECK(read_text("cat\ta.jpg\tgroup=7\ncat\tb.jpg\ncat\tc\tgroup=x\ncat\td\tgroup=0\n"
+                    "e.jpg\tgroup=3\ncat\tf\tgroup=4294967296\n", &l) == 0, "read");
+    CHECK(l.n == 6 && entry_is(&l, 0, "cat", "a.jpg", 1) && l.entries[0].group == 7,
+          "'cat<TAB>a.jpg<TAB>group=7': path a.jpg, group 7");
+    CHECK(entry_is(&l, 1, "cat", "b.jpg", 2) && l.entries[1].group == 0, "no group: 0");
+    CHECK(entry_is(&l, 2, "cat", "c\tgroup=x", 3) && l.entries[2].group == 0 &&
+          entry_is(&l, 3, "cat", "d\tgroup=0", 4) && entry_is(&l, 5, "cat", "f\tgroup=4294967296", 6),
+          "not a number from 1 to 2^32-1: part of the path, as before groups existed");
+    CHECK(entry_is(&l, 4, "e.jpg", "group=3", 5) && l.entries[4].group == 0,
+          "one TAB: label and path, never a group");
+    fb_list_free(&l);
+    CHECK(!fb_list_writable(NULL, "a.jpg", 3), "a group needs a label");
+    CHECK(!fb_list_writable("cat", "a\tb.jpg", 3), "a grouped path may not hold a TAB");
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    fb_list_write(f, "cat", "x y.jpg", 12);
+    fclose(f);
+    CHECK(strcmp(text, "cat\tx y.jpg\tgroup=12\n") == 0, "written as 'cat<TAB>x y.jpg<TAB>group=12'");
+    free(text);
+}
+
 int main(void)
 {
+    test_groups();
     if (!mkdtemp(dir)) SKIP_ALL("mkdtemp");
     test_read();
     test_writable();
