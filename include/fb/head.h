@@ -121,6 +121,7 @@ typedef struct {
     float *x;                /* [n, dim] */
     int *y;                  /* [n]: class index into `classes`, or -1 unlabelled */
     char **ids;              /* [n] */
+    uint32_t *group;         /* [n]: same-photo group from fb-split, 0 alone */
     int nclasses;
     char **classes;
     char *provenance;

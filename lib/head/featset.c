@@ -11,6 +11,7 @@ void fb_featset_free(fb_featset *ds)
     for (size_t i = 0; i < ds->n; i++) free(ds->ids[i]);
     for (int c = 0; c < ds->nclasses; c++) free(ds->classes[c]);
     free(ds->ids);
+    free(ds->group);
     free(ds->classes);
     free(ds->x);
     free(ds->y);
@@ -27,7 +28,9 @@ static int dataset_grow(fb_featset *ds)
     if (y) ds->y = y;
     char **ids = realloc(ds->ids, cap * sizeof(char *));
     if (ids) ds->ids = ids;
-    if (!x || !y || !ids) return -1;
+    uint32_t *group = realloc(ds->group, cap * sizeof *group);
+    if (group) ds->group = group;
+    if (!x || !y || !ids || !group) return -1;
     ds->cap = cap;
     return 0;
 }
@@ -56,6 +59,7 @@ int fb_featset_read(fb_featset *ds, FILE *f, const char *name, char *err, size_t
         }
         memcpy(ds->x + ds->n * ds->dim, rec.data, (size_t)ds->dim * sizeof(float));
         ds->y[ds->n] = rec.label;
+        ds->group[ds->n] = rec.group;
         if (!(ds->ids[ds->n] = strdup(rec.id ? rec.id : ""))) {
             snprintf(err, errlen, "%s: out of memory", name);
             rc = -1;
