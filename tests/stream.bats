@@ -17,12 +17,12 @@ setup() { cd "$BATS_TEST_TMPDIR"; }
     [[ "$output" == *"backbone=resnet50"* ]]
 }
 
-@test "fb-info -r lists records: index, id, class, tensor CRC" {
+@test "fb-info -r lists records: index, id, class, tensor CRC, group" {
     fbt-make -t u8 -d 2x2x3 -n 3 -C a,b > s.fbt
     run fb-info -r s.fbt
     [ "$status" -eq 0 ]
-    [[ "${lines[0]}" =~ ^0$'\t'rec0$'\t'a$'\t'[0-9a-f]{8}$ ]]
-    [[ "${lines[2]}" =~ ^2$'\t'rec2$'\t'a$'\t'[0-9a-f]{8}$ ]]
+    [[ "${lines[0]}" =~ ^0$'\t'rec0$'\t'a$'\t'[0-9a-f]{8}$'\t'-$ ]]
+    [[ "${lines[2]}" =~ ^2$'\t'rec2$'\t'a$'\t'[0-9a-f]{8}$'\t'-$ ]]
     [ "${#lines[@]}" -eq 3 ]
     # The CRC is of the tensor alone: same values, same CRC; other values, another.
     fbt-make -t u8 -d 2x2x3 -n 3 -C x > same.fbt
