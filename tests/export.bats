@@ -226,6 +226,22 @@ feat_once() {
     [[ "$output" == *"op	Conv	53"* ]]
 }
 
+@test "ONNX with a linear head and with two hidden blocks: within 1e-4 of fb-predict" {
+    reference_or_skip
+    ort_or_skip
+    feat_once
+    for arch in linear 128,32; do
+        fb-train -q --head "$arch" --epochs 3 -o "$T/head.bin" < "$BATS_FILE_TMPDIR/features.fbt"
+        fb-predict --all "$T/head.bin" < "$BATS_FILE_TMPDIR/features.fbt" | head -n 16 > "$T/predict.tsv"
+        fb-export -o "$T/model.onnx" "$T/head.bin"
+        run node "$FB_ROOT/tests/tools/export-ort.js" "$T/model.onnx" "$ref/inputs.u8" 16 "$T/predict.tsv"
+        echo "$arch: $output"
+        [ "$status" -eq 0 ]
+        [ "$(echo "$output" | ort_field top1_agree)" -eq 16 ]
+        within "$(echo "$output" | ort_field maxdiff)" 1e-4
+    done
+}
+
 @test "ONNX: a head trained on other weights' features is refused" {
     weights_or_skip
     synth-features -n 40 -d 2048 -k 2 -p weights_crc32=deadbeef -p feat_output=features > "$T/s.fbt"
