@@ -256,3 +256,16 @@ feat_once() {
     [ "$status" -eq 1 ]
     [[ "$output" == *"reads 16 values per record"* ]]
 }
+
+@test "scripts/ort-yardstick prints one machine-readable line" {
+    weights_or_skip
+    ort_or_skip
+    fbt-make -t u8 -d 224x224x3 -n 2 -s 3 > "$T/two.fbt"
+    run env FB_ORT_MODELS="$T/models" "$FB_ROOT/scripts/ort-yardstick" -n 3 -b 2 -j 1 -i "$T/two.fbt"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    [[ "$output" =~ ^ort\ images_per_s=[0-9.]+\ batch=2\ threads=1\ images=3\ warmup=2\ wall_s=[0-9.]+$ ]]
+    ls "$T/models"/resnet50-features-*.onnx
+    run "$FB_ROOT/scripts/ort-yardstick" -n 0
+    [ "$status" -eq 2 ]
+}

@@ -89,17 +89,16 @@ const char *onnx_head_input(const fb_head *h, const char *weights_crc32, char *e
 int onnx_add_head(onnx_graph *g, onnx_meta *meta, const fb_head *h, const char *input,
                   char *err, size_t errlen)
 {
-    char x[64], prefix[32], t[64];
+    char x[64], dense[32], relu[64];   /* x: the current tensor [N, width] */
     snprintf(x, sizeof x, "%s", input);
     for (int l = 0; l < h->nhidden; l++) {
         fb_head_block blk = fb_head_block_at(h, l, h->params);
-        snprintf(prefix, sizeof prefix, "head.dense%d", l + 1);
-        snprintf(t, sizeof t, "%s", prefix);
-        head_dense(g, prefix, &blk, x, t);
-        snprintf(t, sizeof t, "%s.relu", prefix);
-        head_relu(g, prefix, t);   /* prefix names the dense output */
-        snprintf(x, sizeof x, "%s.bn", prefix);
-        head_batchnorm(g, prefix, &blk, h->bn_eps, t, x);
+        snprintf(dense, sizeof dense, "head.dense%d", l + 1);   /* also its tensors' prefix */
+        snprintf(relu, sizeof relu, "%s.relu", dense);
+        head_dense(g, dense, &blk, x, dense);
+        head_relu(g, dense, relu);
+        snprintf(x, sizeof x, "%s.bn", dense);
+        head_batchnorm(g, dense, &blk, h->bn_eps, relu, x);
     }
     fb_head_block out = fb_head_block_at(h, h->nhidden, h->params);
     head_dense(g, "head.output", &out, x, "head.logits");
@@ -112,7 +111,7 @@ int onnx_add_head(onnx_graph *g, onnx_meta *meta, const fb_head *h, const char *
     onnx_meta_add(meta, "fb.head_architecture", arch);
     onnx_meta_add(meta, "fb.head_provenance", h->provenance);
     onnx_meta_add(meta, "fb.head_training", h->training);
-    (void)err;
-    (void)errlen;
+    (void)err;      /* nothing here can fail but memory, which the writer */
+    (void)errlen;   /* reports; a component that checks its input will use them */
     return 0;
 }
