@@ -229,7 +229,13 @@ int fb_export_npy(fb_reader *r, const char *npy_path, const char *tsv_path, uint
     }
     head_len = fb_npy_header(head, sizeof head, dtype, n, rank, dims);
     failed_path = npy_path;
-    if (fseek(npy.f, 0, SEEK_SET) != 0 || fwrite(head, 1, head_len, npy.f) != head_len) goto io;
+    if (fseek(npy.f, 0, SEEK_SET) != 0 || fwrite(head, 1, head_len, npy.f) != head_len ||
+        fflush(npy.f) != 0)
+        goto io;
+    /* both flushed before either is renamed: a full disk leaves neither */
+    failed_path = tsv_path;
+    if (fflush(tsv.f) != 0) goto io;
+    failed_path = npy_path;
     if (fb_atomic_commit(&npy) != 0) goto io;
     failed_path = tsv_path;
     if (fb_atomic_commit(&tsv) != 0) goto io;
