@@ -23,9 +23,10 @@
 static const char usage[] =
     "usage: fb-export --npy FILE.npy [STREAM]\n"
     "       fb-export --tsv FILE.tsv [STREAM]\n"
-    "       fb-export --from-npy FILE.npy [--labels FILE.tsv] [-p KEY=VALUE]... [-z LEVEL]\n"
-    "                 [-o STREAM.fbt]\n"
-    "       fb-export -o MODEL.onnx [--layer features|logits|probs] [-w WEIGHTS] [HEAD.bin]\n"
+    "       fb-export --from-npy FILE.npy [--labels FILE.tsv] [-p KEY=VALUE]...\n"
+    "                 [-z LEVEL] [-o STREAM.fbt]\n"
+    "       fb-export -o MODEL.onnx [--layer features|logits|probs] [-w WEIGHTS]\n"
+    "                 [HEAD.bin]\n"
     "\n"
     "Takes features and models out of fb, and features made elsewhere into it.\n"
     "\n"
