@@ -242,6 +242,23 @@ feat_once() {
     done
 }
 
+@test "ONNX with heads trained on fb-feat --output probs and logits: within 1e-4 of fb-predict" {
+    reference_or_skip
+    ort_or_skip
+    fbt-make -t u8 -d 224x224x3 -n 8 -C a,b -r "$ref/inputs.u8" > "$T/eight.fbt"
+    for kind in probs logits; do
+        fb-feat --output "$kind" < "$T/eight.fbt" > "$T/$kind.fbt"
+        fb-train -q --head 16 --epochs 3 -o "$T/head.bin" < "$T/$kind.fbt"
+        fb-predict --all "$T/head.bin" < "$T/$kind.fbt" > "$T/predict.tsv"
+        fb-export -o "$T/model.onnx" "$T/head.bin"
+        run node "$FB_ROOT/tests/tools/export-ort.js" "$T/model.onnx" "$ref/inputs.u8" 8 "$T/predict.tsv"
+        echo "$kind: $output"
+        [ "$status" -eq 0 ]
+        [ "$(echo "$output" | ort_field width)" -eq 2 ]
+        within "$(echo "$output" | ort_field maxdiff)" 1e-4
+    done
+}
+
 @test "ONNX: a head trained on other weights' features is refused" {
     weights_or_skip
     synth-features -n 40 -d 2048 -k 2 -p weights_crc32=deadbeef -p feat_output=features > "$T/s.fbt"

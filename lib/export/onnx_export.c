@@ -13,7 +13,9 @@ static int build(onnx_graph *g, onnx_meta *meta, const fb_resnet *net, const fb_
                  fb_onnx_layer layer, char *err, size_t errlen)
 {
     if (!head) {
-        if (onnx_add_resnet(g, meta, net, layer != FB_ONNX_FEATURES, 1, err, errlen)) return -1;
+        static const char *const fc_names[] = {"logits", "probs"};
+        if (onnx_add_resnet(g, meta, net, layer != FB_ONNX_FEATURES ? fc_names : NULL, 1, err, errlen))
+            return -1;
         int64_t width = layer == FB_ONNX_FEATURES ? FB_RESNET_FEATURES : FB_RESNET_CLASSES;
         onnx_output(g, layer_names[layer], ONNX_FLOAT, (int64_t[]){ONNX_BATCH, width}, 2);
         onnx_meta_add(meta, "fb.output", layer_names[layer]);
@@ -21,7 +23,9 @@ static int build(onnx_graph *g, onnx_meta *meta, const fb_resnet *net, const fb_
     }
     const char *input = onnx_head_input(head, net->weights->checksum, err, errlen);
     if (!input) return -1;
-    if (onnx_add_resnet(g, meta, net, strcmp(input, "features") != 0, 0, err, errlen)) return -1;
+    static const char *const imagenet[] = {ONNX_IMAGENET_LOGITS, ONNX_IMAGENET_PROBS};
+    if (onnx_add_resnet(g, meta, net, strcmp(input, "features") != 0 ? imagenet : NULL, 0, err, errlen))
+        return -1;
     if (onnx_add_head(g, meta, head, input, err, errlen)) return -1;
     onnx_meta_add(meta, "fb.output", "probs: the head's class probabilities, fb.classes order");
     return 0;

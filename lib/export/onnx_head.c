@@ -77,7 +77,7 @@ const char *onnx_head_input(const fb_head *h, const char *weights_crc32, char *e
         input = "features";
     else if (h->in_dim == FB_RESNET_CLASSES && kind &&
              (strcmp(kind, "logits") == 0 || strcmp(kind, "probs") == 0))
-        input = strcmp(kind, "logits") == 0 ? "logits" : "probs";
+        input = strcmp(kind, "logits") == 0 ? ONNX_IMAGENET_LOGITS : ONNX_IMAGENET_PROBS;
     else
         snprintf(err, errlen, "the head reads %d values per record (feat_output=%s); the backbone "
                  "gives 2048 features or 1000 logits/probs", h->in_dim, kind ? kind : "unknown");

@@ -9,14 +9,22 @@
 #include "onnx.h"
 
 /* Graph input "pixels", uint8 [N,224,224,3] RGB, through the caffe
- * preprocessing and ResNet50 to "features" float32 [N,2048]; with fc also
- * "logits" [N,1000] and "probs" [N,1000] (softmax).  Adds the weights'
- * identity to meta, and with name_classes the 1000 ImageNet class names
- * (fb.classes).  0 ok; -1 with a message in err. */
-int onnx_add_resnet(onnx_graph *g, onnx_meta *meta, const fb_resnet *net, int with_fc,
-                    int name_classes, char *err, size_t errlen);
+ * preprocessing and ResNet50 to "features" float32 [N,2048]; with fc_names
+ * (NULL: not) also fc1000's logits [N,1000] and their softmax, named
+ * fc_names[0] and [1].  Adds the weights' identity to meta, and with
+ * name_classes the 1000 ImageNet class names (fb.classes).  0 ok; -1 with a
+ * message in err. */
+int onnx_add_resnet(onnx_graph *g, onnx_meta *meta, const fb_resnet *net,
+                    const char *const *fc_names, int name_classes, char *err, size_t errlen);
 
-/* The backbone tensor a head reads ("features", "logits" or "probs"), by its
+/* What the ImageNet layer's tensors are called when a head follows them
+ * (the head's own output is "probs"). */
+#define ONNX_IMAGENET_LOGITS "imagenet_logits"
+#define ONNX_IMAGENET_PROBS "imagenet_probs"
+
+
+/* The backbone tensor a head reads ("features", ONNX_IMAGENET_LOGITS or
+ * ONNX_IMAGENET_PROBS), by its
  * input size and training provenance; NULL with a message in err when the
  * head fits none, or was trained on other weights than weights_crc32. */
 const char *onnx_head_input(const fb_head *h, const char *weights_crc32, char *err,

@@ -103,8 +103,8 @@ static int block(onnx_graph *g, const fb_resnet_block *b, const char *in, char *
     return 0;
 }
 
-int onnx_add_resnet(onnx_graph *g, onnx_meta *meta, const fb_resnet *net, int with_fc,
-                    int name_classes, char *err, size_t errlen)
+int onnx_add_resnet(onnx_graph *g, onnx_meta *meta, const fb_resnet *net,
+                    const char *const *fc_names, int name_classes, char *err, size_t errlen)
 {
     onnx_input(g, "pixels", ONNX_UINT8,
                (int64_t[]){ONNX_BATCH, FB_RESNET_SIDE, FB_RESNET_SIDE, 3}, 4);
@@ -123,14 +123,14 @@ int onnx_add_resnet(onnx_graph *g, onnx_meta *meta, const fb_resnet *net, int wi
     onnx_attr_int(&a, "axis", 1);
     onnx_node(g, "Flatten", (const char *[]){"avg_pool", NULL}, "features", &a); /* [N,2048] */
     pb_free(&a);
-    if (with_fc) {
+    if (fc_names) {
         const fb_conv_params *fc = net->fc;   /* [1][1][2048][1000]: Gemm's B as it is */
         onnx_init_floats(g, "fc1000.W", (int64_t[]){fc->cin, fc->cout}, 2, fc->w);
         onnx_init_floats(g, "fc1000.b", (int64_t[]){fc->cout}, 1, fc->b);
-        onnx_node(g, "Gemm", (const char *[]){"features", "fc1000.W", "fc1000.b", NULL}, "logits", NULL);
+        onnx_node(g, "Gemm", (const char *[]){"features", "fc1000.W", "fc1000.b", NULL}, fc_names[0], NULL);
         pb_init(&a);
         onnx_attr_int(&a, "axis", 1);
-        onnx_node(g, "Softmax", (const char *[]){"logits", NULL}, "probs", &a);
+        onnx_node(g, "Softmax", (const char *[]){fc_names[0], NULL}, fc_names[1], &a);
         pb_free(&a);
     }
     const fb_weights *w = net->weights;
@@ -140,7 +140,7 @@ int onnx_add_resnet(onnx_graph *g, onnx_meta *meta, const fb_resnet *net, int wi
     onnx_meta_add(meta, "fb.input",
                   "pixels: uint8 [N,224,224,3] RGB (HWC), as fb-prep writes; the graph does the "
                   "caffe preprocessing (BGR, ImageNet means subtracted)");
-    if (with_fc && name_classes) onnx_meta_classes(meta, w->labels, w->nlabels);
+    if (fc_names && name_classes) onnx_meta_classes(meta, w->labels, w->nlabels);
     return 0;
 oom:
     snprintf(err, errlen, "out of memory building the ONNX backbone");
