@@ -281,8 +281,11 @@ feat_once() {
     run env FB_ORT_MODELS="$T/models" "$FB_ROOT/scripts/ort-yardstick" -n 3 -b 2 -j 1 -i "$T/two.fbt"
     echo "$output"
     [ "$status" -eq 0 ]
-    [[ "$output" =~ ^ort\ images_per_s=[0-9.]+\ batch=2\ threads=1\ images=3\ warmup=2\ wall_s=[0-9.]+$ ]]
+    [[ "$output" =~ ^ort\ images_per_s=[0-9.]+\ batch=2\ threads=1\ images=3\ warmup=2\ spin=1\ wall_s=[0-9.]+$ ]]
     ls "$T/models"/resnet50-features-*.onnx
+    run env FB_ORT_MODELS="$T/models" "$FB_ROOT/scripts/ort-yardstick" -n 4 -b 2 -S -i "$T/two.fbt"
+    [ "$status" -eq 0 ]
+    [[ "$output" == *" threads=2 images=4 warmup=2 spin=0 wall_s="* ]]
     run "$FB_ROOT/scripts/ort-yardstick" -n 0
     [ "$status" -eq 2 ]
 }
