@@ -90,6 +90,18 @@ int  fb_head_copy(fb_head *dst, const fb_head *src);
 /* Glorot-uniform weights (Keras' default), zero biases, gamma 1, beta 0. */
 void fb_head_init_weights(fb_head *h, fb_rng *rng);
 
+/* Pointers into a head's buffers for one block (l = nhidden is the output
+ * layer, which has no BatchNorm: gamma, beta, run_* are NULL). */
+typedef struct {
+    int in, out;
+    float *w, *b, *gamma, *beta;
+    float *run_mean, *run_var;
+} fb_head_block;
+
+/* Offsets of block l's tensors; the same function works on a gradient buffer
+ * laid out like params (pass it as `base`). */
+fb_head_block fb_head_block_at(const fb_head *h, int l, float *base);
+
 /* ====================================================== choosing a class */
 
 /* Index of the largest of v[0..n); ties go to the LOWEST index.  (A

@@ -6,18 +6,6 @@
 
 #include "fb/head.h"
 
-/* Pointers into a head's buffers for one block (l = nhidden is the output
- * layer, which has no BatchNorm: gamma, beta, run_* are NULL). */
-typedef struct {
-    int in, out;
-    float *w, *b, *gamma, *beta;
-    float *run_mean, *run_var;
-} fb_head_block;
-
-/* Offsets of block l's tensors; the same function works on a gradient buffer
- * laid out like params (pass it as `base`). */
-fb_head_block fb_head_block_at(const fb_head *h, int l, float *base);
-
 /* ---- forward / backward over a minibatch ---- */
 typedef struct {
     int cap;                 /* batch capacity */
