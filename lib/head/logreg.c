@@ -133,12 +133,19 @@ static double objective(const fb_logreg_data *D, double lambda, double S, const 
     return f;
 }
 
+/* lambda for C (see logreg.h: twice as large for two classes, so that C
+ * means what it means for a binary logistic regression). */
+static double penalty(int k, double C, double S)
+{
+    return (k == 2 ? 2.0 : 1.0) / (C * S);
+}
+
 double fb_logreg_objective(const fb_logreg_data *D, double C, const double *wb, double *grad)
 {
     work w;
     if (work_init(&w, D->n, D->d, D->k)) { work_free(&w); return NAN; }
     double S = total_weight(D);
-    double f = objective(D, 1.0 / (C * S), S, wb, grad, &w);
+    double f = objective(D, penalty(D->k, C, S), S, wb, grad, &w);
     work_free(&w);
     return f;
 }
@@ -222,7 +229,7 @@ int fb_logreg_fit(const fb_logreg_data *D, const fb_logreg_opts *o, double *wb,
     double *rho = gn + p, *alpha = rho + mem;
     for (int i = 0; i < mem; i++) { S[i] = alpha + mem + (size_t)i * 2 * p; Y[i] = S[i] + p; }
 
-    const double Sw = total_weight(D), lambda = 1.0 / (o->C * Sw);
+    const double Sw = total_weight(D), lambda = penalty(D->k, o->C, Sw);
     double f = objective(D, lambda, Sw, wb, g, &w);
     r->evaluations = 1;
     double gnorm = sqrt(dot(g, g, p));

@@ -8,6 +8,10 @@
  * W [d, k], b [k]; the bias is not penalised.  lambda is given through C, the
  * scikit-learn spelling, so numbers compare directly: sklearn minimises
  * C sum_i s_i CE_i + ||W||^2 / 2, the same minimiser as f with lambda = 1/(C S).
+ * For two classes lambda = 2/(C S): the two softmax columns split the one
+ * weight vector w of a binary logistic regression as w1 = -w0 = w/2, whose
+ * penalty ||w0||^2 + ||w1||^2 = ||w||^2 / 2 would otherwise halve the
+ * strength; so C here is a binary logistic regression's C.
  *
  * f is strictly convex in W for lambda > 0; in b it is flat along adding one
  * constant to every b_c (softmax ignores it), which changes no probability.
@@ -82,25 +86,36 @@ typedef struct {
     int ngrid;
     double grid[FB_CV_MAX_GRID];   /* C values, ascending: strong -> weak */
     fb_cv_score score;
+    int one_se;          /* 1: the strongest C within one standard error of the best */
+    int patience;        /* stop after this many C in a row worse than the best (0: whole grid) */
+    size_t min_scored;   /* use folds until this many records are held out (all folds when fewer) */
     fb_logreg_opts solver;
 } fb_logreg_cv_opts;
 
 void fb_logreg_cv_opts_default(fb_logreg_cv_opts *o);
 
 typedef struct {
-    int folds;           /* folds used */
-    int best;            /* index into the grid */
+    int folds;           /* folds made */
+    int folds_used;      /* folds fitted and scored (fewer on a large set) */
+    int ngrid;           /* grid values tried (fewer when the score turned) */
+    int best;            /* index into the grid: the C chosen */
+    int best_score;      /* the C with the best score (differs under one_se) */
     double C;
-    double score[FB_CV_MAX_GRID];    /* mean over records, out of fold: weighted
-                                      * log loss (lower better) or balanced accuracy */
-    double balacc[FB_CV_MAX_GRID];   /* out-of-fold balanced accuracy, always */
+    double se[FB_CV_MAX_GRID];       /* standard error of each score */
+    double score[FB_CV_MAX_GRID];    /* the chosen score of each C tried */
+    double logloss[FB_CV_MAX_GRID];  /* out-of-fold weighted log loss */
+    double balacc[FB_CV_MAX_GRID];   /* out-of-fold balanced accuracy */
+    int fits, evaluations;
     double seconds;
 } fb_logreg_cv_result;
 
 /* K-fold cross-validation over the grid; folds stratified by class, and
- * records that share a group id (group may be NULL) kept in one fold.  oof,
- * if not NULL, receives the out-of-fold probabilities [n, k] at the chosen C.
- * Folds are warm-started along the grid.  0 ok; -1 with a message. */
+ * records that share a group id (group may be NULL) kept in one fold.  Each
+ * C is scored on the out-of-fold predictions of all scored records pooled
+ * (few-shot folds hold one or two records of the rare class: a mean of
+ * per-fold scores would be mostly noise).  oof, if not NULL, receives the
+ * out-of-fold probabilities [n, k] at the chosen C (NaN for records in folds
+ * not used).  Folds are warm-started along the grid.  0 ok; -1 with a message. */
 int fb_logreg_cv(const fb_logreg_data *D, const int *group, const fb_logreg_cv_opts *o,
                  fb_logreg_cv_result *r, float *oof, char *err, size_t errlen);
 

@@ -24,6 +24,8 @@ void fb_logreg_cv_opts_default(fb_logreg_cv_opts *o)
     o->score = FB_CV_LOGLOSS;
     fb_logreg_opts_default(&o->solver);
     o->solver.gtol = 1e-4;    /* CV fits need the ranking of C, not the last digits */
+    o->patience = 3;          /* 1.5 decades past the best */
+    o->min_scored = 2000;
 }
 
 /* ---------------------------------------------------------------- folds */
@@ -146,6 +148,97 @@ static double now(void)
     return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
+/* Rows of fold f (test) or of every other fold (train), gathered
+ * contiguously with their labels and weights. */
+static size_t gather(const fb_logreg_data *D, const int *fold, int f, int want_test,
+                     float *x, int *y, double *sw, size_t *rows)
+{
+    size_t m = 0;
+    for (size_t i = 0; i < D->n; i++) {
+        if ((fold[i] == f) != want_test) continue;
+        memcpy(x + m * D->d, D->x + i * D->d, (size_t)D->d * sizeof(float));
+        if (y) y[m] = D->y[i];
+        if (sw) sw[m] = D->sw ? D->sw[i] : 1.0;
+        if (rows) rows[m] = i;
+        m++;
+    }
+    return m;
+}
+
+/* Out-of-fold score of one C over the scored records: weighted log loss and
+ * balanced accuracy. */
+static double record_loss(const float *pi, int y)
+{
+    double pt = pi[y];
+    return -log(pt > 1e-300 ? pt : 1e-300);
+}
+
+/* Standard errors: of a weighted mean of per-record losses,
+ * sqrt(sum s_i^2 (l_i - mean)^2) / sum s_i; of balanced accuracy, the
+ * binomial error of each class's recall, sqrt(sum_c r_c (1 - r_c) / n_c) / k. */
+static void score_oof(const fb_logreg_data *D, const float *probs, const unsigned char *scored,
+                      int *truth, int *pred, double *logloss, double *balacc,
+                      double *logloss_se, double *balacc_se)
+{
+    const int k = D->k;
+    double ll = 0, wsum = 0;
+    size_t m = 0;
+    for (size_t i = 0; i < D->n; i++) {
+        if (!scored[i]) continue;
+        const float *pi = probs + i * k;
+        double si = D->sw ? D->sw[i] : 1.0;
+        ll += si * record_loss(pi, D->y[i]);
+        wsum += si;
+        int best = 0;
+        for (int c = 1; c < k; c++) if (pi[c] > pi[best]) best = c;
+        truth[m] = D->y[i];
+        pred[m++] = best;
+    }
+    *logloss = wsum > 0 ? ll / wsum : NAN;
+    double v = 0;
+    for (size_t i = 0; i < D->n; i++) {
+        if (!scored[i]) continue;
+        double si = D->sw ? D->sw[i] : 1.0, e = record_loss(probs + i * k, D->y[i]) - *logloss;
+        v += si * si * e * e;
+    }
+    *logloss_se = wsum > 0 ? sqrt(v) / wsum : NAN;
+    *balacc = fb_balanced_accuracy_labels(truth, pred, m, k);
+    double bv = 0;
+    int present = 0;
+    for (int c = 0; c < k; c++) {
+        size_t nc = 0, ok = 0;
+        for (size_t i = 0; i < m; i++) if (truth[i] == c) { nc++; ok += pred[i] == c; }
+        if (!nc) continue;
+        double rc = (double)ok / nc;
+        bv += rc * (1 - rc) / nc;
+        present++;
+    }
+    *balacc_se = present ? sqrt(bv) / present : NAN;
+}
+
+/* Out-of-fold probabilities of grid value gi, folds fitted from cold. */
+static int oof_at(const fb_logreg_data *D, const int *fold, int used, const fb_logreg_cv_opts *o,
+                  int gi, double *wb, float *xtr, int *ytr, double *swtr, float *xte, float *pte,
+                  size_t *te, float *probs, char *err, size_t errlen)
+{
+    const size_t p = fb_logreg_nparams(D->d, D->k);
+    for (int f = 0; f < used; f++) {
+        size_t ntr = gather(D, fold, f, 0, xtr, ytr, swtr, NULL);
+        size_t nte = gather(D, fold, f, 1, xte, NULL, NULL, te);
+        fb_logreg_data tr = { xtr, ytr, swtr, ntr, D->d, D->k };
+        fb_logreg_opts so = o->solver;
+        so.C = o->grid[gi];
+        fb_logreg_result fr;
+        double *w = wb + (size_t)f * p;
+        memset(w, 0, p * sizeof *w);
+        if (fb_logreg_fit(&tr, &so, w, &fr, err, errlen)) return -1;
+        fb_logreg_predict(w, D->d, D->k, xte, nte, pte);
+        for (size_t t = 0; t < nte; t++)
+            memcpy(probs + te[t] * D->k, pte + t * D->k, (size_t)D->k * sizeof *pte);
+    }
+    return 0;
+}
+
 int fb_logreg_cv(const fb_logreg_data *D, const int *group, const fb_logreg_cv_opts *o,
                  fb_logreg_cv_result *r, float *oof, char *err, size_t errlen)
 {
@@ -165,81 +258,97 @@ int fb_logreg_cv(const fb_logreg_data *D, const int *group, const fb_logreg_cv_o
     }
     r->folds = K;
     const size_t p = fb_logreg_nparams(d, k);
-    int *fold = malloc(n * sizeof *fold);
+    int *fold = malloc(n * sizeof *fold), *ytr = malloc(n * sizeof *ytr), *pred = malloc(n * sizeof *pred);
     float *xtr = malloc(n * (size_t)d * sizeof *xtr), *xte = malloc(n * (size_t)d * sizeof *xte);
-    int *ytr = malloc(n * sizeof *ytr);
-    double *swtr = malloc(n * sizeof *swtr), *wb = malloc(p * sizeof *wb);
+    float *pte = malloc(n * (size_t)k * sizeof *pte);
+    double *swtr = malloc(n * sizeof *swtr), *wb = calloc((size_t)K * p, sizeof *wb);
     size_t *te = malloc(n * sizeof *te);
-    float *probs = malloc((size_t)o->ngrid * n * k * sizeof *probs);   /* [grid][n][k] */
-    if (!fold || !xtr || !xte || !ytr || !swtr || !wb || !te || !probs) {
+    unsigned char *scored = calloc(n, 1);
+    float *probs = malloc(n * (size_t)k * sizeof *probs), *best_probs = malloc(n * (size_t)k * sizeof *probs);
+    int rc = -1;
+    if (!fold || !ytr || !pred || !xtr || !xte || !pte || !swtr || !wb || !te || !scored || !probs || !best_probs) {
         snprintf(err, errlen, "cross-validation: out of memory (%zu records x %d features)", n, d);
-        goto fail;
+        goto done;
     }
     if (fb_group_folds(D->y, group, n, k, K, o->seed, fold)) {
         snprintf(err, errlen, "cross-validation: out of memory");
-        goto fail;
+        goto done;
     }
-    for (int f = 0; f < K; f++) {
-        size_t ntr = 0, nte = 0;
-        for (size_t i = 0; i < n; i++) {
-            if (fold[i] == f) {
-                memcpy(xte + nte * d, D->x + i * d, (size_t)d * sizeof(float));
-                te[nte++] = i;
-            } else {
-                memcpy(xtr + ntr * d, D->x + i * d, (size_t)d * sizeof(float));
-                ytr[ntr] = D->y[i];
-                swtr[ntr] = D->sw ? D->sw[i] : 1.0;
-                ntr++;
-            }
-        }
-        fb_logreg_data tr = { xtr, ytr, swtr, ntr, d, k };
-        memset(wb, 0, p * sizeof *wb);
-        for (int gi = 0; gi < o->ngrid; gi++) {
+    /* On a large set a few folds already score C on enough records: use
+     * folds until min_scored records are held out (all K when fewer). */
+    int used = 0;
+    size_t held = 0;
+    while (used < K && (used < 1 || held < o->min_scored)) {
+        for (size_t i = 0; i < n; i++) if (fold[i] == used) { scored[i] = 1; held++; }
+        used++;
+    }
+    r->folds_used = used;
+    /* C from strong to weak; each fold warm-starts from its previous C.  The
+     * score is U-shaped in log C: stop once `patience` C in a row score
+     * worse than the best. */
+    int best = -1, worse = 0;
+    for (int gi = 0; gi < o->ngrid; gi++) {
+        for (int f = 0; f < used; f++) {
+            size_t ntr = gather(D, fold, f, 0, xtr, ytr, swtr, NULL);
+            size_t nte = gather(D, fold, f, 1, xte, NULL, NULL, te);
+            fb_logreg_data tr = { xtr, ytr, swtr, ntr, d, k };
             fb_logreg_opts so = o->solver;
             so.C = o->grid[gi];
             fb_logreg_result fr;
-            if (fb_logreg_fit(&tr, &so, wb, &fr, err, errlen)) goto fail;   /* warm start */
-            float *pte = probs + (size_t)gi * n * k;
-            /* predict into the fold's rows, then scatter to record order */
-            float *tmp = malloc((nte ? nte : 1) * (size_t)k * sizeof *tmp);
-            if (!tmp) { snprintf(err, errlen, "cross-validation: out of memory"); goto fail; }
-            fb_logreg_predict(wb, d, k, xte, nte, tmp);
+            if (fb_logreg_fit(&tr, &so, wb + (size_t)f * p, &fr, err, errlen)) goto done;
+            r->fits++;
+            r->evaluations += fr.evaluations;
+            fb_logreg_predict(wb + (size_t)f * p, d, k, xte, nte, pte);
             for (size_t t = 0; t < nte; t++)
-                memcpy(pte + te[t] * k, tmp + t * k, (size_t)k * sizeof *tmp);
-            free(tmp);
+                memcpy(probs + te[t] * k, pte + t * k, (size_t)k * sizeof *pte);
+        }
+        double ll, ba, llse, base;
+        score_oof(D, probs, scored, ytr, pred, &ll, &ba, &llse, &base);
+        r->balacc[gi] = ba;
+        r->logloss[gi] = ll;
+        r->score[gi] = o->score == FB_CV_LOGLOSS ? ll : ba;
+        r->se[gi] = o->score == FB_CV_LOGLOSS ? llse : base;
+        r->ngrid = gi + 1;
+        /* ties (to 1e-9) keep the smaller C, the simpler model */
+        int better = best < 0 || (o->score == FB_CV_LOGLOSS ? r->score[gi] < r->score[best] - 1e-9
+                                                             : r->score[gi] > r->score[best] + 1e-9);
+        if (better) {
+            best = gi;
+            worse = 0;
+            memcpy(best_probs, probs, n * (size_t)k * sizeof *probs);
+        } else if (++worse >= o->patience && o->patience > 0) {
+            break;
         }
     }
-    /* Score each C on all out-of-fold predictions pooled. */
-    for (int gi = 0; gi < o->ngrid; gi++) {
-        const float *pg = probs + (size_t)gi * n * k;
-        double ll = 0, wsum = 0;
-        int *pred = (int *)ytr;     /* reuse: n ints */
-        for (size_t i = 0; i < n; i++) {
-            double si = D->sw ? D->sw[i] : 1.0, pt = pg[i * k + D->y[i]];
-            ll += si * -log(pt > 1e-300 ? pt : 1e-300);
-            wsum += si;
-            int best = 0;
-            for (int c = 1; c < k; c++) if (pg[i * k + c] > pg[i * k + best]) best = c;
-            pred[i] = best;
+    r->best_score = best;
+    if (o->one_se) {
+        /* The one-standard-error rule: the strongest regularisation whose
+         * score is within one standard error of the best.  The best C is
+         * the one that fits these folds' noise best too; with a handful of
+         * records of a class its margin over stronger C is mostly that. */
+        for (int gi = 0; gi < best; gi++) {
+            double gap = o->score == FB_CV_LOGLOSS ? r->score[gi] - r->score[best]
+                                                   : r->score[best] - r->score[gi];
+            if (gap <= r->se[best]) { best = gi; break; }
         }
-        r->balacc[gi] = fb_balanced_accuracy_labels(D->y, pred, n, k);
-        r->score[gi] = o->score == FB_CV_LOGLOSS ? ll / wsum : r->balacc[gi];
-    }
-    /* Best score; ties (to 1e-9) go to the smaller C, the simpler model. */
-    int best = 0;
-    for (int gi = 1; gi < o->ngrid; gi++) {
-        double a = r->score[gi], b = r->score[best];
-        if (o->score == FB_CV_LOGLOSS ? a < b - 1e-9 : a > b + 1e-9) best = gi;
+        if (best != r->best_score) {
+            /* its out-of-fold predictions: refit the folds at that C */
+            if (oof_at(D, fold, used, o, best, wb, xtr, ytr, swtr, xte, pte, te, best_probs, err, errlen))
+                goto done;
+        }
     }
     r->best = best;
     r->C = o->grid[best];
-    if (oof) memcpy(oof, probs + (size_t)best * n * k, n * (size_t)k * sizeof *oof);
-    free(fold); free(xtr); free(xte); free(ytr); free(swtr); free(wb); free(te); free(probs);
+    if (oof) {
+        for (size_t i = 0; i < n; i++)
+            for (int c = 0; c < k; c++) oof[i * k + c] = scored[i] ? best_probs[i * k + c] : NAN;
+    }
+    rc = 0;
+done:
+    free(fold); free(ytr); free(pred); free(xtr); free(xte); free(pte); free(swtr); free(wb);
+    free(te); free(scored); free(probs); free(best_probs);
     r->seconds = now() - t0;
-    return 0;
-fail:
-    free(fold); free(xtr); free(xte); free(ytr); free(swtr); free(wb); free(te); free(probs);
-    return -1;
+    return rc;
 }
 
 /* ------------------------------------------------------------ threshold */

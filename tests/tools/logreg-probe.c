@@ -4,7 +4,8 @@
  *   logreg-probe --dump OUT FEATURES.fbt
  *       writes OUT.f32 (n x d float32, raw) and OUT.tsv (row, class name, id)
  *       so another implementation can read the very same features
- *   logreg-probe [options] FEATURES.fbt TASK.tsv...
+ *   logreg-probe [options] [--raw] FEATURES TASK.tsv...
+ *       (FEATURES: a .fbt stream, or with --raw the prefix of a dump)
  *       each TASK.tsv has lines "row<TAB>class<TAB>role" (class 0..k-1, role
  *       train|val|test; rows index FEATURES.fbt); for each task: normalise,
  *       choose C by cross-validation on train (or --C), fit on train, choose
@@ -54,6 +55,7 @@ typedef struct {
     int folds;
     uint64_t seed;
     double glo, ghi, gstep, gtol;
+    int one_se;
 } probe_opts;
 
 static void cv_opts(const probe_opts *po, fb_logreg_cv_opts *o)
@@ -66,6 +68,7 @@ static void cv_opts(const probe_opts *po, fb_logreg_cv_opts *o)
     for (double e = po->glo; e <= po->ghi + 1e-9 && o->ngrid < FB_CV_MAX_GRID; e += po->gstep)
         o->grid[o->ngrid++] = pow(10.0, e);
     if (po->gtol > 0) o->solver.gtol = po->gtol;
+    o->one_se = po->one_se;
 }
 
 /* One task: rows by role, normalise on train, CV, fit, threshold, test. */
@@ -120,6 +123,7 @@ static void run_task(const fb_featset *fs, const char *path, const probe_opts *p
     fb_logreg_opts so;
     fb_logreg_opts_default(&so);
     so.C = C;
+    if (po->gtol > 0) so.gtol = po->gtol;
     fb_logreg_result fr;
     double t0 = now();
     if (fb_logreg_fit(&D, &so, wb, &fr, err, sizeof err)) die("%s", err);
@@ -163,13 +167,37 @@ static void run_task(const fb_featset *fs, const char *path, const probe_opts *p
     double b0 = fb_balanced_accuracy_labels(cls[2], p0, nt[2], k);
     double b1 = fb_balanced_accuracy_labels(cls[2], p1, nt[2], k);
     const char *name = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
-    printf("%s\tbalacc %.4f acc %.4f\tthr-balacc %.4f thr-acc %.4f\tC %.4g thr %.3f\tcv-best %d folds %d cv %.2fs\tfit %d its |g| %.2g %.2fs\n",
+    printf("%s\tbalacc %.4f acc %.4f\tthr-balacc %.4f thr-acc %.4f\tC %.4g thr %.3f\tcv-best %d folds %d cv %.2fs\tfit %d its loss %.9g |g| %.2g %s %.2fs\n",
            name, b0, (double)ok0 / nt[2], b1, (double)ok1 / nt[2], C, thr, cr.best, cr.folds,
-           cr.seconds, fr.iterations, fr.grad_norm, tfit);
+           cr.seconds, fr.iterations, fr.loss, fr.grad_norm, fr.converged ? "converged" : "stopped", tfit);
     fflush(stdout);
     for (int r = 0; r < 3; r++) { free(rows[r]); free(cls[r]); free(x[r]); }
     fb_norm_free(&nm);
     free(sw); free(oof); free(wb); free(pt); free(p0); free(p1);
+}
+
+/* PREFIX.f32 + PREFIX.tsv as --dump writes them (labels not needed: the
+ * tasks carry them). */
+static void read_raw(fb_featset *fs, const char *prefix)
+{
+    char path[4096];
+    memset(fs, 0, sizeof *fs);
+    snprintf(path, sizeof path, "%s.tsv", prefix);
+    FILE *f = fopen(path, "r");
+    if (!f) die("cannot open %s", path);
+    int ch;
+    while ((ch = fgetc(f)) != EOF) fs->n += ch == '\n';
+    fclose(f);
+    snprintf(path, sizeof path, "%s.f32", prefix);
+    f = fopen(path, "rb");
+    if (!f || !fs->n) die("cannot open %s", path);
+    fseek(f, 0, SEEK_END);
+    long bytes = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    fs->dim = (int)(bytes / 4 / (long)fs->n);
+    fs->x = malloc(bytes);
+    if (fread(fs->x, 1, bytes, f) != (size_t)bytes) die("short read on %s", path);
+    fclose(f);
 }
 
 static void dump(const fb_featset *fs, const char *out)
@@ -203,7 +231,7 @@ static void synthetic(size_t n, int d, int k, const probe_opts *po)
             x[i * d + j] = (float)(v > 0 ? v * v : 0);
         }
         for (int c = 0; c < k; c++) {
-            z[c] = 3 * fb_rng_normal(&r);
+            z[c] = 0.3 * fb_rng_normal(&r);
             for (int j = 0; j < d; j++) z[c] += x[i * d + j] * w[j * k + c] / sqrt(d);
         }
         int b = 0;
@@ -243,16 +271,17 @@ static void synthetic(size_t n, int d, int k, const probe_opts *po)
 
 int main(int argc, char **argv)
 {
-    probe_opts po = { FB_NORM_SQRT | FB_NORM_L2, 0, FB_CV_LOGLOSS, 1, 5, 1, -3, 3, 0.5, 0 };
+    probe_opts po = { FB_NORM_SQRT | FB_NORM_L2, 0, FB_CV_LOGLOSS, 1, 5, 1, -3, 3, 0.5, 0, 0 };
     const char *dump_to = NULL;
     size_t syn_n = 0;
-    int syn_d = 0, syn_k = 0, i = 1;
+    int syn_d = 0, syn_k = 0, i = 1, raw = 0;
     char err[256];
     for (; i < argc && !strncmp(argv[i], "--", 2); i++) {
         const char *a = argv[i];
-        if (i + 1 >= argc) die("%s needs a value", a);
+        if (i + 1 >= argc && strcmp(a, "--raw")) die("%s needs a value", a);
         const char *v = argv[++i];
         if (!strcmp(a, "--dump")) dump_to = v;
+        else if (!strcmp(a, "--raw")) { raw = 1; i--; }
         else if (!strcmp(a, "--norm")) { if (fb_norm_parse(v, &po.norm, err, sizeof err)) die("%s", err); }
         else if (!strcmp(a, "--C")) po.C = atof(v);
         else if (!strcmp(a, "--score")) po.score = !strcmp(v, "balacc") ? FB_CV_BALACC : FB_CV_LOGLOSS;
@@ -260,6 +289,7 @@ int main(int argc, char **argv)
         else if (!strcmp(a, "--folds")) po.folds = atoi(v);
         else if (!strcmp(a, "--seed")) po.seed = strtoull(v, NULL, 10);
         else if (!strcmp(a, "--gtol")) po.gtol = atof(v);
+        else if (!strcmp(a, "--one-se")) po.one_se = atoi(v);
         else if (!strcmp(a, "--grid")) { if (sscanf(v, "%lf:%lf:%lf", &po.glo, &po.ghi, &po.gstep) != 3) die("bad --grid %s", v); }
         else if (!strcmp(a, "--synthetic")) {
             if (i + 2 >= argc) die("%s needs N D K", a);
@@ -269,13 +299,16 @@ int main(int argc, char **argv)
     }
     if (syn_n) { synthetic(syn_n, syn_d, syn_k, &po); return 0; }
     if (i >= argc) die("%s", "usage: logreg-probe [options] FEATURES.fbt TASK.tsv... (see the source)");
-    FILE *f = fopen(argv[i], "rb");
-    if (!f) die("cannot open %s", argv[i]);
     fb_featset fs;
-    if (fb_featset_read(&fs, f, argv[i], err, sizeof err)) die("%s", err);
-    fclose(f);
+    if (raw) read_raw(&fs, argv[i]);
+    else {
+        FILE *f = fopen(argv[i], "rb");
+        if (!f) die("cannot open %s", argv[i]);
+        if (fb_featset_read(&fs, f, argv[i], err, sizeof err)) die("%s", err);
+        fclose(f);
+    }
     if (dump_to) { dump(&fs, dump_to); return 0; }
     for (i++; i < argc; i++) run_task(&fs, argv[i], &po);
-    fb_featset_free(&fs);
+    if (!raw) fb_featset_free(&fs);
     return 0;
 }

@@ -19,7 +19,7 @@ static double ref_objective(const float *x, const int *y, const double *sw, size
 {
     double S = 0;
     for (size_t i = 0; i < n; i++) S += sw ? sw[i] : 1;
-    double lambda = 1 / (C * S), loss = 0, z[16], pr[16];
+    double lambda = (k == 2 ? 2 : 1) / (C * S), loss = 0, z[16], pr[16];   /* see logreg.h */
     size_t p = (size_t)(d + 1) * k;
     if (g) memset(g, 0, p * sizeof *g);
     for (size_t i = 0; i < n; i++) {
@@ -75,7 +75,7 @@ static void ref_hessian(const float *x, const double *sw, size_t n, int d, int k
                         H[((size_t)a * k + c) * p + (size_t)b * k + e] +=
                             s / S * (pr[c] * (c == e) - pr[c] * pr[e]) * xt[a] * xt[b];
     }
-    for (size_t q = 0; q < (size_t)d * k; q++) H[q * p + q] += 1 / (C * S);
+    for (size_t q = 0; q < (size_t)d * k; q++) H[q * p + q] += (k == 2 ? 2 : 1) / (C * S);
     for (int c = 0; c < k; c++)
         for (int e = 0; e < k; e++) H[((size_t)d * k + c) * p + (size_t)d * k + e] += 1;
 }
