@@ -84,13 +84,24 @@ static double total_weight(const fb_logreg_data *D)
     return s;
 }
 
-/* f(wb) and, when grad is not NULL, its gradient.  S = total weight. */
+/* f(wb) and, when grad is not NULL, its gradient.  S = total weight.
+ *
+ * With mu (a vector of d feature means, or NULL) the bias is read as the
+ * centred bias b' = b + mu.W: the logits are x W + b' - mu W = (x - mu) W + b',
+ * so the minimum is the same, but the Hessian loses the large eigenvalue that
+ * all-positive features (ReLU outputs) put along their mean direction, and
+ * L-BFGS needs far fewer iterations.  Gradient: d/dW = X^T R + lambda W - mu (x) g_b. */
 static double objective(const fb_logreg_data *D, double lambda, double S, const double *wb,
-                        double *grad, work *w)
+                        const double *mu, double *grad, work *w)
 {
     const int d = D->d, k = D->k;
     const size_t n = D->n;
-    const double *b = wb + (size_t)d * k;
+    double bc[256], *b = k <= 256 ? bc : malloc((size_t)k * sizeof(double));
+    if (!b) return NAN;
+    for (int c = 0; c < k; c++) {
+        b[c] = wb[(size_t)d * k + c];
+        if (mu) for (int j = 0; j < d; j++) b[c] -= mu[j] * wb[(size_t)j * k + c];
+    }
     logits_forward(wb, d, k, D->x, n, w->wf, w->z);
 
     /* Per record: z_c = logit + b_c; loss s_i (lse - z_y); residual
@@ -99,7 +110,7 @@ static double objective(const fb_logreg_data *D, double lambda, double S, const 
     double *gb = grad ? grad + (size_t)d * k : NULL;
     if (gb) for (int c = 0; c < k; c++) gb[c] = 0;
     double zc[256], *zbuf = k <= 256 ? zc : malloc((size_t)k * sizeof(double));
-    if (!zbuf) return NAN;
+    if (!zbuf) { if (b != bc) free(b); return NAN; }
     for (size_t i = 0; i < n; i++) {
         float *zi = w->z + i * k;
         double m = -INFINITY;
@@ -121,6 +132,7 @@ static double objective(const fb_logreg_data *D, double lambda, double S, const 
         }
     }
     if (zbuf != zc) free(zbuf);
+    if (b != bc) free(b);
 
     double wsq = 0;
     for (size_t j = 0; j < (size_t)d * k; j++) wsq += wb[j] * wb[j];
@@ -130,6 +142,9 @@ static double objective(const fb_logreg_data *D, double lambda, double S, const 
     /* grad W [d, k] = X^T [d, n] . R [n, k] + lambda W */
     weights_backward(D->x, w->z, n, d, k, w->gf);
     for (size_t j = 0; j < (size_t)d * k; j++) grad[j] = (double)w->gf[j] + lambda * wb[j];
+    if (mu)
+        for (int j = 0; j < d; j++)
+            for (int c = 0; c < k; c++) grad[(size_t)j * k + c] -= mu[j] * gb[c];
     return f;
 }
 
@@ -145,7 +160,7 @@ double fb_logreg_objective(const fb_logreg_data *D, double C, const double *wb, 
     work w;
     if (work_init(&w, D->n, D->d, D->k)) { work_free(&w); return NAN; }
     double S = total_weight(D);
-    double f = objective(D, penalty(D->k, C, S), S, wb, grad, &w);
+    double f = objective(D, penalty(D->k, C, S), S, wb, NULL, grad, &w);
     work_free(&w);
     return f;
 }
@@ -200,6 +215,16 @@ static void two_loop(const double *g, double *dir, size_t p, double *const *S, d
     }
 }
 
+/* b <- b + sign * mu.W: to the centred bias and back. */
+static void shift_bias(double *wb, const double *mu, int d, int k, int sign)
+{
+    for (int c = 0; c < k; c++) {
+        double s = 0;
+        for (int j = 0; j < d; j++) s += mu[j] * wb[(size_t)j * k + c];
+        wb[(size_t)d * k + c] += sign * s;
+    }
+}
+
 int fb_logreg_fit(const fb_logreg_data *D, const fb_logreg_opts *o, double *wb,
                   fb_logreg_result *r, char *err, size_t errlen)
 {
@@ -230,7 +255,20 @@ int fb_logreg_fit(const fb_logreg_data *D, const fb_logreg_opts *o, double *wb,
     for (int i = 0; i < mem; i++) { S[i] = alpha + mem + (size_t)i * 2 * p; Y[i] = S[i] + p; }
 
     const double Sw = total_weight(D), lambda = penalty(D->k, o->C, Sw);
-    double f = objective(D, lambda, Sw, wb, g, &w);
+    /* feature means (weighted as the loss is) for the centred bias */
+    double *mu = calloc((size_t)D->d, sizeof *mu);
+    if (!mu) {
+        free(buf); free(S); free(Y); work_free(&w);
+        snprintf(err, errlen, "logistic regression: out of memory");
+        return -1;
+    }
+    for (size_t i = 0; i < D->n; i++) {
+        double si = (D->sw ? D->sw[i] : 1.0) / Sw;
+        const float *xi = D->x + i * D->d;
+        for (int j = 0; j < D->d; j++) mu[j] += si * xi[j];
+    }
+    shift_bias(wb, mu, D->d, D->k, +1);
+    double f = objective(D, lambda, Sw, wb, mu, g, &w);
     r->evaluations = 1;
     double gnorm = sqrt(dot(g, g, p));
     const double tol = o->gtol * (gnorm > 1 ? gnorm : 1);
@@ -255,7 +293,7 @@ int fb_logreg_fit(const fb_logreg_data *D, const fb_logreg_opts *o, double *wb,
         int accepted = 0;
         for (int ls = 0; ls < 20; ls++) {
             for (size_t j = 0; j < p; j++) xn[j] = wb[j] + t * dir[j];
-            fn = objective(D, lambda, Sw, xn, gn, &w);
+            fn = objective(D, lambda, Sw, xn, mu, gn, &w);
             r->evaluations++;
             double gnd = dot(gn, dir, p);
             int decrease = fn <= f + 1e-4 * t * gd;
@@ -270,7 +308,7 @@ int fb_logreg_fit(const fb_logreg_data *D, const fb_logreg_opts *o, double *wb,
              * evaluations.  Keep a decreasing point found on the way. */
             if (lo > 0) {
                 for (size_t j = 0; j < p; j++) xn[j] = wb[j] + lo * dir[j];
-                fn = objective(D, lambda, Sw, xn, gn, &w);
+                fn = objective(D, lambda, Sw, xn, mu, gn, &w);
                 r->evaluations++;
                 if (fn < f) { memcpy(wb, xn, p * sizeof *wb); memcpy(g, gn, p * sizeof *g); f = fn; }
             }
@@ -297,8 +335,13 @@ int fb_logreg_fit(const fb_logreg_data *D, const fb_logreg_opts *o, double *wb,
         r->iterations++;
     }
     r->loss = f;
+    /* the gradient in the caller's parametrisation: g_W + mu (x) g_b */
+    const double *gb = g + (size_t)D->d * D->k;
+    for (int j = 0; j < D->d; j++)
+        for (int c = 0; c < D->k; c++) g[(size_t)j * D->k + c] += mu[j] * gb[c];
     r->grad_norm = sqrt(dot(g, g, p));
-    r->converged = r->grad_norm <= tol;
-    free(buf); free(S); free(Y); work_free(&w);
+    r->converged = gnorm <= tol;
+    shift_bias(wb, mu, D->d, D->k, -1);
+    free(mu); free(buf); free(S); free(Y); work_free(&w);
     return 0;
 }

@@ -115,9 +115,11 @@ typedef struct {
  * (few-shot folds hold one or two records of the rare class: a mean of
  * per-fold scores would be mostly noise).  oof, if not NULL, receives the
  * out-of-fold probabilities [n, k] at the chosen C (NaN for records in folds
- * not used).  Folds are warm-started along the grid.  0 ok; -1 with a message. */
+ * not used).  Folds are warm-started along the grid.  warm, if not NULL,
+ * receives the first fold's parameters at the chosen C [nparams]: a start for
+ * the fit on all records.  0 ok; -1 with a message. */
 int fb_logreg_cv(const fb_logreg_data *D, const int *group, const fb_logreg_cv_opts *o,
-                 fb_logreg_cv_result *r, float *oof, char *err, size_t errlen);
+                 fb_logreg_cv_result *r, float *oof, double *warm, char *err, size_t errlen);
 
 /* Fold of each record: stratified by class, seeded, and when group is not
  * NULL every group whole in one fold (groups dealt greedily, largest first,

@@ -24,6 +24,7 @@ void fb_logreg_cv_opts_default(fb_logreg_cv_opts *o)
     o->score = FB_CV_LOGLOSS;
     fb_logreg_opts_default(&o->solver);
     o->solver.gtol = 1e-4;    /* CV fits need the ranking of C, not the last digits */
+    o->one_se = 1;
     o->patience = 3;          /* 1.5 decades past the best */
     o->min_scored = 2000;
 }
@@ -240,7 +241,7 @@ static int oof_at(const fb_logreg_data *D, const int *fold, int used, const fb_l
 }
 
 int fb_logreg_cv(const fb_logreg_data *D, const int *group, const fb_logreg_cv_opts *o,
-                 fb_logreg_cv_result *r, float *oof, char *err, size_t errlen)
+                 fb_logreg_cv_result *r, float *oof, double *warm, char *err, size_t errlen)
 {
     memset(r, 0, sizeof *r);
     const double t0 = now();
@@ -316,6 +317,7 @@ int fb_logreg_cv(const fb_logreg_data *D, const int *group, const fb_logreg_cv_o
             best = gi;
             worse = 0;
             memcpy(best_probs, probs, n * (size_t)k * sizeof *probs);
+            if (warm) memcpy(warm, wb, p * sizeof *wb);
         } else if (++worse >= o->patience && o->patience > 0) {
             break;
         }
@@ -335,6 +337,7 @@ int fb_logreg_cv(const fb_logreg_data *D, const int *group, const fb_logreg_cv_o
             /* its out-of-fold predictions: refit the folds at that C */
             if (oof_at(D, fold, used, o, best, wb, xtr, ytr, swtr, xte, pte, te, best_probs, err, errlen))
                 goto done;
+            if (warm) memcpy(warm, wb, p * sizeof *wb);
         }
     }
     r->best = best;

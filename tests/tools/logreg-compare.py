@@ -38,7 +38,7 @@ def write_task(path, items):
             f.write(f"{row}\t{cls}\t{role}\n")
 
 
-def fewshot_tasks(labels, workdir, seeds=(1, 2, 3), ndogs=12, nneg=150):
+def fewshot_tasks(labels, workdir, seeds=(1, 2, 3), ndogs=12, nneg=150, nval=0):
     by_dog = {}
     for i, l in enumerate(labels):
         by_dog.setdefault(l, []).append(i)
@@ -55,15 +55,18 @@ def fewshot_tasks(labels, workdir, seeds=(1, 2, 3), ndogs=12, nneg=150):
             items, taken = [], 0
             for i in pos[:npos]:
                 items.append((i, 1, "train"))
-            for i in pos[npos:]:
+            for i in pos[npos:npos + (2 if nval else 0)]:
+                items.append((i, 1, "val"))
+            for i in pos[npos + (2 if nval else 0):]:
                 items.append((i, 1, "test"))
             for d in others:
-                role = "train" if taken < nneg else "test"
+                role = "train" if taken < nneg else "val" if taken < nneg + nval else "test"
                 for i in by_dog[d]:
                     items.append((i, 0, role))
-                if role == "train":
+                if role != "test":
                     taken += len(by_dog[d])
-            path = os.path.join(workdir, f"fewshot-{dog}-s{seed}.tsv")
+            kind = "fewshotval" if nval else "fewshot"
+            path = os.path.join(workdir, f"{kind}-{dog}-s{seed}.tsv")
             write_task(path, items)
             tasks.append(path)
     return tasks
@@ -159,6 +162,10 @@ def main():
         x, l, _ = load(featdir, "dogfacenet")
         feats["fewshot"] = x
         jobs.append((os.path.join(featdir, "dogfacenet"), fewshot_tasks(l, workdir)))
+    if "fewshotval" in sets:
+        x, l, _ = load(featdir, "dogfacenet")
+        feats["fewshotval"] = x
+        jobs.append((os.path.join(featdir, "dogfacenet"), fewshot_tasks(l, workdir, nval=50)))
     if "stanford" in sets:
         x, l, _ = load(featdir, "stanford")
         feats["stanford"] = x

@@ -111,15 +111,14 @@ static void run_task(const fb_featset *fs, const char *path, const probe_opts *p
     cv_opts(po, &co);
     fb_logreg_cv_result cr = { 0 };
     float *oof = malloc(nt[0] * k * sizeof(float));
+    double *wb = calloc(fb_logreg_nparams(d, k), sizeof *wb);
     double C = po->C;
     int have_oof = 0;
     if (C <= 0) {
-        if (fb_logreg_cv(&D, NULL, &co, &cr, oof, err, sizeof err)) die("%s", err);
+        if (fb_logreg_cv(&D, NULL, &co, &cr, oof, wb, err, sizeof err)) die("%s", err);
         C = cr.C;
         have_oof = 1;
     }
-    size_t p = fb_logreg_nparams(d, k);
-    double *wb = calloc(p, sizeof *wb);
     fb_logreg_opts so;
     fb_logreg_opts_default(&so);
     so.C = C;
@@ -249,11 +248,10 @@ static void synthetic(size_t n, int d, int k, const probe_opts *po)
     fb_logreg_cv_result cr = { 0 };
     double C = po->C;
     if (C <= 0) {
-        if (fb_logreg_cv(&D, NULL, &co, &cr, NULL, err, sizeof err)) die("%s", err);
+        if (fb_logreg_cv(&D, NULL, &co, &cr, NULL, NULL, err, sizeof err)) die("%s", err);
         C = cr.C;
     }
-    size_t p = fb_logreg_nparams(d, k);
-    double *wb = calloc(p, sizeof *wb);
+    double *wb = calloc(fb_logreg_nparams(d, k), sizeof *wb);
     fb_logreg_opts so;
     fb_logreg_opts_default(&so);
     so.C = C;
@@ -262,8 +260,8 @@ static void synthetic(size_t n, int d, int k, const probe_opts *po)
     double t0 = now();
     fb_logreg_fit(&D, &so, wb, &fr, err, sizeof err);
     double tfit = now() - t0;
-    printf("synthetic %zu x %d k=%d: cv %.2fs (%d folds x %d C, best C %.4g, cv balacc %.4f)  fit %.2fs %d its %d evals loss %.6g |g| %.2g %s\n",
-           n, d, k, cr.seconds, cr.folds, co.ngrid, C, cr.balacc[cr.best], tfit, fr.iterations,
+    printf("synthetic %zu x %d k=%d: cv %.2fs (%d of %d folds x %d C, %d fits %d evals, C %.4g, cv balacc %.4f)  fit %.2fs %d its %d evals loss %.6g |g| %.2g %s\n",
+           n, d, k, cr.seconds, cr.folds_used, cr.folds, cr.ngrid, cr.fits, cr.evaluations, C, cr.balacc[cr.best], tfit, fr.iterations,
            fr.evaluations, fr.loss, fr.grad_norm, fr.converged ? "converged" : "stopped");
     free(x); free(w); free(y); free(sw); free(wb);
     fb_norm_free(&nm);
@@ -271,7 +269,7 @@ static void synthetic(size_t n, int d, int k, const probe_opts *po)
 
 int main(int argc, char **argv)
 {
-    probe_opts po = { FB_NORM_SQRT | FB_NORM_L2, 0, FB_CV_LOGLOSS, 1, 5, 1, -3, 3, 0.5, 0, 0 };
+    probe_opts po = { FB_NORM_L2, 0, FB_CV_LOGLOSS, 1, 5, 1, -3, 3, 0.5, 0, 1 };
     const char *dump_to = NULL;
     size_t syn_n = 0;
     int syn_d = 0, syn_k = 0, i = 1, raw = 0;

@@ -267,6 +267,13 @@ static void test_solver(void)
     check_against_newton("k=4 balanced weights", &c, 2.0);
     free_problem(&c);
 
+    /* all-positive features far from 0 (like ReLU outputs): the solver's
+     * centred bias must give back the caller's bias */
+    problem e = make_problem(100, 5, 3, 1.0, 0, 6);
+    for (size_t i = 0; i < e.n * e.d; i++) e.x[i] = fabsf(e.x[i]) + 3;
+    check_against_newton("k=3 offset features", &e, 1.0);
+    free_problem(&e);
+
     /* Separable: y = [x0 > 0]; unregularised the optimum is at infinity, the
      * penalty makes it finite and large. */
     problem s = make_problem(60, 3, 2, 1.0, 0, 4);
@@ -317,13 +324,15 @@ static void test_cv_grid_ends(void)
     fb_logreg_cv_opts_default(&o);
     o.ngrid = 5;
     for (int i = 0; i < 5; i++) o.grid[i] = pow(10.0, -3 + 1.5 * i);
+    o.one_se = 0;       /* the best score itself */
+    o.patience = 0;     /* the whole grid */
 
     /* labels independent of 20 noise features: any fit is overfitting, the
      * most regularised C wins */
     problem a = make_problem(100, 20, 2, 0.0, 0, 11);
     fb_logreg_data Da = { a.x, a.y, NULL, a.n, a.d, a.k };
     fb_logreg_cv_result r;
-    CHECK(fb_logreg_cv(&Da, NULL, &o, &r, NULL, err, sizeof err) == 0, "cv on noise");
+    CHECK(fb_logreg_cv(&Da, NULL, &o, &r, NULL, NULL, err, sizeof err) == 0, "cv on noise");
     CHECK(r.best == 0, "noise labels: CV picks the strongest regularisation (best %d, C %g)", r.best, r.C);
     free_problem(&a);
 
@@ -336,11 +345,18 @@ static void test_cv_grid_ends(void)
         b.y[i] = *x0 > 0;
     }
     fb_logreg_data Db = { b.x, b.y, NULL, b.n, b.d, b.k };
-    CHECK(fb_logreg_cv(&Db, NULL, &o, &r, NULL, err, sizeof err) == 0, "cv on a wide margin");
+    CHECK(fb_logreg_cv(&Db, NULL, &o, &r, NULL, NULL, err, sizeof err) == 0, "cv on a wide margin");
     CHECK(r.best == 4, "wide margin: CV picks the weakest regularisation (best %d, C %g)", r.best, r.C);
-    printf("# wide margin: log loss by C:");
-    for (int i = 0; i < 5; i++) printf(" %.3g", r.score[i]);
+    printf("# wide margin: log loss (se) by C:");
+    for (int i = 0; i < 5; i++) printf(" %.3g (%.2g)", r.score[i], r.se[i]);
     printf("\n");
+    /* the one-standard-error rule: the smallest C within one error of the
+     * best, by the scores just printed */
+    int want = 4;
+    for (int i = 0; i < 4; i++) if (r.score[i] <= r.score[4] + r.se[4]) { want = i; break; }
+    o.one_se = 1;
+    CHECK(fb_logreg_cv(&Db, NULL, &o, &r, NULL, NULL, err, sizeof err) == 0 && r.best == want && r.best_score == 4,
+          "one-SE rule takes C index %d (wanted %d), best score still index %d", r.best, want, r.best_score);
     free_problem(&b);
 
     /* a class with one record cannot be cross-validated: an error saying so */
@@ -348,7 +364,7 @@ static void test_cv_grid_ends(void)
     float x1[6] = { 0, 1, 2, 3, 4, 5 };
     fb_logreg_data D1 = { x1, y1, NULL, 6, 1, 2 };
     err[0] = 0;
-    CHECK(fb_logreg_cv(&D1, NULL, &o, &r, NULL, err, sizeof err) == -1 && strstr(err, "fewer than 2"),
+    CHECK(fb_logreg_cv(&D1, NULL, &o, &r, NULL, NULL, err, sizeof err) == -1 && strstr(err, "fewer than 2"),
           "one record of a class: %s", err);
 }
 
@@ -426,7 +442,7 @@ static void test_threshold(void)
     fb_logreg_cv_result cr;
     char err[256];
     float *oof = malloc(N * 2 * sizeof(float));
-    CHECK(fb_logreg_cv(&Dt, NULL, &o, &cr, oof, err, sizeof err) == 0, "cv on the imbalanced set");
+    CHECK(fb_logreg_cv(&Dt, NULL, &o, &cr, oof, NULL, err, sizeof err) == 0, "cv on the imbalanced set");
     double *lo = malloc(N * sizeof *lo);
     for (int i = 0; i < N; i++) lo[i] = log(oof[i * 2 + 1]) - log(oof[i * 2]);
     double th = fb_choose_threshold(lo, yy, N);
