@@ -17,10 +17,12 @@ void fb_logreg_cv_opts_default(fb_logreg_cv_opts *o)
     memset(o, 0, sizeof *o);
     o->folds = 5;
     o->seed = 1;
-    /* C from 1e-3 to 1e3, half a decade apart: from "almost only the prior"
-     * to "almost unregularised" for features of unit scale. */
-    o->ngrid = 13;
-    for (int i = 0; i < o->ngrid; i++) o->grid[i] = pow(10.0, -3.0 + 0.5 * i);
+    /* C from 1e-3 to 1e3, a decade apart: from "almost only the class
+     * means" to "almost unregularised" for features of unit length.  Half
+     * decades chose no better on dogfacenet few-shot (balanced accuracy
+     * 0.9605 against 0.9613) at twice the fits. */
+    o->ngrid = 7;
+    for (int i = 0; i < o->ngrid; i++) o->grid[i] = pow(10.0, -3.0 + i);
     o->score = FB_CV_LOGLOSS;
     fb_logreg_opts_default(&o->solver);
     o->solver.gtol = 1e-4;    /* CV fits need the ranking of C, not the last digits */

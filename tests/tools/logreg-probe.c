@@ -17,7 +17,7 @@
  *
  * Options: --norm SPEC (sqrt,l2)  --C VALUE  --score logloss|balacc
  *          --weights balanced|none  --folds K (5)  --seed S (1)
- *          --grid LO:HI:STEP (log10 of C; -3:3:0.5)  --gtol G
+ *          --grid LO:HI:STEP (log10 of C; -3:3:1)  --gtol G
  */
 #include <errno.h>
 #include <math.h>
@@ -269,7 +269,7 @@ static void synthetic(size_t n, int d, int k, const probe_opts *po)
 
 int main(int argc, char **argv)
 {
-    probe_opts po = { FB_NORM_L2, 0, FB_CV_LOGLOSS, 1, 5, 1, -3, 3, 0.5, 0, 1 };
+    probe_opts po = { FB_NORM_L2, 0, FB_CV_LOGLOSS, 1, 5, 1, -3, 3, 1, 0, 1 };
     const char *dump_to = NULL;
     size_t syn_n = 0;
     int syn_d = 0, syn_k = 0, i = 1, raw = 0;
