@@ -2,7 +2,6 @@
  * cross-validation over a grid, and the two-class decision threshold
  * (lib/head/logreg.h). */
 #include "logreg.h"
-#include "metrics_extra.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -51,8 +50,7 @@ int fb_group_folds(const int *y, const int *group, size_t n, int k, int folds,
                    uint64_t seed, int *fold)
 {
     if (!group) {
-        fb_stratified_folds(y, n, k, folds, seed, fold);
-        return 0;
+        return fb_stratified_folds(y, n, k, folds, seed, fold);
     }
     /* Records sorted by group id (stable through the index), one span each. */
     size_t *order = malloc((n ? n : 1) * sizeof *order);

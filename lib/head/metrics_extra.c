@@ -1,5 +1,5 @@
-/* Balanced accuracy, majority baseline, Wilson interval (metrics_extra.h). */
-#include "metrics_extra.h"
+/* Balanced accuracy, majority baseline, Wilson interval (fb/head.h, metrics). */
+#include "fb/head.h"
 
 #include <math.h>
 #include <stdlib.h>

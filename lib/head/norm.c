@@ -116,3 +116,24 @@ void fb_norm_free(fb_norm *nm)
     free(nm->inv_std);
     nm->mean = nm->inv_std = NULL;
 }
+
+/* ------------------------------------------------ the head's normalisation */
+
+int fb_head_fit_norm(fb_head *h, int steps, const float *x, size_t n, char *err, size_t errlen)
+{
+    fb_norm nm;
+    if (fb_norm_fit(&nm, steps, x, n, h->in_dim, err, errlen) != 0) return -1;
+    free(h->norm_mean);
+    free(h->norm_inv_std);
+    h->norm = steps;
+    h->norm_mean = nm.mean;          /* the head owns them now */
+    h->norm_inv_std = nm.inv_std;
+    return 0;
+}
+
+void fb_head_normalise(const fb_head *h, float *x, size_t n)
+{
+    if (!h->norm) return;
+    fb_norm nm = { h->norm, h->in_dim, h->norm_mean, h->norm_inv_std };
+    fb_norm_apply(&nm, x, n);
+}

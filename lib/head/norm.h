@@ -14,8 +14,9 @@
 #define FB_HEAD_NORM_H
 
 #include <stddef.h>
+#include "fb/head.h"    /* FB_NORM_*, fb_norm_parse, fb_norm_string */
 
-enum { FB_NORM_SQRT = 1, FB_NORM_L2 = 2, FB_NORM_STD = 4, FB_NORM_ALL = 7 };
+#define FB_NORM_ALL (FB_NORM_SQRT | FB_NORM_L2 | FB_NORM_STD)
 
 typedef struct {
     int steps;           /* FB_NORM_* bits */
@@ -24,10 +25,6 @@ typedef struct {
     float *inv_std;      /* [dim] with FB_NORM_STD, else NULL */
 } fb_norm;
 
-/* "sqrt,l2" -> bits.  0 ok; -1 with a message. */
-int  fb_norm_parse(const char *spec, int *steps, char *err, size_t errlen);
-/* The spelling fb_norm_parse reads ("none" for 0). */
-void fb_norm_string(int steps, char *buf, size_t n);
 /* Fits the statistics the steps need on x [n, dim] (std: mean and deviation
  * after the earlier steps).  0 ok; -1 no memory (message in err). */
 int  fb_norm_fit(fb_norm *nm, int steps, const float *x, size_t n, int dim, char *err, size_t errlen);

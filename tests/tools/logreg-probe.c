@@ -12,6 +12,8 @@
  *       the two-class threshold (on val, else out of fold), and print
  *       task, balanced accuracy and accuracy on test (at t = 0 and at the
  *       chosen threshold), C, threshold, iterations, gradient norm, seconds
+ *   logreg-probe --write-task OUT FEATURES.fbt TASK.tsv
+ *       the task's rows as streams OUT.train.fbt, OUT.val.fbt, OUT.test.fbt
  *   logreg-probe --synthetic N D K [options]
  *       times cross-validation and the final fit on N x D synthetic features
  *
@@ -28,8 +30,8 @@
 
 #include "fb/head.h"
 #include "fb/rng.h"
+#include "fb/stream.h"
 #include "../../lib/head/logreg.h"
-#include "../../lib/head/metrics_extra.h"
 #include "../../lib/head/norm.h"
 
 static double now(void)
@@ -199,6 +201,45 @@ static void read_raw(fb_featset *fs, const char *prefix)
     fclose(f);
 }
 
+/* FEATURES' rows of one task as streams OUT.train.fbt, OUT.val.fbt (when the
+ * task has val rows) and OUT.test.fbt, classes named class0, class1, ... */
+static void write_task(const fb_featset *fs, const char *task, const char *out)
+{
+    FILE *f = fopen(task, "r");
+    if (!f) die("cannot open %s", task);
+    static const char *roles[3] = { "train", "val", "test" };
+    fb_writer *w[3] = { NULL, NULL, NULL };
+    uint32_t dims[1] = { (uint32_t)fs->dim };
+    char line[256], role[32], path[4096], err[256];
+    size_t row;
+    int c, k = 0;
+    while (fgets(line, sizeof line, f))
+        if (sscanf(line, "%zu\t%d\t%31s", &row, &c, role) == 3 && c + 1 > k) k = c + 1;
+    rewind(f);
+    while (fgets(line, sizeof line, f)) {
+        if (sscanf(line, "%zu\t%d\t%31s", &row, &c, role) != 3 || row >= fs->n) die("bad line in %s", task);
+        int r = !strcmp(role, "train") ? 0 : !strcmp(role, "val") ? 1 : 2;
+        if (!w[r]) {
+            fb_header h;
+            fb_header_init(&h, FB_F32, 1, dims);
+            h.provenance = strdup(fs->provenance ? fs->provenance : "");
+            for (int j = 0; j < k; j++) {
+                char name[32];
+                snprintf(name, sizeof name, "class%d", j);
+                fb_header_add_class(&h, name);
+            }
+            snprintf(path, sizeof path, "%s.%s.fbt", out, roles[r]);
+            FILE *o = fopen(path, "wb");
+            if (!o || !(w[r] = fb_writer_open(o, &h, 0, err, sizeof err))) die("cannot write %s", path);
+            fb_header_free(&h);
+        }
+        if (fb_writer_put(w[r], fs->ids[row], c, fs->x + row * fs->dim)) die("%s", fb_writer_error(w[r]));
+    }
+    fclose(f);
+    for (int r = 0; r < 3; r++)
+        if (w[r] && fb_writer_close(w[r])) die("%s", "cannot finish a stream");
+}
+
 static void dump(const fb_featset *fs, const char *out)
 {
     char path[4096];
@@ -270,7 +311,7 @@ static void synthetic(size_t n, int d, int k, const probe_opts *po)
 int main(int argc, char **argv)
 {
     probe_opts po = { FB_NORM_L2, 0, FB_CV_LOGLOSS, 1, 5, 1, -3, 3, 1, 0, 1 };
-    const char *dump_to = NULL;
+    const char *dump_to = NULL, *task_out = NULL;
     size_t syn_n = 0;
     int syn_d = 0, syn_k = 0, i = 1, raw = 0;
     char err[256];
@@ -279,6 +320,7 @@ int main(int argc, char **argv)
         if (i + 1 >= argc && strcmp(a, "--raw")) die("%s needs a value", a);
         const char *v = argv[++i];
         if (!strcmp(a, "--dump")) dump_to = v;
+        else if (!strcmp(a, "--write-task")) task_out = v;
         else if (!strcmp(a, "--raw")) { raw = 1; i--; }
         else if (!strcmp(a, "--norm")) { if (fb_norm_parse(v, &po.norm, err, sizeof err)) die("%s", err); }
         else if (!strcmp(a, "--C")) po.C = atof(v);
@@ -306,6 +348,11 @@ int main(int argc, char **argv)
         fclose(f);
     }
     if (dump_to) { dump(&fs, dump_to); return 0; }
+    if (task_out) {
+        if (i + 1 >= argc) die("%s", "--write-task OUT needs FEATURES.fbt TASK.tsv");
+        write_task(&fs, argv[i + 1], task_out);
+        return 0;
+    }
     for (i++; i < argc; i++) run_task(&fs, argv[i], &po);
     if (!raw) fb_featset_free(&fs);
     return 0;

@@ -4,7 +4,7 @@
  * normalisation and the extra metrics against hand-computed values. */
 #include "check.h"
 #include "head/logreg.h"
-#include "head/metrics_extra.h"
+#include "fb/head.h"
 #include "head/norm.h"
 #include "fb/rng.h"
 
