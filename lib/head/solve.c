@@ -166,7 +166,8 @@ int fb_head_note_solve(fb_head *h, const fb_solve_opts *o, const char *class_wei
         for (int g = 0; g < r->ngrid; g++)
             used += snprintf(buf + used, used < sizeof buf ? sizeof buf - used : 0, "%s%g:%.4f",
                              g ? "," : "", r->grid[g], r->logloss[g]);
-        bad |= fb_prov_set(&notes, "cv_logloss", buf);
+        const char *key = "cv_logloss";   /* a head training note, listed in fb-train(1) */
+        bad |= fb_prov_set(&notes, key, buf);
         NOTE("cv_folds", "%d", r->folds_used);
     }
     NOTE("iterations", "%d", r->iterations);

@@ -3,7 +3,8 @@
 LogisticRegression on the very same features and splits.  An experiment, not a
 test.
 
-  logreg-compare.py FEATDIR WORKDIR [--probe PATH] [--sets a,b] [--sk] [-- PROBE OPTIONS]
+  logreg-compare.py FEATDIR WORKDIR [--probe PATH] [--sets a,b] [--sk] [--fb BINDIR]
+                    [-- PROBE OPTIONS]
 
 FEATDIR holds dumps made by `logreg-probe --dump` (NAME.f32 + NAME.tsv) for
 dogfacenet, stanford, catsdogs-train and catsdogs-test.  Task files go to
@@ -15,6 +16,9 @@ WORKDIR.  Tasks:
   stanford  3 breeds, stratified 70/30 train/test per seed
   catsdogs  the set's own train/test split (seeds vary only the CV folds)
 Prints one line per task and then mean, spread (std over tasks) per set.
+With --fb BINDIR it runs fb-train and fb-eval from BINDIR on each task's
+streams (written by logreg-probe --write-task from FEATDIR/NAME.fbt) for the
+default head and each alternative, instead of logreg-probe's own fits.
 """
 import os
 import random
@@ -25,9 +29,17 @@ import time
 import numpy as np
 
 
+PROBE = "build/tests/tools/logreg-probe"
+
+
 def load(featdir, name):
-    x = np.fromfile(os.path.join(featdir, name + ".f32"), dtype=np.float32)
-    rows = [l.rstrip("\n").split("\t") for l in open(os.path.join(featdir, name + ".tsv"))]
+    """NAME's dump (FEATDIR/NAME.f32 + .tsv), made from FEATDIR/NAME.fbt when
+    absent.  Returns features, class names, ids."""
+    prefix = os.path.join(featdir, name)
+    if not os.path.exists(prefix + ".f32"):
+        subprocess.run([PROBE, "--dump", prefix, prefix + ".fbt"], check=True)
+    x = np.fromfile(prefix + ".f32", dtype=np.float32)
+    rows = [l.rstrip("\n").split("\t") for l in open(prefix + ".tsv")]
     x = x.reshape(len(rows), -1)
     return x, [r[1] for r in rows], [r[2] for r in rows]
 
@@ -116,6 +128,36 @@ def sqrt_l2(x):
     return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
 
 
+FB_HEADS = [
+    ("fb-train default (solved)", []),
+    ("adam linear (old default)", ["--optimizer", "adam", "--norm", "none", "--class-weight", "none"]),
+    ("hidden 64", ["--head", "64"]),
+    ("hidden 512,256,128,64", ["--head", "512,256,128,64"]),
+]
+
+
+def fb_task(bindir, probe, fbt, task, workdir):
+    """Every FB_HEADS configuration on one task: (label, balacc, acc) each."""
+    import json
+    out = os.path.join(workdir, "streams", os.path.basename(task)[:-4])
+    os.makedirs(os.path.dirname(out), exist_ok=True)
+    if not os.path.exists(out + ".test.fbt"):
+        subprocess.run([probe, "--write-task", out, fbt, task], check=True)
+    val = ["-v", out + ".val.fbt"] if os.path.exists(out + ".val.fbt") else []
+    seed = task.rsplit("-s", 1)[1].split(".")[0]
+    res = []
+    for label, opts in FB_HEADS:
+        head = out + ".head.bin"
+        with open(out + ".train.fbt", "rb") as f:
+            subprocess.run([os.path.join(bindir, "fb-train"), "-q", "--seed", seed] + opts + val + ["-o", head],
+                           stdin=f, check=True)
+        with open(out + ".test.fbt", "rb") as f:
+            r = json.loads(subprocess.run([os.path.join(bindir, "fb-eval"), "--json", head], stdin=f,
+                                          check=True, capture_output=True, text=True).stdout)
+        res.append((label, r["balanced_accuracy"], r["accuracy"]))
+    return res
+
+
 def summarise(label, results):
     sets = {}
     for task, ba, acc in results:
@@ -127,15 +169,17 @@ def summarise(label, results):
 
 
 def main():
+    global PROBE
     args = sys.argv[1:]
     probe_opts = []
     if "--" in args:
         probe_opts = args[args.index("--") + 1:]
         args = args[:args.index("--")]
     featdir, workdir = args[0], args[1]
-    probe = "build/tests/tools/logreg-probe"
+    probe = PROBE
     sets = ["fewshot", "stanford", "catsdogs"]
     run_sk = False
+    fbbin = None
     i = 2
     while i < len(args):
         if args[i] == "--probe":
@@ -144,8 +188,11 @@ def main():
             sets = args[i + 1].split(","); i += 2
         elif args[i] == "--sk":
             run_sk = True; i += 1
+        elif args[i] == "--fb":
+            fbbin = args[i + 1]; i += 2
         else:
             sys.exit(f"logreg-compare: unknown argument {args[i]}")
+    PROBE = probe
     os.makedirs(workdir, exist_ok=True)
     # one raw dump for cats-vs-dogs: train then test rows
     cd = os.path.join(workdir, "catsdogs")
@@ -181,8 +228,27 @@ def main():
             tasks.append(path)
         jobs.append((cd, tasks))
 
+    if fbbin:
+        fbts = {"fewshot": "dogfacenet", "fewshotval": "dogfacenet", "stanford": "stanford", "catsdogs": "catsdogs"}
+        per = {}
+        for prefix, tasks in jobs:
+            for t in tasks:
+                key = os.path.basename(t).split("-")[0]
+                fbt = os.path.join(featdir, fbts[key] + ".fbt")
+                if key == "catsdogs":
+                    fbt = os.path.join(workdir, "catsdogs.fbt")
+                    if not os.path.exists(fbt):
+                        with open(fbt, "wb") as o:
+                            for part in ("catsdogs-train", "catsdogs-test"):
+                                o.write(open(os.path.join(featdir, part + ".fbt"), "rb").read())
+                for label, ba, acc in fb_task(fbbin, probe, fbt, t, workdir):
+                    print(f"fb {os.path.basename(t)} {label}: balacc {ba:.4f} acc {acc:.4f}", flush=True)
+                    per.setdefault(label, []).append((os.path.basename(t), ba, acc))
+        for label, _ in FB_HEADS:
+            summarise(label, per[label])
+        probe_opts = None
     ours, ours_thr = [], []
-    for prefix, tasks in jobs:
+    for prefix, tasks in (jobs if probe_opts is not None else []):
         for t in tasks:
             seed = t.rsplit("-s", 1)[1].split(".")[0]
             out = subprocess.run([probe, "--seed", seed] + probe_opts + ["--raw", prefix, t],
@@ -194,8 +260,9 @@ def main():
             f = line.split()
             ours.append((f[0], float(f[2]), float(f[4])))
             ours_thr.append((f[0], float(f[6]), float(f[8])))
-    summarise("solver " + " ".join(probe_opts), ours)
-    summarise("solver+threshold", ours_thr)
+    if probe_opts is not None:
+        summarise("solver " + " ".join(probe_opts), ours)
+        summarise("solver+threshold", ours_thr)
     if run_sk:
         for name, tf in (("sklearn C=1 balanced raw", raw), ("sklearn C=1 balanced sqrt,l2", sqrt_l2)):
             res = []
