@@ -244,6 +244,11 @@ static void solve_and_save(fb_head *h, const fb_featset *train, const fb_featset
     if (fb_head_solve(h, train, NULL, val, vrows, nv, &o->solve, &r, err, sizeof err) != 0)
         fb_die(FB_EXIT_FAILURE, "%s", err);
     if (!o->quiet) report_solve(h, &r, o, train->n);
+    if (!o->quiet && nv) {
+        double loss, acc;
+        fb_head_evaluate(h, val, vrows, nv, &loss, &acc);
+        fprintf(stderr, "validation: %zu records, loss %.4f, accuracy %.4f\n", nv, loss, acc);
+    }
     if (fb_head_note_solve(h, &o->solve, o->class_weight, &r, train->n, nv) != 0)
         fb_die(FB_EXIT_FAILURE, "out of memory");
     if (fb_head_save(h, o->out, err, sizeof err) != 0) fb_die(FB_EXIT_FAILURE, "%s", err);
