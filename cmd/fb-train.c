@@ -174,7 +174,7 @@ static void cross_validate(const fb_featset *ds, const options *o)
     double mean, sd;
     fb_fold *folds = fb_xcalloc((size_t)o->folds, sizeof *folds);
     int rc = o->solved
-        ? fb_cross_validate_solve(ds, NULL, o->folds, &o->solve, folds, on_fold, NULL, &mean, &sd,
+        ? fb_cross_validate_solve(ds, ds->group, o->folds, &o->solve, folds, on_fold, NULL, &mean, &sd,
                                   err, sizeof err)
         : fb_cross_validate(ds, o->folds, o->nhidden, o->hidden, (float)o->dropout, &o->t, folds,
                             on_fold, NULL, &mean, &sd, err, sizeof err);
@@ -241,7 +241,7 @@ static void solve_and_save(fb_head *h, const fb_featset *train, const fb_featset
 {
     char err[1024];
     fb_solve_result r;
-    if (fb_head_solve(h, train, NULL, val, vrows, nv, &o->solve, &r, err, sizeof err) != 0)
+    if (fb_head_solve(h, train, train->group, val, vrows, nv, &o->solve, &r, err, sizeof err) != 0)
         fb_die(FB_EXIT_FAILURE, "%s", err);
     if (!o->quiet) report_solve(h, &r, o, train->n);
     if (!o->quiet && nv) {

@@ -277,12 +277,12 @@ typedef struct {
  * by L2-regularised multinomial logistic regression solved to convergence
  * (lib/head/logreg.h): C chosen by stratified cross-validation over
  * 10^-3..10^3 (out-of-fold weighted log loss, the strongest C within one
- * standard error of the best) unless o->C is set.  group [ds->n] (may be
- * NULL) keeps records of one group in one fold.  ds must already be
+ * standard error of the best) unless o->C is set.  group [ds->n] (ds->group,
+ * or NULL) keeps records of one same-photo group in one fold.  ds must already be
  * normalised as h's normalisation says.  For two classes, o->threshold
  * chooses h->threshold on the validation rows (val, vrows, nv) or out of
  * fold.  0 ok; -1 with a message. */
-int  fb_head_solve(fb_head *h, const fb_featset *ds, const int *group, const fb_featset *val,
+int  fb_head_solve(fb_head *h, const fb_featset *ds, const uint32_t *group, const fb_featset *val,
                    const size_t *vrows, size_t nv, const fb_solve_opts *o, fb_solve_result *r,
                    char *err, size_t errlen);
 /* The training notes of a solved head (fb_head_note_training's counterpart). */
@@ -412,7 +412,7 @@ int  fb_cross_validate(const fb_featset *ds, int k, int nhidden, const int *hidd
 /* The same for the solved linear head (fb_head_solve with o, its C chosen
  * inside each fold when o->C is 0), folds kept whole by group (may be NULL):
  * records sharing a group id never straddle two folds. */
-int  fb_cross_validate_solve(const fb_featset *ds, const int *group, int k, const fb_solve_opts *o,
+int  fb_cross_validate_solve(const fb_featset *ds, const uint32_t *group, int k, const fb_solve_opts *o,
                              fb_fold *folds, void (*on_fold)(void *ctx, int f, int k, const fb_fold *r),
                              void *ctx, double *mean, double *sd, char *err, size_t errlen);
 

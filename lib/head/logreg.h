@@ -118,14 +118,15 @@ typedef struct {
  * not used).  Folds are warm-started along the grid.  warm, if not NULL,
  * receives the first fold's parameters at the chosen C [nparams]: a start for
  * the fit on all records.  0 ok; -1 with a message. */
-int fb_logreg_cv(const fb_logreg_data *D, const int *group, const fb_logreg_cv_opts *o,
+int fb_logreg_cv(const fb_logreg_data *D, const uint32_t *group, const fb_logreg_cv_opts *o,
                  fb_logreg_cv_result *r, float *oof, double *warm, char *err, size_t errlen);
 
 /* Fold of each record: stratified by class, seeded, and when group is not
- * NULL every group whole in one fold (groups dealt greedily, largest first,
+ * NULL every group (records sharing a non-zero group number; 0 is a record
+ * alone, as in fb streams) whole in one fold (groups dealt greedily, largest first,
  * to the fold whose class counts stay closest to even).  Records whose label
  * is outside 0..k-1 get fold -1.  0 ok, -1 no memory. */
-int fb_group_folds(const int *y, const int *group, size_t n, int k, int folds,
+int fb_group_folds(const int *y, const uint32_t *group, size_t n, int k, int folds,
                    uint64_t seed, int *fold);
 
 /* ---- the two-class decision threshold ---- */

@@ -32,11 +32,17 @@ void fb_logreg_cv_opts_default(fb_logreg_cv_opts *o)
 
 /* ---------------------------------------------------------------- folds */
 
-typedef struct { int id; size_t first, count; } group_span;
+typedef struct { uint64_t id; size_t first, count; } group_span;
+
+/* A record's group key: its group, or for group 0 ("alone") a key of its own. */
+static uint64_t group_key(const uint32_t *group, size_t i)
+{
+    return group[i] ? group[i] : (1ull << 32) + i;
+}
 
 static int by_id(const void *a, const void *b)
 {
-    int x = ((const group_span *)a)->id, y = ((const group_span *)b)->id;
+    uint64_t x = ((const group_span *)a)->id, y = ((const group_span *)b)->id;
     return (x > y) - (x < y);
 }
 
@@ -46,13 +52,14 @@ static int by_count_desc(const void *a, const void *b)
     return (x < y) - (x > y);
 }
 
-int fb_group_folds(const int *y, const int *group, size_t n, int k, int folds,
+int fb_group_folds(const int *y, const uint32_t *group, size_t n, int k, int folds,
                    uint64_t seed, int *fold)
 {
-    if (!group) {
-        return fb_stratified_folds(y, n, k, folds, seed, fold);
-    }
-    /* Records sorted by group id (stable through the index), one span each. */
+    size_t grouped = 0;
+    for (size_t i = 0; group && i < n; i++) grouped += group[i] != 0;
+    if (!grouped) return fb_stratified_folds(y, n, k, folds, seed, fold);   /* every record alone */
+    /* Records sorted by group key (the record index breaks ties, so the
+     * order is the same on every libc), one span per group. */
     size_t *order = malloc((n ? n : 1) * sizeof *order);
     group_span *g = malloc((n ? n : 1) * sizeof *g);
     double *load = calloc((size_t)folds * k, sizeof *load);
@@ -66,10 +73,10 @@ int fb_group_folds(const int *y, const int *group, size_t n, int k, int folds,
     for (size_t i = 0; i < n; i++) {
         fold[i] = -1;
         if (y[i] < 0 || y[i] >= k) continue;
-        g[m].id = group[i]; g[m].first = i; g[m].count = 1; m++;
+        g[m].id = group_key(group, i); g[m].first = i; g[m].count = 1; m++;
         total[y[i]]++;
     }
-    qsort(g, m, sizeof *g, by_id);   /* ties in id: order by record not needed */
+    qsort(g, m, sizeof *g, by_id);
     for (size_t i = 0; i < m; i++) order[i] = g[i].first;
     size_t ng = 0;
     for (size_t i = 0; i < m;) {
@@ -119,7 +126,7 @@ int fb_group_folds(const int *y, const int *group, size_t n, int k, int folds,
 
 /* Folds usable for k classes: no more than the records (or groups) of the
  * smallest class, so every fold can hold each class. */
-static int usable_folds(const int *y, const int *group, size_t n, int k, int want)
+static int usable_folds(const int *y, const uint32_t *group, size_t n, int k, int want)
 {
     int fewest = INT32_MAX;
     for (int c = 0; c < k; c++) {
@@ -131,7 +138,7 @@ static int usable_folds(const int *y, const int *group, size_t n, int k, int wan
             for (size_t i = 0; i < n; i++) {
                 if (y[i] != c) continue;
                 size_t j = 0;
-                while (j < i && !(y[j] == c && group[j] == group[i])) j++;
+                while (j < i && !(y[j] == c && group[i] && group[j] == group[i])) j++;
                 cnt += j == i;
             }
         }
@@ -240,7 +247,7 @@ static int oof_at(const fb_logreg_data *D, const int *fold, int used, const fb_l
     return 0;
 }
 
-int fb_logreg_cv(const fb_logreg_data *D, const int *group, const fb_logreg_cv_opts *o,
+int fb_logreg_cv(const fb_logreg_data *D, const uint32_t *group, const fb_logreg_cv_opts *o,
                  fb_logreg_cv_result *r, float *oof, double *warm, char *err, size_t errlen)
 {
     memset(r, 0, sizeof *r);

@@ -55,7 +55,7 @@ static void copy_cv(fb_solve_result *r, const fb_logreg_cv_opts *co, const fb_lo
     }
 }
 
-int fb_head_solve(fb_head *h, const fb_featset *ds, const int *group, const fb_featset *val,
+int fb_head_solve(fb_head *h, const fb_featset *ds, const uint32_t *group, const fb_featset *val,
                   const size_t *vrows, size_t nv, const fb_solve_opts *o, fb_solve_result *r,
                   char *err, size_t errlen)
 {
@@ -201,15 +201,20 @@ static int subset(const fb_featset *ds, const size_t *rows, size_t m, fb_featset
     out->provenance = ds->provenance;    /* borrowed */
     out->x = malloc((m ? m : 1) * (size_t)ds->dim * sizeof(float));
     out->y = malloc((m ? m : 1) * sizeof(int));
-    if (!out->x || !out->y) { free(out->x); free(out->y); return -1; }
+    out->group = ds->group ? malloc((m ? m : 1) * sizeof(uint32_t)) : NULL;
+    if (!out->x || !out->y || (ds->group && !out->group)) {
+        free(out->x); free(out->y); free(out->group);
+        return -1;
+    }
     for (size_t t = 0; t < m; t++) {
         memcpy(out->x + t * ds->dim, ds->x + rows[t] * ds->dim, (size_t)ds->dim * sizeof(float));
         out->y[t] = ds->y[rows[t]];
+        if (ds->group) out->group[t] = ds->group[rows[t]];
     }
     return 0;
 }
 
-int fb_cross_validate_solve(const fb_featset *ds, const int *group, int k, const fb_solve_opts *o,
+int fb_cross_validate_solve(const fb_featset *ds, const uint32_t *group, int k, const fb_solve_opts *o,
                             fb_fold *folds, void (*on_fold)(void *ctx, int f, int k, const fb_fold *r),
                             void *ctx, double *mean, double *sd, char *err, size_t errlen)
 {
@@ -236,7 +241,7 @@ int fb_cross_validate_solve(const fb_featset *ds, const int *group, int k, const
             snprintf(err, errlen, "out of memory");
             rc = -1;
         } else {
-            rc = fb_head_solve(&h, &tr, NULL, NULL, NULL, 0, o, &r, err, errlen);
+            rc = fb_head_solve(&h, &tr, tr.group, NULL, NULL, 0, o, &r, err, errlen);
             if (rc == 0) {
                 folds[f].ntrain = ntr;
                 folds[f].ntest = nte;
@@ -249,6 +254,7 @@ int fb_cross_validate_solve(const fb_featset *ds, const int *group, int k, const
         }
         free(tr.x);
         free(tr.y);
+        free(tr.group);
     }
     if (rc == 0) {
         double ss = 0;

@@ -371,19 +371,22 @@ static void test_cv_grid_ends(void)
 static void test_group_folds(void)
 {
     enum { N = 300, K = 3, F = 5 };
-    int y[N], group[N], fold[N];
+    int y[N], fold[N];
+    uint32_t group[N];
     fb_rng r;
     fb_rng_seed(&r, 21);
     /* groups of 1..6 records of one class, ids not in record order */
     int gid = 0;
     for (int i = 0; i < N;) {
         int size = 1 + (int)fb_rng_below(&r, 6), c = (int)fb_rng_below(&r, K);
-        for (int t = 0; t < size && i < N; t++, i++) { y[i] = c; group[i] = (gid * 7919) % 10007; }
+        /* a group of one is group 0 ("alone"), as in fb streams */
+        for (int t = 0; t < size && i < N; t++, i++) { y[i] = c; group[i] = size == 1 ? 0 : 1 + (gid * 7919) % 10007; }
         gid++;
     }
     /* shuffle records so groups are scattered */
     for (int i = N - 1; i > 0; i--) {
-        int j = (int)fb_rng_below(&r, i + 1), ty = y[i], tg = group[i];
+        int j = (int)fb_rng_below(&r, i + 1), ty = y[i];
+        uint32_t tg = group[i];
         y[i] = y[j]; group[i] = group[j]; y[j] = ty; group[j] = tg;
     }
     CHECK(fb_group_folds(y, group, N, K, F, 5, fold) == 0, "group folds");
@@ -391,7 +394,7 @@ static void test_group_folds(void)
     for (int i = 0; i < N; i++) {
         if (fold[i] < 0 || fold[i] >= F) bad++;
         else { count[fold[i]][y[i]]++; total[y[i]]++; }
-        for (int j = 0; j < i; j++) if (group[j] == group[i] && fold[j] != fold[i]) split++;
+        for (int j = 0; j < i; j++) if (group[i] && group[j] == group[i] && fold[j] != fold[i]) split++;
     }
     CHECK(!bad && !split, "every record in a fold, no group split over folds (%d split pairs)", split);
     int uneven = 0;
