@@ -13,8 +13,10 @@
 #include "fb/util.h"
 
 static const char usage[] =
-    "usage: fb-eval [--json] [--force] [--mistakes N] head.bin < test.fbt\n"
+    "usage: fb-eval [--json] [--force] [--mistakes N] [--positive CLASS] head.bin < test.fbt\n"
     "  --json         one JSON object on stdout instead of the text report\n"
+    "  --positive CLASS  report CLASS against the rest: precision, recall, specificity,\n"
+    "                 F1 and ROC AUC (default for two classes: the head's second class)\n"
     "  --force        score a stream whose preprocessing differs from the head's training data\n"
     "  --mistakes N   list at most N misclassified records in the text report (default 20;\n"
     "                 --json lists all)\n"
@@ -28,7 +30,27 @@ typedef struct {
     const fb_head *h;
     const fb_featset *ds;
     const fb_score *s;
+    const fb_binary_report *b;   /* NULL: no positive class */
 } report;
+
+/* Accuracy's 95% interval, balanced accuracy and the majority baseline. */
+typedef struct { double lo, hi, balanced, majority; int majority_class; } summary;
+
+static summary summarise(const fb_metrics *m)
+{
+    summary u;
+    fb_wilson_interval(m->correct, m->n, 1.959964, &u.lo, &u.hi);
+    u.balanced = fb_balanced_accuracy(m->confusion, m->k);
+    u.majority = fb_majority_baseline(m->confusion, m->k);
+    u.majority_class = 0;
+    size_t most = 0;
+    for (int t = 0; t < m->k; t++) {
+        size_t row = 0;
+        for (int p = 0; p < m->k; p++) row += m->confusion[(size_t)t * m->k + p];
+        if (row > most) { most = row; u.majority_class = t; }
+    }
+    return u;
+}
 
 static void print_text(const report *r, int max_mistakes)
 {
@@ -43,9 +65,21 @@ static void print_text(const report *r, int max_mistakes)
         if (r->s->unknown[c])
             printf("unknown     %zu of class '%s', which the head was not trained on (not scored)\n",
                    r->s->unknown[c], r->ds->classes[c]);
-    printf("accuracy    %.4f\n", fb_metrics_accuracy(m));
+    summary u = summarise(m);
+    printf("accuracy    %.4f (95%% interval %.4f-%.4f, Wilson)\n", fb_metrics_accuracy(m), u.lo, u.hi);
+    printf("balanced accuracy %.4f (mean recall over classes)\n", u.balanced);
+    printf("majority baseline %.4f (always '%s')\n", u.majority, h->classes[u.majority_class]);
     printf("mean loss   %.4f\n", fb_metrics_mean_loss(m));
-    if (k == 2) printf("roc auc     %.4f (positive class: %s)\n", fb_metrics_auc(m), h->classes[1]);
+    if (h->nclasses == 2 && h->threshold != 0)
+        printf("threshold   '%s' when ln(p(%s)/p(%s)) > %.4f (stored in the head)\n", h->classes[1],
+               h->classes[1], h->classes[0], (double)h->threshold);
+    if (r->b) {
+        const fb_binary_report *b = r->b;
+        printf("roc auc     %.4f (positive class: %s)\n", b->auc, h->classes[b->positive]);
+        printf("positive    %s: precision %.4f, recall %.4f, specificity %.4f, f1 %.4f "
+               "(tp %zu, fp %zu, fn %zu, tn %zu)\n", h->classes[b->positive], b->precision, b->recall,
+               b->specificity, b->f1, b->tp, b->fp, b->fn, b->tn);
+    }
     printf("\nconfusion matrix (rows: true class, columns: predicted)\n%*s", w, "");
     for (int c = 0; c < k; c++) printf("  %*s", w, h->classes[c]);
     printf("\n");
@@ -113,6 +147,12 @@ static void print_json(const report *r)
     json_object_set_new(o, "unlabelled", json_integer((json_int_t)r->s->unlabelled));
     json_object_set_new(o, "unknown_classes", unknown);
     json_object_set_new(o, "accuracy", num(fb_metrics_accuracy(m)));
+    summary u = summarise(m);
+    json_object_set_new(o, "accuracy_interval95", json_pack("[o, o]", num(u.lo), num(u.hi)));
+    json_object_set_new(o, "balanced_accuracy", num(u.balanced));
+    json_object_set_new(o, "majority_baseline", num(u.majority));
+    json_object_set_new(o, "majority_class", json_string(h->classes[u.majority_class]));
+    json_object_set_new(o, "threshold", json_real(h->threshold));
     json_object_set_new(o, "loss", num(fb_metrics_mean_loss(m)));
     json_object_set_new(o, "classes", classes);
     json_object_set_new(o, "confusion", conf);
@@ -121,9 +161,15 @@ static void print_json(const report *r)
                                               "precision", num(fb_metrics_macro_precision(m)),
                                               "recall", num(fb_metrics_macro_recall(m)),
                                               "f1", num(fb_metrics_macro_f1(m))));
-    if (k == 2) {
-        json_object_set_new(o, "roc_auc", num(fb_metrics_auc(m)));
-        json_object_set_new(o, "positive_class", json_string(h->classes[1]));
+    if (r->b) {
+        const fb_binary_report *b = r->b;
+        json_object_set_new(o, "roc_auc", num(b->auc));
+        json_object_set_new(o, "positive_class", json_string(h->classes[b->positive]));
+        json_object_set_new(o, "positive", json_pack("{s:o, s:o, s:o, s:o, s:I, s:I, s:I, s:I}",
+                                                     "precision", num(b->precision), "recall", num(b->recall),
+                                                     "specificity", num(b->specificity), "f1", num(b->f1),
+                                                     "tp", (json_int_t)b->tp, "fp", (json_int_t)b->fp,
+                                                     "fn", (json_int_t)b->fn, "tn", (json_int_t)b->tn));
     }
     json_object_set_new(o, "misclassified", mist);
     if (json_dumpf(o, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(6)) != 0)
@@ -138,15 +184,18 @@ int main(int argc, char **argv)
     fb_handle_help_version(argc, argv, usage);
     fb_tune_blas(argv);
     int as_json = 0, force = 0, max_mistakes = 20, c;
+    const char *positive_name = NULL;
     static const struct option longopts[] = {
         { "json", no_argument, NULL, 'j' }, { "force", no_argument, NULL, 'f' },
-        { "mistakes", required_argument, NULL, 'm' }, { NULL, 0, NULL, 0 }
+        { "mistakes", required_argument, NULL, 'm' }, { "positive", required_argument, NULL, 'p' },
+        { NULL, 0, NULL, 0 }
     };
     while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
         switch (c) {
         case 'j': as_json = 1; break;
         case 'f': force = 1; break;
         case 'm': max_mistakes = (int)fb_opt_long("--mistakes", optarg, 0, 1000000); break;
+        case 'p': positive_name = optarg; break;
         default: fputs(usage, stderr); return FB_EXIT_USAGE;
         }
     }
@@ -170,7 +219,13 @@ int main(int argc, char **argv)
     if (s.unlabelled) fb_warn("stdin: %zu unlabelled records: not scored", s.unlabelled);
     if (s.m.n == 0) fb_die(FB_EXIT_FAILURE, "stdin: no records with a class the head knows; nothing to score");
 
-    report r = { &h, &ds, &s };
+    int positive = h.nclasses == 2 ? 1 : -1;
+    if (positive_name && (positive = fb_class_index(h.classes, h.nclasses, positive_name)) < 0)
+        fb_die(FB_EXIT_USAGE, "--positive: %s has no class '%s'", head_path, positive_name);
+    fb_binary_report b;
+    if (positive >= 0 && fb_score_positive(&h, &ds, probs, positive, &b) != 0)
+        fb_die(FB_EXIT_FAILURE, "out of memory");
+    report r = { &h, &ds, &s, positive >= 0 ? &b : NULL };
     if (as_json) print_json(&r);
     else print_text(&r, max_mistakes);
     if (fflush(stdout) != 0 || ferror(stdout)) fb_die(FB_EXIT_FAILURE, "stdout: write error");

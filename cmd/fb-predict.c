@@ -15,7 +15,8 @@ static const char usage[] =
     "  --all            add every class's probability, in the head's class order\n"
     "  --header         print a header line first\n"
     "  --threshold P    two-class heads: predict the positive class when its\n"
-    "                   probability is at least P (default: the more probable class)\n"
+    "                   probability is at least P (default: the head's own decision, the\n"
+    "                   more probable class or the threshold fb-train --threshold stored)\n"
     "  --positive NAME  the positive class for --threshold (default: the head's second class)\n"
     "  --force          accept a stream whose preprocessing differs from the head's training data\n"
     "  --help, --version\n";
@@ -75,7 +76,7 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < ds.n; i++) {
         const float *p = probs + i * h.nclasses;
         int pred = threshold >= 0 ? (p[positive] >= threshold ? positive : 1 - positive)
-                                  : fb_argmax(p, h.nclasses);
+                                  : fb_head_decide(&h, p);
         printf("%s\t%s\t%.6f", ds.ids[i], h.classes[pred], p[pred]);
         for (int k = 0; all && k < h.nclasses; k++) printf("\t%.6f", p[k]);
         printf("\n");

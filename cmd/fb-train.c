@@ -19,15 +19,21 @@ static const char usage[] =
     "  -v, --val FILE           validation stream: per-epoch val_loss/val_accuracy;\n"
     "                           the epoch with the lowest val_loss is kept\n"
     "      --head SPEC          linear | hidden widths, e.g. 64 or 512,256,128,64 (default linear)\n"
+    "      --norm SPEC          input normalisation: none | steps of sqrt,l2,std (default l2)\n"
+    "      --C VALUE            linear head: this L2 strength (scikit-learn's C) instead of\n"
+    "                           choosing it by cross-validation\n"
+    "      --cv-folds K         folds for choosing C (default 5)\n"
+    "      --threshold RULE     two classes, linear head: none (default) | val | cv\n"
     "      --dropout RATE       after each hidden layer (default 0.5)\n"
-    "      --optimizer NAME     adam (default) | sgd (with momentum)\n"
+    "      --optimizer NAME     lbfgs: the linear head solved (default for linear);\n"
+    "                           adam (default for hidden layers) | sgd (with momentum)\n"
     "      --lr RATE            learning rate (default 0.001 adam, 0.01 sgd)\n"
     "      --momentum M         sgd momentum (default 0.9)\n"
     "      --batch N            minibatch size (default 32)\n"
     "      --epochs N           (default 15)\n"
     "      --weight-decay L2    L2 penalty on dense weights (default 0)\n"
     "      --patience N         stop after N epochs without a lower val_loss (default: never)\n"
-    "      --class-weight W     balanced | name=weight,... (unlisted classes weigh 1)\n"
+    "      --class-weight W     balanced (default) | none | name=weight,... (unlisted weigh 1)\n"
     "  -s, --seed N             seed for initialisation, shuffling, dropout (default 1)\n"
     "  -j, --threads N          threads (default 2, or 1 on a single CPU)\n"
     "      --history FILE       per-epoch TSV for fb-plot\n"
@@ -41,7 +47,10 @@ typedef struct {
     double dropout;
     int folds, threads, quiet, force;
     int nhidden, hidden[FB_HEAD_MAX_HIDDEN];
+    int solved;              /* the linear head by L-BFGS (else epochs of adam/sgd) */
+    int norm;                /* FB_NORM_* steps */
     fb_train_opts t;
+    fb_solve_opts solve;
 } options;
 
 static void parse_args(int argc, char **argv, options *o)
@@ -56,11 +65,17 @@ static void parse_args(int argc, char **argv, options *o)
         { "seed", required_argument, NULL, 's' }, { "threads", required_argument, NULL, 'j' },
         { "history", required_argument, NULL, 'y' }, { "folds", required_argument, NULL, 'k' },
         { "force", no_argument, NULL, 'f' }, { "quiet", no_argument, NULL, 'q' },
+        { "norm", required_argument, NULL, 'N' }, { "C", required_argument, NULL, 'C' },
+        { "cv-folds", required_argument, NULL, 'K' }, { "threshold", required_argument, NULL, 'T' },
         { NULL, 0, NULL, 0 }
     };
     memset(o, 0, sizeof *o);
     fb_train_opts_default(&o->t);
+    fb_solve_opts_default(&o->solve);
     o->arch = "linear";
+    o->class_weight = "balanced";
+    o->norm = FB_NORM_L2;
+    int optimizer = -1;   /* -1: the head's default */
     o->dropout = 0.5;
     /* two threads when there are two CPUs: same bits as one, and the pool
      * sleeps rather than spin when its partner is descheduled */
@@ -73,9 +88,23 @@ static void parse_args(int argc, char **argv, options *o)
         case 'H': o->arch = optarg; break;
         case 'D': o->dropout = fb_opt_double("--dropout", optarg, 0, 0.95); break;
         case 'O':
-            if (strcmp(optarg, "adam") == 0) o->t.opt = FB_OPT_ADAM;
-            else if (strcmp(optarg, "sgd") == 0) o->t.opt = FB_OPT_SGD;
-            else fb_die(FB_EXIT_USAGE, "--optimizer wants adam or sgd, not '%s'", optarg);
+            if (strcmp(optarg, "lbfgs") == 0) optimizer = 2;
+            else if (strcmp(optarg, "adam") == 0) optimizer = o->t.opt = FB_OPT_ADAM;
+            else if (strcmp(optarg, "sgd") == 0) optimizer = o->t.opt = FB_OPT_SGD;
+            else fb_die(FB_EXIT_USAGE, "--optimizer wants lbfgs, adam or sgd, not '%s'", optarg);
+            break;
+        case 'N': {
+            char e[256];
+            if (fb_norm_parse(optarg, &o->norm, e, sizeof e) != 0) fb_die(FB_EXIT_USAGE, "--norm: %s", e);
+            break;
+        }
+        case 'C': o->solve.C = fb_opt_double("--C", optarg, 1e-12, 1e12); break;
+        case 'K': o->solve.folds = (int)fb_opt_long("--cv-folds", optarg, 2, 100); break;
+        case 'T':
+            if (strcmp(optarg, "none") == 0) o->solve.threshold = FB_THRESHOLD_NONE;
+            else if (strcmp(optarg, "val") == 0) o->solve.threshold = FB_THRESHOLD_VAL;
+            else if (strcmp(optarg, "cv") == 0) o->solve.threshold = FB_THRESHOLD_CV;
+            else fb_die(FB_EXIT_USAGE, "--threshold wants none, val or cv, not '%s'", optarg);
             break;
         case 'l': o->t.lr = fb_opt_double("--lr", optarg, 1e-9, 10); lr_set = 1; break;
         case 'm': o->t.momentum = fb_opt_double("--momentum", optarg, 0, 0.999); break;
@@ -102,6 +131,15 @@ static void parse_args(int argc, char **argv, options *o)
         fb_die(FB_EXIT_USAGE, "--head: %s", err);
     if (o->t.batch < 2 && o->nhidden > 0)
         fb_die(FB_EXIT_USAGE, "--batch must be at least 2 for a head with BatchNorm");
+    if (optimizer == 2 && o->nhidden > 0)
+        fb_die(FB_EXIT_USAGE, "--optimizer lbfgs solves the linear head only; hidden layers train with adam or sgd");
+    o->solved = o->nhidden == 0 && (optimizer < 0 || optimizer == 2);
+    if (!o->solved && (o->solve.C > 0 || o->solve.threshold != FB_THRESHOLD_NONE))
+        fb_die(FB_EXIT_USAGE, "--C and --threshold belong to the solved linear head (--optimizer lbfgs)");
+    if (o->solve.threshold == FB_THRESHOLD_VAL && !o->val)
+        fb_die(FB_EXIT_USAGE, "--threshold val needs a validation stream (-v FILE)");
+    if (strcmp(o->class_weight, "none") == 0) o->class_weight = NULL;
+    o->solve.seed = o->t.seed;
 }
 
 /* ---- what fb-train prints while it trains ---- */
@@ -135,9 +173,12 @@ static void cross_validate(const fb_featset *ds, const options *o)
     char err[512];
     double mean, sd;
     fb_fold *folds = fb_xcalloc((size_t)o->folds, sizeof *folds);
-    if (fb_cross_validate(ds, o->folds, o->nhidden, o->hidden, (float)o->dropout, &o->t, folds,
-                          on_fold, NULL, &mean, &sd, err, sizeof err) != 0)
-        fb_die(FB_EXIT_FAILURE, "%s", err);
+    int rc = o->solved
+        ? fb_cross_validate_solve(ds, ds->group, o->folds, &o->solve, folds, on_fold, NULL, &mean, &sd,
+                                  err, sizeof err)
+        : fb_cross_validate(ds, o->folds, o->nhidden, o->hidden, (float)o->dropout, &o->t, folds,
+                            on_fold, NULL, &mean, &sd, err, sizeof err);
+    if (rc != 0) fb_die(FB_EXIT_FAILURE, "%s", err);
     fprintf(stderr, "%d-fold cross-validation: accuracy %.4f ± %.4f (mean ± sd)\n", o->folds, mean, sd);
     printf("folds\t%d\naccuracy_mean\t%.6f\naccuracy_sd\t%.6f\n", o->folds, mean, sd);
     free(folds);
@@ -167,8 +208,57 @@ static size_t read_validation(fb_featset *val, const fb_featset *train, const op
     return nv;
 }
 
-static void train_and_save(const fb_featset *train, const fb_featset *val, const size_t *vrows,
-                           size_t nv, options *o)
+/* What the solved head's training says: the strength and how it was
+ * chosen, the fit's convergence, the threshold. */
+static void report_solve(const fb_head *h, const fb_solve_result *r, const options *o, size_t n)
+{
+    char normstr[64];
+    fb_norm_string(h->norm, normstr, sizeof normstr);
+    if (r->ngrid) {
+        fprintf(stderr, "choosing C by %d-fold cross-validation%s (out-of-fold weighted log loss ± s.e.):\n",
+                r->folds, r->folds_used < r->folds ? " (folds used: enough held-out records)" : "");
+        for (int g = 0; g < r->ngrid; g++)
+            fprintf(stderr, "  C %-8g log loss %.4f ± %.4f  balanced accuracy %.4f%s\n", r->grid[g],
+                    r->logloss[g], r->se[g], r->balacc[g],
+                    g == r->best ? (g == r->best_score ? "  <- chosen (best)" : "  <- chosen (within 1 s.e. of the best)")
+                                 : g == r->best_score ? "  (best)" : "");
+        fprintf(stderr, "cross-validation %.2fs\n", r->cv_seconds);
+    } else if (!(o->solve.C > 0)) {
+        fprintf(stderr, "too few records of a class to cross-validate: C = %g\n", r->C);
+    }
+    fprintf(stderr, "logistic regression (L-BFGS): C %g, norm %s, class weights %s, %zu records: "
+            "%d iterations, loss %.6f, gradient norm %.2g%s, %.2fs\n", r->C, normstr,
+            o->class_weight ? o->class_weight : "none", n, r->iterations, r->loss, r->grad_norm,
+            r->converged ? "" : " (stopped at the precision of float evaluations)", r->seconds);
+    if (h->nclasses == 2 && o->solve.threshold != FB_THRESHOLD_NONE)
+        fprintf(stderr, "threshold: ln(p(%s)/p(%s)) > %.4f, chosen on %zu %s records\n", h->classes[1],
+                h->classes[0], (double)h->threshold, r->threshold_records,
+                o->solve.threshold == FB_THRESHOLD_VAL ? "validation" : "out-of-fold");
+}
+
+static void solve_and_save(fb_head *h, const fb_featset *train, const fb_featset *val,
+                           const size_t *vrows, size_t nv, options *o)
+{
+    char err[1024];
+    fb_solve_result r;
+    if (fb_head_solve(h, train, train->group, val, vrows, nv, &o->solve, &r, err, sizeof err) != 0)
+        fb_die(FB_EXIT_FAILURE, "%s", err);
+    if (!o->quiet) report_solve(h, &r, o, train->n);
+    if (!o->quiet && nv) {
+        double loss, acc;
+        fb_head_evaluate(h, val, vrows, nv, &loss, &acc);
+        fprintf(stderr, "validation: %zu records, loss %.4f, accuracy %.4f\n", nv, loss, acc);
+    }
+    if (fb_head_note_solve(h, &o->solve, o->class_weight, &r, train->n, nv) != 0)
+        fb_die(FB_EXIT_FAILURE, "out of memory");
+    if (fb_head_save(h, o->out, err, sizeof err) != 0) fb_die(FB_EXIT_FAILURE, "%s", err);
+    if (!o->quiet)
+        fprintf(stderr, "%s: wrote %s: linear head solved, %d classes, %zu records, %.1fs\n",
+                fb_progname(), o->out, h->nclasses, train->n, r.cv_seconds + r.seconds);
+}
+
+static void train_and_save(fb_head *hnorm, const fb_featset *train, const fb_featset *val,
+                           const size_t *vrows, size_t nv, options *o)
 {
     char err[1024];
     fb_atomic hist = { 0 };
@@ -183,10 +273,9 @@ static void train_and_save(const fb_featset *train, const fb_featset *val, const
     o->t.ctx = &p;
     size_t *rows = fb_xmalloc((train->n ? train->n : 1) * sizeof(size_t));
     for (size_t i = 0; i < train->n; i++) rows[i] = i;
-    fb_head h;
+    fb_head h = *hnorm;   /* made with its normalisation; trained in place */
     fb_train_result res;
-    if (fb_head_init_for(&h, train, o->nhidden, o->hidden, (float)o->dropout, o->t.seed) != 0 ||
-        fb_train(&h, train, rows, train->n, nv ? val : NULL, vrows, nv, &o->t, &res) != 0) {
+    if (fb_train(&h, train, rows, train->n, nv ? val : NULL, vrows, nv, &o->t, &res) != 0) {
         fb_atomic_abort(&hist);
         fb_die(FB_EXIT_FAILURE, "out of memory");
     }
@@ -207,7 +296,7 @@ static void train_and_save(const fb_featset *train, const fb_featset *val, const
         if (nv) fprintf(stderr, ", kept epoch %d (val_loss %.4f)", res.best_epoch, res.best_val_loss);
         fprintf(stderr, ", %.1fs\n", res.seconds);
     }
-    fb_head_free(&h);
+    *hnorm = h;
     free(rows);
 }
 
@@ -231,10 +320,24 @@ int main(int argc, char **argv)
         fb_die(FB_EXIT_USAGE, "--class-weight: %s", err);
     o.t.class_weight = cw;
 
+    o.solve.class_weight = cw;
+
+    /* The head carries its input normalisation: fitted on the training
+     * stream, applied here to both streams, and by fb-predict/fb-eval later. */
+    fb_head h;
+    if (fb_head_init_for(&h, &train, o.nhidden, o.hidden, (float)o.dropout, o.t.seed) != 0)
+        fb_die(FB_EXIT_FAILURE, "out of memory");
+    if (fb_head_fit_norm(&h, o.norm, train.x, train.n, err, sizeof err) != 0)
+        fb_die(FB_EXIT_FAILURE, "%s", err);
+    fb_head_normalise(&h, train.x, train.n);
+    if (o.val) fb_head_normalise(&h, val.x, val.n);
+
     fb_par_init(o.threads);
     if (o.folds) cross_validate(&train, &o);
-    if (o.out) train_and_save(&train, &val, vrows, nv, &o);
+    if (o.out && o.solved) solve_and_save(&h, &train, &val, vrows, nv, &o);
+    else if (o.out) train_and_save(&h, &train, &val, vrows, nv, &o);
     fb_par_shutdown();
+    fb_head_free(&h);
     free(cw);
     free(vrows);
     fb_featset_free(&train);

@@ -45,6 +45,10 @@
  *     nclasses strings, then provenance, then training notes;
  *         each string: u32 length, bytes (no NUL)
  *     f32 params[nparams], f32 stats[nstats]
+ *   version 2 adds, after the stats:
+ *     u32 norm (FB_NORM_* steps), f32 threshold,
+ *     with FB_NORM_STD: f32 norm_mean[in_dim], f32 norm_inv_std[in_dim]
+ *   Version 1 files load as norm none, threshold 0: what they did.
  */
 #ifndef FB_HEAD_H
 #define FB_HEAD_H
@@ -57,7 +61,7 @@
 /* ================================================================ the model */
 
 #define FB_HEAD_MAGIC "fbhead\0\0"
-#define FB_HEAD_VERSION 1
+#define FB_HEAD_VERSION 2
 #define FB_HEAD_HEADER_SIZE 32
 #define FB_HEAD_MAX_HIDDEN 8
 #define FB_HEAD_MAX_WIDTH 65536
@@ -73,6 +77,12 @@ typedef struct {
     size_t nparams;
     float *stats;
     size_t nstats;
+    /* The input's normalisation, fitted on the training stream and applied
+     * by fb_head_predict_all before the first layer (FB_NORM_* steps; 0 none). */
+    int norm;
+    float *norm_mean, *norm_inv_std;  /* [in_dim] with FB_NORM_STD, else NULL */
+    /* Two classes: class 1 when ln(p1/p0) > threshold.  0 is the argmax. */
+    float threshold;
 } fb_head;
 
 /* "linear" (or "0") -> no hidden layers; "64" or "512,256,128,64" -> widths.
@@ -104,6 +114,10 @@ fb_head_block fb_head_block_at(const fb_head *h, int l, float *base);
 
 /* ====================================================== choosing a class */
 
+/* The class h answers for its probabilities: fb_argmax, except a two-class
+ * head with a threshold answers class 1 when ln(p1/p0) > h->threshold. */
+int  fb_head_decide(const fb_head *h, const float *probs);
+
 /* Index of the largest of v[0..n); ties go to the LOWEST index.  (A
  * comparison with NaN is false, so a NaN after the first value never takes
  * the lead.)  The one argmax of fb: predictions, accuracy and the confusion
@@ -123,6 +137,22 @@ int  fb_head_load(fb_head *h, const char *path, char *err, size_t errlen);
 /* Same, on memory (for tests and the loader itself). */
 int  fb_head_serialize(const fb_head *h, unsigned char **buf, size_t *len);
 int  fb_head_deserialize(fb_head *h, const unsigned char *buf, size_t len, char *err, size_t errlen);
+
+/* =========================================================== normalisation */
+
+/* Steps, applied in this order (see lib/head/norm.h for why each):
+ *   sqrt  signed square root;  l2  each record to unit length;
+ *   std   per feature, minus the training mean, over its deviation. */
+enum { FB_NORM_SQRT = 1, FB_NORM_L2 = 2, FB_NORM_STD = 4 };
+/* "none" or steps joined by commas ("l2", "sqrt,l2,std").  0 ok; -1 with a message. */
+int  fb_norm_parse(const char *spec, int *steps, char *err, size_t errlen);
+/* The spelling fb_norm_parse reads. */
+void fb_norm_string(int steps, char *buf, size_t n);
+/* Sets h's normalisation to `steps`, fitting what they need on x [n, in_dim]
+ * (raw features).  0 ok; -1 with a message. */
+int  fb_head_fit_norm(fb_head *h, int steps, const float *x, size_t n, char *err, size_t errlen);
+/* h's normalisation applied in place to x [n, in_dim]. */
+void fb_head_normalise(const fb_head *h, float *x, size_t n);
 
 /* ========================================================= the feature set */
 
@@ -214,14 +244,61 @@ int  fb_train(fb_head *h, const fb_featset *train, const size_t *idx, size_t n,
 int  fb_head_note_training(fb_head *h, const fb_train_opts *o, const char *class_weight,
                            const fb_train_result *res, size_t n, size_t nv);
 
+/* ================================================ the solved linear head */
+
+#define FB_SOLVE_MAX_GRID 32
+typedef enum { FB_THRESHOLD_NONE, FB_THRESHOLD_VAL, FB_THRESHOLD_CV } fb_threshold_rule;
+
+typedef struct {
+    double C;                /* > 0: this strength (scikit-learn's C); 0: chosen by CV */
+    int folds;               /* for choosing C (default 5) */
+    uint64_t seed;           /* folds' seed */
+    const float *class_weight;  /* [nclasses] or NULL (all 1) */
+    fb_threshold_rule threshold;
+} fb_solve_opts;
+
+void fb_solve_opts_default(fb_solve_opts *o);
+
+typedef struct {
+    double C;                /* the strength used */
+    /* cross-validation, when C was chosen (ngrid 0 otherwise) */
+    int ngrid, best, best_score, folds, folds_used;
+    double grid[FB_SOLVE_MAX_GRID], logloss[FB_SOLVE_MAX_GRID], se[FB_SOLVE_MAX_GRID],
+           balacc[FB_SOLVE_MAX_GRID];
+    double cv_seconds;
+    /* the fit on every training record */
+    int iterations, evaluations, converged;
+    double loss, grad_norm, seconds;
+    double threshold;        /* the threshold stored (0 when none was chosen) */
+    size_t threshold_records;   /* records it was chosen on */
+} fb_solve_result;
+
+/* Fits the linear head h (nhidden 0, made by fb_head_init_for) to rows of ds
+ * by L2-regularised multinomial logistic regression solved to convergence
+ * (lib/head/logreg.h): C chosen by stratified cross-validation over
+ * 10^-3..10^3 (out-of-fold weighted log loss, the strongest C within one
+ * standard error of the best) unless o->C is set.  group [ds->n] (ds->group,
+ * or NULL) keeps records of one same-photo group in one fold.  ds must already be
+ * normalised as h's normalisation says.  For two classes, o->threshold
+ * chooses h->threshold on the validation rows (val, vrows, nv) or out of
+ * fold.  0 ok; -1 with a message. */
+int  fb_head_solve(fb_head *h, const fb_featset *ds, const uint32_t *group, const fb_featset *val,
+                   const size_t *vrows, size_t nv, const fb_solve_opts *o, fb_solve_result *r,
+                   char *err, size_t errlen);
+/* The training notes of a solved head (fb_head_note_training's counterpart). */
+int  fb_head_note_solve(fb_head *h, const fb_solve_opts *o, const char *class_weight,
+                        const fb_solve_result *r, size_t n, size_t nv);
+
 /* ==================================================== applying a head */
 
 /* Mean loss and accuracy of h on rows idx[0..n) of ds (inference mode;
- * labels are head class indices).  NaN when n is 0 or out of memory. */
+ * labels are head class indices; ds already normalised, as in training).
+ * NaN when n is 0 or out of memory. */
 void fb_head_evaluate(fb_head *h, const fb_featset *ds, const size_t *idx, size_t n,
                       double *loss, double *acc);
-/* Class probabilities of every record of ds: *probs = malloc'd [ds->n,
- * h->nclasses].  ds->dim must be h->in_dim.  0 ok; -1 with a message. */
+/* Class probabilities of every record of ds (raw features: h's
+ * normalisation is applied here): *probs = malloc'd [ds->n, h->nclasses].
+ * ds->dim must be h->in_dim.  0 ok; -1 with a message. */
 int  fb_head_predict_all(fb_head *h, const fb_featset *ds, float **probs, char *err, size_t errlen);
 
 /* ============================================================== metrics */
@@ -242,6 +319,8 @@ void   fb_metrics_free(fb_metrics *m);
 /* One record: true class and the k class probabilities.  Returns the
  * predicted class (fb_argmax), -1 on no memory. */
 int    fb_metrics_add(fb_metrics *m, int truth, const float *probs);
+/* The same with the prediction given (fb_head_decide's, under a threshold). */
+int    fb_metrics_add_pred(fb_metrics *m, int truth, const float *probs, int pred);
 double fb_metrics_accuracy(const fb_metrics *m);
 double fb_metrics_mean_loss(const fb_metrics *m);
 /* NaN when undefined (no predictions of / no records of class c) */
@@ -254,6 +333,16 @@ double fb_metrics_macro_recall(const fb_metrics *m);
 double fb_metrics_macro_f1(const fb_metrics *m);
 /* ROC AUC with class 1 as positive (k == 2), NaN when a class is absent. */
 double fb_metrics_auc(const fb_metrics *m);
+/* Mean over classes of the recall (classes with no records left out):
+ * confusion [k][k], row = true class.  NaN when empty. */
+double fb_balanced_accuracy(const size_t *confusion, int k);
+/* The same from label arrays (values outside 0..k-1 skipped). */
+double fb_balanced_accuracy_labels(const int *truth, const int *pred, size_t n, int k);
+/* Accuracy of always answering the most common true class: max row sum / n. */
+double fb_majority_baseline(const size_t *confusion, int k);
+/* Wilson score interval of a proportion, successes of n, at normal quantile
+ * z (1.959964 for 95%).  n = 0: [0, 1]. */
+void   fb_wilson_interval(size_t successes, size_t n, double z, double *lo, double *hi);
 /* The same from raw scores: probability that a random positive scores
  * higher than a random negative, ties counting one half. */
 double fb_roc_auc(const float *score, const unsigned char *positive, size_t n);
@@ -276,6 +365,18 @@ typedef struct {
 int  fb_score_init(fb_score *s, const fb_head *h, const fb_featset *ds, const float *probs,
                    char *err, size_t errlen);
 void fb_score_free(fb_score *s);
+
+/* One class against the rest (fb-eval --positive): counts at the head's own
+ * decisions (fb_head_decide), and the ROC AUC of p(positive). */
+typedef struct {
+    int positive;            /* head class index */
+    size_t tp, fp, fn, tn;
+    double precision, recall, specificity, f1, auc;   /* NaN when undefined */
+} fb_binary_report;
+
+/* Over the records of ds whose class h knows.  0 ok; -1 no memory. */
+int  fb_score_positive(const fb_head *h, const fb_featset *ds, const float *probs, int positive,
+                       fb_binary_report *b);
 
 /* ================================================= folds, cross-validation */
 
@@ -307,5 +408,12 @@ int  fb_cross_validate(const fb_featset *ds, int k, int nhidden, const int *hidd
                        const fb_train_opts *o, fb_fold *folds,
                        void (*on_fold)(void *ctx, int f, int k, const fb_fold *r), void *ctx,
                        double *mean, double *sd, char *err, size_t errlen);
+
+/* The same for the solved linear head (fb_head_solve with o, its C chosen
+ * inside each fold when o->C is 0), folds kept whole by group (may be NULL):
+ * records sharing a group id never straddle two folds. */
+int  fb_cross_validate_solve(const fb_featset *ds, const uint32_t *group, int k, const fb_solve_opts *o,
+                             fb_fold *folds, void (*on_fold)(void *ctx, int f, int k, const fb_fold *r),
+                             void *ctx, double *mean, double *sd, char *err, size_t errlen);
 
 #endif

@@ -65,6 +65,38 @@ static void head_softmax(onnx_graph *g, const char *in, const char *out)
     pb_free(&a);
 }
 
+/* The head's input normalisation (fb_head_normalise), steps in its order:
+ * sqrt (sign(x) * sqrt|x|), l2 (LpNormalization over the features), std
+ * ((x - mean) * inv_std).  Returns the name of the normalised tensor. */
+static const char *head_normalise(onnx_graph *g, const fb_head *h, const char *in)
+{
+    const char *x = in;
+    if (h->norm & FB_NORM_SQRT) {
+        onnx_node(g, "Sign", (const char *[]){x, NULL}, "head.norm.sign", NULL);
+        onnx_node(g, "Abs", (const char *[]){x, NULL}, "head.norm.abs", NULL);
+        onnx_node(g, "Sqrt", (const char *[]){"head.norm.abs", NULL}, "head.norm.sqrt_abs", NULL);
+        onnx_node(g, "Mul", (const char *[]){"head.norm.sign", "head.norm.sqrt_abs", NULL}, "head.norm.sqrt", NULL);
+        x = "head.norm.sqrt";
+    }
+    if (h->norm & FB_NORM_L2) {
+        pb_buf a;
+        pb_init(&a);
+        onnx_attr_int(&a, "axis", 1);
+        onnx_attr_int(&a, "p", 2);
+        onnx_node(g, "LpNormalization", (const char *[]){x, NULL}, "head.norm.l2", &a);
+        pb_free(&a);
+        x = "head.norm.l2";
+    }
+    if (h->norm & FB_NORM_STD) {
+        onnx_init_floats(g, "head.norm.mean", (int64_t[]){h->in_dim}, 1, h->norm_mean);
+        onnx_init_floats(g, "head.norm.inv_std", (int64_t[]){h->in_dim}, 1, h->norm_inv_std);
+        onnx_node(g, "Sub", (const char *[]){x, "head.norm.mean", NULL}, "head.norm.centred", NULL);
+        onnx_node(g, "Mul", (const char *[]){"head.norm.centred", "head.norm.inv_std", NULL}, "head.norm.std", NULL);
+        x = "head.norm.std";
+    }
+    return x;
+}
+
 const char *onnx_head_input(const fb_head *h, const char *weights_crc32, char *err, size_t errlen)
 {
     char *crc = fb_prov_get(h->provenance, "weights_crc32");
@@ -90,7 +122,7 @@ int onnx_add_head(onnx_graph *g, onnx_meta *meta, const fb_head *h, const char *
                   char *err, size_t errlen)
 {
     char x[64], dense[32], relu[64];   /* x: the current tensor [N, width] */
-    snprintf(x, sizeof x, "%s", input);
+    snprintf(x, sizeof x, "%s", head_normalise(g, h, input));
     for (int l = 0; l < h->nhidden; l++) {
         fb_head_block blk = fb_head_block_at(h, l, h->params);
         snprintf(dense, sizeof dense, "head.dense%d", l + 1);   /* also its tensors' prefix */
@@ -111,6 +143,12 @@ int onnx_add_head(onnx_graph *g, onnx_meta *meta, const fb_head *h, const char *
     onnx_meta_add(meta, "fb.head_architecture", arch);
     onnx_meta_add(meta, "fb.head_provenance", h->provenance);
     onnx_meta_add(meta, "fb.head_training", h->training);
+    if (h->nclasses == 2 && h->threshold != 0) {
+        /* the model outputs probabilities; the head's decision rule is data */
+        char t[64];
+        snprintf(t, sizeof t, "%.9g", (double)h->threshold);
+        onnx_meta_add(meta, "fb.head_threshold_log_odds", t);
+    }
     (void)err;      /* nothing here can fail but memory, which the writer */
     (void)errlen;   /* reports; a component that checks its input will use them */
     return 0;

@@ -2,6 +2,8 @@
  * Each is defined once here and used everywhere (fb/head.h). */
 #include "fb/head.h"
 
+#include <math.h>
+
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -89,4 +91,15 @@ float *fb_class_weights(const char *spec, const fb_featset *ds, char *err, size_
         return NULL;
     }
     return w;
+}
+
+int fb_head_decide(const fb_head *h, const float *probs)
+{
+    if (h->nclasses == 2 && h->threshold != 0) {
+        /* ln(p1/p0) from the probabilities; floored so a saturated 0 or 1
+         * still compares (it is then far from any threshold) */
+        double p0 = probs[0] > 1e-38f ? probs[0] : 1e-38, p1 = probs[1] > 1e-38f ? probs[1] : 1e-38;
+        return log(p1 / p0) > h->threshold;
+    }
+    return fb_argmax(probs, h->nclasses);
 }

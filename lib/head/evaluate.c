@@ -50,13 +50,23 @@ int fb_head_predict_all(fb_head *h, const fb_featset *ds, float **probs, char *e
     }
     fb_head_work w;
     float *p = malloc((ds->n ? ds->n : 1) * h->nclasses * sizeof(float));
-    if (!p || fb_head_work_init(&w, h, 256) != 0) {
+    /* normalised a chunk at a time: the stream stays as read */
+    const size_t chunk = 1024;
+    float *x = malloc(chunk * h->in_dim * sizeof(float));
+    if (!p || !x || fb_head_work_init(&w, h, 256) != 0) {
         free(p);
+        free(x);
         snprintf(err, errlen, "out of memory");
         return -1;
     }
-    fb_head_predict(h, &w, ds->x, ds->n, p);
+    for (size_t i = 0; i < ds->n; i += chunk) {
+        size_t m = ds->n - i < chunk ? ds->n - i : chunk;
+        memcpy(x, ds->x + i * ds->dim, m * h->in_dim * sizeof(float));
+        fb_head_normalise(h, x, m);
+        fb_head_predict(h, &w, x, m, p + i * h->nclasses);
+    }
     fb_head_work_free(&w);
+    free(x);
     *probs = p;
     return 0;
 }
@@ -84,7 +94,7 @@ int fb_score_init(fb_score *s, const fb_head *h, const fb_featset *ds, const flo
         int truth = to_head[ds->y[i]];
         if (truth < 0) { s->unknown[ds->y[i]]++; s->unknown_total++; continue; }
         const float *p = probs + i * h->nclasses;
-        int pred = fb_metrics_add(&s->m, truth, p);
+        int pred = fb_metrics_add_pred(&s->m, truth, p, fb_head_decide(h, p));
         if (pred < 0) rc = -1;
         else if (pred != truth) s->mistakes[s->nmistakes++] = (fb_mistake){ i, truth, pred, p[pred] };
     }
@@ -104,4 +114,38 @@ void fb_score_free(fb_score *s)
     free(s->mistakes);
     free(s->unknown);
     memset(s, 0, sizeof *s);
+}
+
+int fb_score_positive(const fb_head *h, const fb_featset *ds, const float *probs, int positive,
+                      fb_binary_report *b)
+{
+    memset(b, 0, sizeof *b);
+    b->positive = positive;
+    int *to_head = malloc(((size_t)ds->nclasses + 1) * sizeof(int));
+    float *score = malloc((ds->n ? ds->n : 1) * sizeof(float));
+    unsigned char *is_pos = malloc(ds->n ? ds->n : 1);
+    if (!to_head || !score || !is_pos) {
+        free(to_head); free(score); free(is_pos);
+        return -1;
+    }
+    fb_class_map(ds->classes, ds->nclasses, h->classes, h->nclasses, to_head);
+    size_t m = 0;
+    for (size_t i = 0; i < ds->n; i++) {
+        if (ds->y[i] < 0 || to_head[ds->y[i]] < 0) continue;
+        const float *p = probs + i * h->nclasses;
+        int truth = to_head[ds->y[i]] == positive, said = fb_head_decide(h, p) == positive;
+        b->tp += truth && said;
+        b->fn += truth && !said;
+        b->fp += !truth && said;
+        b->tn += !truth && !said;
+        score[m] = p[positive];
+        is_pos[m++] = (unsigned char)truth;
+    }
+    b->auc = fb_roc_auc(score, is_pos, m);
+    b->precision = b->tp + b->fp ? (double)b->tp / (b->tp + b->fp) : NAN;
+    b->recall = b->tp + b->fn ? (double)b->tp / (b->tp + b->fn) : NAN;
+    b->specificity = b->tn + b->fp ? (double)b->tn / (b->tn + b->fp) : NAN;
+    b->f1 = b->tp ? 2.0 * b->tp / (2.0 * b->tp + b->fp + b->fn) : (b->tp + b->fn ? 0 : NAN);
+    free(to_head); free(score); free(is_pos);
+    return 0;
 }

@@ -3,6 +3,7 @@
 #include "fb/util.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
@@ -57,6 +58,13 @@ int fb_head_serialize(const fb_head *h, unsigned char **buf, size_t *len)
     put_str(&o, h->training);
     put(&o, h->params, h->nparams * sizeof(float));
     put(&o, h->stats, h->nstats * sizeof(float));
+    /* version 2: normalisation and threshold */
+    put_u32(&o, (uint32_t)h->norm);
+    put_f32(&o, h->threshold);
+    if (h->norm & FB_NORM_STD) {
+        put(&o, h->norm_mean, (size_t)h->in_dim * sizeof(float));
+        put(&o, h->norm_inv_std, (size_t)h->in_dim * sizeof(float));
+    }
     if (o.oom) { free(o.p); return -1; }
 
     uint64_t payload = o.len - FB_HEAD_HEADER_SIZE;
@@ -95,6 +103,36 @@ static char *get_str(inbuf *in)
     return s;
 }
 
+/* Version 2's tail: normalisation steps, threshold, statistics. */
+static int read_v2_tail(fb_head *h, inbuf *in, char *err, size_t errlen)
+{
+    uint32_t norm = get_u32(in);
+    float threshold = get_f32(in);
+    if (in->bad || norm & ~(uint32_t)(FB_NORM_SQRT | FB_NORM_L2 | FB_NORM_STD) || !isfinite(threshold)) {
+        snprintf(err, errlen, "head file damaged: bad normalisation or threshold");
+        return -1;
+    }
+    h->norm = (int)norm;
+    h->threshold = threshold;
+    size_t bytes = (size_t)h->in_dim * sizeof(float);
+    if (norm & FB_NORM_STD) {
+        h->norm_mean = malloc(bytes);
+        h->norm_inv_std = malloc(bytes);
+        if (!h->norm_mean || !h->norm_inv_std) {
+            snprintf(err, errlen, "out of memory");
+            return -1;
+        }
+        get(in, h->norm_mean, bytes);
+        get(in, h->norm_inv_std, bytes);
+    }
+    if (in->bad || in->pos != in->len) {
+        snprintf(err, errlen, "head file damaged: %s after the parameters",
+                 in->bad ? "too few bytes" : "unexpected bytes");
+        return -1;
+    }
+    return 0;
+}
+
 int fb_head_deserialize(fb_head *h, const unsigned char *buf, size_t len, char *err, size_t errlen)
 {
     memset(h, 0, sizeof *h);
@@ -108,8 +146,8 @@ int fb_head_deserialize(fb_head *h, const unsigned char *buf, size_t len, char *
     memcpy(&hsize, buf + 12, 4);
     memcpy(&payload, buf + 16, 8);
     memcpy(&crc, buf + 24, 4);
-    if (version != FB_HEAD_VERSION) {
-        snprintf(err, errlen, "head file version %u, this fb reads version %d (retrain with this fb-train)",
+    if (version < 1 || version > FB_HEAD_VERSION) {
+        snprintf(err, errlen, "head file version %u, this fb reads versions 1 to %d (retrain with this fb-train)",
                  version, FB_HEAD_VERSION);
         return -1;
     }
@@ -153,7 +191,8 @@ int fb_head_deserialize(fb_head *h, const unsigned char *buf, size_t len, char *
                             (int)nhidden, hidden, dropout, prov) != 0) {
         snprintf(err, errlen, "out of memory");
     } else if (h->nparams != nparams || h->nstats != nstats ||
-               (nparams + nstats) * sizeof(float) != in.len - in.pos) {
+               (nparams + nstats) * sizeof(float) > in.len - in.pos ||
+               (version == 1 && (nparams + nstats) * sizeof(float) != in.len - in.pos)) {
         snprintf(err, errlen, "head file damaged: parameter count does not match the architecture");
         fb_head_free(h);
     } else {
@@ -164,7 +203,8 @@ int fb_head_deserialize(fb_head *h, const unsigned char *buf, size_t len, char *
         training = NULL;
         get(&in, h->params, nparams * sizeof(float));
         get(&in, h->stats, nstats * sizeof(float));
-        rc = 0;
+        rc = version >= 2 ? read_v2_tail(h, &in, err, errlen) : 0;
+        if (rc) fb_head_free(h);
     }
     for (uint32_t i = 0; i < nclasses; i++) free(names[i]);
     free(names);

@@ -23,7 +23,11 @@ void fb_metrics_free(fb_metrics *m)
 
 int fb_metrics_add(fb_metrics *m, int truth, const float *probs)
 {
-    int pred = fb_argmax(probs, m->k);
+    return fb_metrics_add_pred(m, truth, probs, fb_argmax(probs, m->k));
+}
+
+int fb_metrics_add_pred(fb_metrics *m, int truth, const float *probs, int pred)
+{
     if (m->k == 2) {
         if (m->n == m->cap) {
             size_t cap = m->cap ? m->cap * 2 : 256;

@@ -146,6 +146,8 @@ void fb_head_free(fb_head *h)
     free(h->training);
     free(h->params);
     free(h->stats);
+    free(h->norm_mean);
+    free(h->norm_inv_std);
     memset(h, 0, sizeof *h);
 }
 
@@ -163,6 +165,19 @@ int fb_head_copy(fb_head *dst, const fb_head *src)
     }
     memcpy(dst->params, src->params, src->nparams * sizeof(float));
     memcpy(dst->stats, src->stats, src->nstats * sizeof(float));
+    dst->norm = src->norm;
+    dst->threshold = src->threshold;
+    if (src->norm_mean) {
+        size_t bytes = (size_t)src->in_dim * sizeof(float);
+        dst->norm_mean = malloc(bytes);
+        dst->norm_inv_std = malloc(bytes);
+        if (!dst->norm_mean || !dst->norm_inv_std) {
+            fb_head_free(dst);
+            return -1;
+        }
+        memcpy(dst->norm_mean, src->norm_mean, bytes);
+        memcpy(dst->norm_inv_std, src->norm_inv_std, bytes);
+    }
     return 0;
 }
 

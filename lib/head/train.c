@@ -211,6 +211,9 @@ int fb_head_note_training(fb_head *h, const fb_train_opts *o, const char *class_
     NOTE("epochs_run", "%d", res->epochs_run);
     NOTE("weight_decay", "%g", o->weight_decay);
     NOTE("class_weight", "%s", class_weight ? class_weight : "none");
+    char normstr[64];
+    fb_norm_string(h->norm, normstr, sizeof normstr);
+    NOTE("norm", "%s", normstr);
     NOTE("seed", "%llu", (unsigned long long)o->seed);
     NOTE("train_records", "%zu", n);
     NOTE("train_loss", "%.6f", res->train_loss);
