@@ -387,6 +387,16 @@ int  fb_score_positive(const fb_head *h, const fb_featset *ds, const float *prob
  * 0 ok, -1 no memory. */
 int  fb_stratified_folds(const int *y, size_t n, int nclasses, int k, uint64_t seed, int *fold);
 
+/* The folds every cross-validation of fb-train uses (the solver's choice of
+ * C, and --folds): fb_stratified_folds, except that when group is not NULL
+ * every same-photo group (records sharing a non-zero group number; 0 is a
+ * record alone, as in fb streams) is whole in one fold (groups dealt
+ * greedily, largest first, to the fold whose class counts stay closest to
+ * even).  Records whose label is outside 0..k-1 get fold -1.  0 ok, -1 no
+ * memory. */
+int fb_group_folds(const int *y, const uint32_t *group, size_t n, int k, int folds,
+                   uint64_t seed, int *fold);
+
 /* Can ds be cut into k stratified folds?  Every class present needs at least
  * k records, or a fold would have none of it to test on.  0 yes; -1 with a
  * message naming the smallest class. */

@@ -97,7 +97,7 @@ int fb_cross_validate(const fb_featset *ds, int k, int nhidden, const int *hidde
     int *fold = malloc(n * sizeof(int));
     size_t *train = malloc(n * sizeof(size_t)), *test = malloc(n * sizeof(size_t));
     int rc = fold && train && test ? 0 : -1;
-    if (rc == 0) rc = fb_stratified_folds(ds->y, ds->n, ds->nclasses, k, o->seed, fold);
+    if (rc == 0) rc = fb_group_folds(ds->y, ds->group, ds->n, ds->nclasses, k, o->seed, fold);
     double sum = 0;
     for (int f = 0; rc == 0 && f < k; f++) {
         size_t ntr, nte;

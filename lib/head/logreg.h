@@ -121,14 +121,6 @@ typedef struct {
 int fb_logreg_cv(const fb_logreg_data *D, const uint32_t *group, const fb_logreg_cv_opts *o,
                  fb_logreg_cv_result *r, float *oof, double *warm, char *err, size_t errlen);
 
-/* Fold of each record: stratified by class, seeded, and when group is not
- * NULL every group (records sharing a non-zero group number; 0 is a record
- * alone, as in fb streams) whole in one fold (groups dealt greedily, largest first,
- * to the fold whose class counts stay closest to even).  Records whose label
- * is outside 0..k-1 get fold -1.  0 ok, -1 no memory. */
-int fb_group_folds(const int *y, const uint32_t *group, size_t n, int k, int folds,
-                   uint64_t seed, int *fold);
-
 /* ---- the two-class decision threshold ---- */
 
 /* Threshold t on the log-odds log(p1/p0) (class 1 when above t; default 0)
