@@ -49,7 +49,6 @@ static void parse_args(int argc, char **argv, options *o)
     o->cosine = 0.95;
     o->seed = 1;
     int c;
-    char *end;
     while ((c = getopt_long(argc, argv, "l:f:d:c:s:", longopts, NULL)) != -1) {
         switch (c) {
         case 'J': o->json = 1; break;
@@ -62,11 +61,7 @@ static void parse_args(int argc, char **argv, options *o)
             if (o->cosine <= 0) fb_die(FB_EXIT_USAGE, "--cosine: '%s' is not above 0", optarg);
             break;
         case 's':
-            /* A full 64-bit seed: wider than fb_opt_long. */
-            errno = 0;
-            o->seed = strtoull(optarg, &end, 10);
-            if (errno || end == optarg || *end || optarg[0] == '-')
-                fb_die(FB_EXIT_USAGE, "bad seed '%s': expected a non-negative integer", optarg);
+            o->seed = fb_opt_seed("--seed", optarg);
             break;
         default: fputs(usage, stderr); exit(FB_EXIT_USAGE);
         }

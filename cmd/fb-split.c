@@ -41,18 +41,13 @@ static void parse_args(int argc, char **argv, options *o)
     o->near_dup_bits = FB_PHASH_DEFAULT_MAXDIST;
     int c;
     while ((c = getopt_long(argc, argv, "r:s:o:d:", longopts, NULL)) != -1) {
-        char *end;
         switch (c) {
         case 'r':
             if (fb_parse_ratios(optarg, o->ratio, err, sizeof err))
                 fb_die(FB_EXIT_USAGE, "%s", err);
             break;
         case 's':
-            /* A full 64-bit seed: wider than fb_opt_long. */
-            errno = 0;
-            o->seed = strtoull(optarg, &end, 10);
-            if (errno || end == optarg || *end || optarg[0] == '-')
-                fb_die(FB_EXIT_USAGE, "bad seed '%s': expected a non-negative integer", optarg);
+            o->seed = fb_opt_seed("--seed", optarg);
             break;
         case 'o': o->outdir = optarg; break;
         case 'd': o->near_dup_bits = (int)fb_opt_long("--near-dup", optarg, 0, 64); break;

@@ -113,7 +113,7 @@ static void parse_args(int argc, char **argv, options *o)
         case 'w': o->t.weight_decay = fb_opt_double("--weight-decay", optarg, 0, 10); break;
         case 'p': o->t.patience = (int)fb_opt_long("--patience", optarg, 0, 100000); break;
         case 'c': o->class_weight = optarg; break;
-        case 's': o->t.seed = (uint64_t)fb_opt_long("--seed", optarg, 0, 9007199254740992L); break;
+        case 's': o->t.seed = fb_opt_seed("--seed", optarg); break;
         case 'j': o->threads = (int)fb_opt_long("--threads", optarg, 1, 8); break;
         case 'y': o->history = optarg; break;
         case 'k': o->folds = (int)fb_opt_long("--folds", optarg, 2, 1000); break;

@@ -224,7 +224,7 @@ count() { awk -F'\t' -v c="$2" '$1 == c' "out/$1.tsv" | wc -l; }
     done
     run fb-split d;                    [ "$status" -eq 2 ]; grep -q "missing -o OUTDIR" <<< "$output"
     run fb-split -o out;               [ "$status" -eq 2 ]
-    run fb-split -s x -o out d;        [ "$status" -eq 2 ]; grep -q "bad seed 'x'" <<< "$output"
+    run fb-split -s x -o out d;        [ "$status" -eq 2 ]; grep -q "seed: 'x' is not a whole number" <<< "$output"
     run fb-split -d 65 -o out d;       [ "$status" -eq 2 ]
     run fb-split --help;               [ "$status" -eq 0 ]; grep -q "usage: fb-split" <<< "$output"
     # decimals are fine

@@ -4,6 +4,8 @@
 #ifndef FB_CMD_COMMON_H
 #define FB_CMD_COMMON_H
 
+#include <stdint.h>
+
 /* ---- numeric options: one checked parser for every tool ----
  * `name` is the option as the user spells it ("--mistakes", "-j").  A value
  * that is not a number, has anything after it, is not finite or lies outside
@@ -11,6 +13,8 @@
  * stderr, exit 2 (FB_EXIT_USAGE). */
 long   fb_opt_long(const char *name, const char *arg, long lo, long hi);
 double fb_opt_double(const char *name, const char *arg, double lo, double hi);
+/* A seed: any whole number from 0 to 2^64-1. */
+uint64_t fb_opt_seed(const char *name, const char *arg);
 /* "WxH" with both sides in [lo, hi]. */
 void   fb_opt_size(const char *name, const char *arg, int lo, int hi, int *w, int *h);
 

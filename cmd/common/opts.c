@@ -35,6 +35,17 @@ double fb_opt_double(const char *name, const char *arg, double lo, double hi)
     return v;
 }
 
+uint64_t fb_opt_seed(const char *name, const char *arg)
+{
+    char *end;
+    errno = 0;
+    unsigned long long v = starts_like_number(arg) && arg[0] != '-' ? strtoull(arg, &end, 10) : 0;
+    if (!starts_like_number(arg) || arg[0] == '-' || arg[0] == '+' || *end || errno == ERANGE)
+        fb_die(FB_EXIT_USAGE, "%s: '%s' is not a whole number from 0 to 18446744073709551615",
+               name, arg ? arg : "");
+    return (uint64_t)v;
+}
+
 void fb_opt_size(const char *name, const char *arg, int lo, int hi, int *w, int *h)
 {
     char *x, *end;
