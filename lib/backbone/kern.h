@@ -43,8 +43,9 @@ void fb_kern_conv2d(const float *in, int h, int w, int cin,
 
 /* The packed path (lib/backbone/kern_gemm.c): an AVX-512 GEMM whose weights are
  * packed once, at load time, into the microkernel's column panels.
- * fb_kern_gemm_available(): 1 when the CPU has AVX-512 (and FB_NO_AVX512 is
- * not set in the environment); else use fb_kern_conv2d (OpenBLAS).
+ * fb_kern_gemm_available(): 1 when the CPU has AVX-512; else use
+ * fb_kern_conv2d (OpenBLAS).  (The runner may be told to use OpenBLAS
+ * anyway: fb_resnet_options.no_avx512.)
  * Packed weights: fb_kern_packed_weights_floats(k*k*cin, cout) floats,
  * 64-byte aligned for speed, filled by fb_kern_pack_weights from
  * w [k*k*cin][cout]. */

@@ -100,10 +100,6 @@ size_t fb_kern_conv2d_packed_scratch(int h, int w, int cin, int k, int stride, i
 
 int fb_kern_gemm_available(void)
 {
-    /* The environment is read at every call (only when runners are made),
-     * so that a test can compare both paths in one process. */
-    const char *off = getenv("FB_NO_AVX512");
-    if (off && *off && strcmp(off, "0") != 0) return 0;
     __builtin_cpu_init();
     return __builtin_cpu_supports("avx512f");
 }
