@@ -111,6 +111,8 @@ static inline float fb_bf16_float(uint16_t b)
 }
 int fb_kern_bf16_cpu(void);      /* 1: the CPU has AVX-512F and AVX512_BF16 */
 int fb_kern_bf16_native(void);   /* 1: this build can use them here */
+/* fb_bf16_round over n values, by AVX-512 where native (the same bits). */
+void fb_kern_bf16_round_floats(int native, const float *src, size_t n, uint16_t *dst);
 size_t fb_kern_bf16_weights_size(int k, int cin, int cout);
 void fb_kern_bf16_pack_weights(const float *w, int k, int cin, int cout, uint16_t *packed);
 size_t fb_kern_bf16_conv_scratch(int h, int w, int cin, int k, int stride, int pad);

@@ -27,7 +27,7 @@
  * pairs each) and broadcasts one 4-byte pair of A per row, feeding 28
  * VDPBF16PS: 896 multiply-adds per 16 loads, twice the fp32 kernel's.
  * kpad is K rounded up to a chunk (16 values); conv1 (7x7 on 3 channels) is
- * packed by kernel rows of 7 taps x 4 channels (the 4th zero), 28 values a
+ * packed by kernel rows: 7 taps x 3 channels and one zero, 22 values a
  * chunk, so that its A is read in place (below).
  *
  * A, the bf16 copy of the activations, in one of three forms:
@@ -37,8 +37,9 @@
  * - BORDERED: 3x3 stride-1 pad-1 convs with cin % 16 == 0: the input with a
  *   zero border, read in place: tap (ky, kx) of output pixel (oy, ox) is
  *   bordered pixel (oy + ky, ox + kx), a 16-value chunk is one offset;
- * - KROWS: conv1: the input with a zero border and a 4th zero channel, one
- *   chunk per kernel row (7 taps x 4 channels contiguous).
+ * - KROWS: conv1: the input with a zero border, one chunk per kernel row:
+ *   its 21 values are contiguous, and the 22nd (the next pixel's first
+ *   channel, or a zeroed slack value) meets a zero weight.
  * Full 14-row tiles whose rows are evenly spaced go through the assembly
  * tile of kern_asm.h; partial tiles, column tails and rows that cross an
  * output row go through the intrinsics tile (or the scalar reference), which
@@ -55,6 +56,7 @@
 #define MR 14
 #define NR 32
 #define KU 16          /* values of k per chunk (8 pairs), but for KROWS */
+#define KROW_VALUES 22 /* KROWS: a 7 x 3 kernel row and one zero weight */
 #define KCH 16         /* chunks per k block: 256 values, a 16 KB slice of B */
 #define MC (MR * 16)   /* rows per block of A */
 #define MAX_CHUNKS 1024
@@ -70,12 +72,12 @@ static int krows_layout(int k, int cin)
 /* Values of k per chunk and the padded K of a conv's packed weights. */
 static int chunk_values(int k, int cin)
 {
-    return krows_layout(k, cin) ? k * 4 : KU;
+    return krows_layout(k, cin) ? KROW_VALUES : KU;
 }
 
 static int padded_k(int k, int cin)
 {
-    if (krows_layout(k, cin)) return k * k * 4;
+    if (krows_layout(k, cin)) return k * KROW_VALUES;
     int kdim = k * k * cin;
     return (kdim + KU - 1) / KU * KU;
 }
@@ -87,7 +89,7 @@ size_t fb_kern_bf16_weights_size(int k, int cin, int cout)
 }
 
 /* w [k][k][cin][cout] -> packed [cout/32][kpad/2][32][2] bf16, zero past
- * K and cout (and in conv1's 4th channel). */
+ * K and cout (and at the end of each of conv1's kernel rows). */
 void fb_kern_bf16_pack_weights(const float *w, int k, int cin, int cout, uint16_t *packed)
 {
     int kpad = padded_k(k, cin), panels = (cout + NR - 1) / NR, krows = krows_layout(k, cin);
@@ -95,8 +97,8 @@ void fb_kern_bf16_pack_weights(const float *w, int k, int cin, int cout, uint16_
         for (int kk = 0; kk < kpad; kk++) {
             long src = kk;   /* row of w [k*k*cin][cout], or -1: zero */
             if (krows) {
-                int ky = kk / (k * 4), kx = kk % (k * 4) / 4, c = kk % 4;
-                src = c < cin ? ((long)ky * k + kx) * cin + c : -1;
+                int ky = kk / KROW_VALUES, e = kk % KROW_VALUES;
+                src = e < k * cin ? (long)ky * k * cin + e : -1;
             } else if (kk >= k * k * cin) {
                 src = -1;
             }
@@ -110,16 +112,20 @@ void fb_kern_bf16_pack_weights(const float *w, int k, int cin, int cout, uint16_
 
 /* ------------------------------------------------------- the A copy */
 
+typedef void round_fn(const float *src, int n, uint16_t *dst);
+
 typedef struct {
+    round_fn *round;              /* fp32 -> bf16 of n values: SIMD or scalar, the same bits */
     const float *in;
     int h, w, cin, k, stride, pad, wo;
     int mode, kpad, kv;           /* kv: values per chunk */
+    int lda;                      /* LINEAR: values from one row to the next */
     int nchunks;
     /* BORDERED / KROWS: the bordered copy holds bordered rows [py0, py1) */
     int bw, cpix, py0;            /* bordered width, channels per pixel */
 } geom;
 
-static void round_floats(const float *restrict src, int n, uint16_t *restrict dst)
+static void round_floats(const float *src, int n, uint16_t *dst)
 {
     for (int i = 0; i < n; i++) dst[i] = fb_bf16_round(src[i]);
 }
@@ -129,8 +135,12 @@ static void round_floats(const float *restrict src, int n, uint16_t *restrict ds
 static void copy_linear(const geom *g, int r0, int n, uint16_t *restrict a)
 {
     int kdim = g->k * g->k * g->cin;
+    if (g->k == 1 && g->stride == 1 && g->lda == g->cin) {   /* rows are pixels: one run */
+        g->round(g->in + (size_t)r0 * g->cin, n * g->cin, a);
+        return;
+    }
     for (int i = 0; i < n; i++) {
-        uint16_t *dst = a + (size_t)i * g->kpad;
+        uint16_t *dst = a + (size_t)i * g->lda;
         int r = r0 + i, oy = r / g->wo, ox = r % g->wo;
         for (int ky = 0; ky < g->k; ky++) {
             int iy = oy * g->stride - g->pad + ky;
@@ -140,7 +150,7 @@ static void copy_linear(const geom *g, int r0, int n, uint16_t *restrict a)
                 if (iy < 0 || iy >= g->h || ix < 0 || ix >= g->w)
                     memset(tap, 0, (size_t)g->cin * sizeof *tap);
                 else
-                    round_floats(g->in + ((size_t)iy * g->w + ix) * g->cin, g->cin, tap);
+                    g->round(g->in + ((size_t)iy * g->w + ix) * g->cin, g->cin, tap);
             }
         }
         memset(dst + kdim, 0, (size_t)(g->kpad - kdim) * sizeof *dst);
@@ -148,7 +158,8 @@ static void copy_linear(const geom *g, int r0, int n, uint16_t *restrict a)
 }
 
 /* Bordered rows [py0, py1): bordered pixel (py, px) is input pixel
- * (py - pad, px - pad), zero outside; cpix channels, those past cin zero. */
+ * (py - pad, px - pad), zero outside; then one zero pixel of slack (what
+ * conv1's last kernel row reads past its end). */
 static void copy_bordered(const geom *g, int py0, int py1, uint16_t *restrict b)
 {
     for (int py = py0; py < py1; py++) {
@@ -158,27 +169,18 @@ static void copy_bordered(const geom *g, int py0, int py1, uint16_t *restrict b)
             memset(row, 0, (size_t)g->bw * g->cpix * sizeof *row);
             continue;
         }
-        for (int px = 0; px < g->bw; px++) {
-            uint16_t *dst = row + (size_t)px * g->cpix;
-            int ix = px - g->pad;
-            if (ix < 0 || ix >= g->w) {
-                memset(dst, 0, (size_t)g->cpix * sizeof *dst);
-                continue;
-            }
-            const float *src = g->in + ((size_t)iy * g->w + ix) * g->cin;
-            if (g->cpix == g->cin) {
-                round_floats(src, g->cin, dst);
-            } else {
-                for (int c = 0; c < g->cpix; c++) dst[c] = c < g->cin ? fb_bf16_round(src[c]) : 0;
-            }
-        }
+        size_t side = (size_t)g->pad * g->cpix, inner = (size_t)g->w * g->cpix;
+        memset(row, 0, side * sizeof *row);
+        memset(row + side + inner, 0, side * sizeof *row);
+        g->round(g->in + (size_t)iy * g->w * g->cin, g->w * g->cin, row + side);
     }
+    memset(b + (size_t)(py1 - py0) * g->bw * g->cpix, 0, (size_t)g->cpix * sizeof *b);
 }
 
 /* Where row r of A starts (its chunk c is at + offsets[c]). */
 static const char *row_at(const geom *g, const uint16_t *a, int r, int r0)
 {
-    if (g->mode == LINEAR) return (const char *)(a + (size_t)(r - r0) * g->kpad);
+    if (g->mode == LINEAR) return (const char *)(a + (size_t)(r - r0) * g->lda);
     int oy = r / g->wo, ox = r % g->wo;
     size_t px = (size_t)(oy * g->stride - g->py0) * g->bw + (size_t)ox * g->stride;
     return (const char *)(a + px * g->cpix);
@@ -261,9 +263,28 @@ int fb_kern_bf16_cpu(void)
     return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bf16");
 }
 
+/* fb_bf16_round on 16 values at a time, in AVX-512F integer arithmetic. */
+AVX512 static void round_floats_simd(const float *src, int n, uint16_t *dst)
+{
+    const __m512i exp_bits = _mm512_set1_epi32(0x7f800000), abs_bits = _mm512_set1_epi32(0x7fffffff);
+    const __m512i one = _mm512_set1_epi32(1), bias = _mm512_set1_epi32(0x7fff);
+    const __m512i sign16 = _mm512_set1_epi32(0x8000), quiet = _mm512_set1_epi32(0x40);
+    for (; n > 0; n -= 16, src += 16, dst += 16) {
+        __mmask16 m = n >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << n) - 1);
+        __m512i u = _mm512_castps_si512(_mm512_maskz_loadu_ps(m, src));
+        __m512i hi = _mm512_srli_epi32(u, 16);
+        __m512i r = _mm512_srli_epi32(_mm512_add_epi32(u, _mm512_add_epi32(bias, _mm512_and_si512(hi, one))), 16);
+        __mmask16 tiny = _mm512_testn_epi32_mask(u, exp_bits);
+        __mmask16 nan = _mm512_cmpgt_epi32_mask(_mm512_and_si512(u, abs_bits), exp_bits);
+        r = _mm512_mask_mov_epi32(r, tiny, _mm512_and_si512(hi, sign16));
+        r = _mm512_mask_mov_epi32(r, nan, _mm512_or_si512(hi, quiet));
+        _mm512_mask_cvtepi32_storeu_epi16(dst, m, r);
+    }
+}
+
 /* The full 14 x 32 tile, A at a + i * a_row_bytes + offsets[c] + 4 q. */
 MICRO_14_FUSED(tile_asm8, 8, "0,1,2,3,4,5,6,7", "vpbroadcastd", "vdpbf16ps")
-MICRO_14_FUSED(tile_asm14, 14, "0,1,2,3,4,5,6,7,8,9,10,11,12,13", "vpbroadcastd", "vdpbf16ps")
+MICRO_14_FUSED(tile_asm11, 11, "0,1,2,3,4,5,6,7,8,9,10", "vpbroadcastd", "vdpbf16ps")
 
 /* Any tile: mr rows at rows[i], columns by mask0/mask1.  One
  * specialisation per height keeps the accumulators in registers. */
@@ -376,10 +397,10 @@ static void run_tile(int native, const geom *g, const uint16_t *a, int r, int r0
     if (native) {
         long row_bytes = mr > 1 ? (long)(rows[1] - rows[0]) : 0;
         int even = mr == MR && c_hi - c_lo == NR && (g->mode == LINEAR || r % g->wo + MR <= g->wo);
-        if (even && (g->kv == 16 || g->kv == 28)) {
+        if (even && (g->kv == 16 || g->kv == KROW_VALUES)) {
             fused_epilogue ep = {out + at, (long)cout * 4, !first, last, e.bias, e.residual, relu, per_chunk};
             if (g->kv == 16) tile_asm8(chunks, rows[0], row_bytes, offsets, pb, &ep, prefetch);
-            else tile_asm14(chunks, rows[0], row_bytes, offsets, pb, &ep, prefetch);
+            else tile_asm11(chunks, rows[0], row_bytes, offsets, pb, &ep, prefetch);
             return;
         }
         tile_by_rows[mr](chunks, g->kv, rows, offsets, pb, out + at, (size_t)cout, first, last, &e,
@@ -392,11 +413,20 @@ static void run_tile(int native, const geom *g, const uint16_t *a, int r, int r0
     tile_ref(mr, c_hi - c_lo, chunks, g->kv, rows, offsets, pb, out + at, (size_t)cout, first, last, &e);
 }
 
+/* LINEAR rows a multiple of 1 KB long would put a tile's 14 rows in a few
+ * L1 sets (4 KB apart: all in one): one more line apart spreads them. */
+static int linear_stride(int kpad)
+{
+    return kpad * 2 % 1024 == 0 ? kpad + 32 : kpad;
+}
+
+/* BORDERED where whole 14-row tiles stay within an output row (stages
+ * 2-4); else (stage 5's 7x7) the im2col copy, so that its full tiles still
+ * take the assembly. */
 static int choose_mode(int w, int cin, int k, int stride, int pad)
 {
     if (krows_layout(k, cin)) return KROWS;
-    (void)w;
-    if (k == 3 && stride == 1 && pad == 1 && cin % KU == 0) return BORDERED;
+    if (k == 3 && stride == 1 && pad == 1 && cin % KU == 0 && w % MR == 0) return BORDERED;
     return LINEAR;
 }
 
@@ -405,14 +435,30 @@ size_t fb_kern_bf16_conv_scratch(int h, int w, int cin, int k, int stride, int p
     size_t bytes;
     int mode = choose_mode(w, cin, k, stride, pad);
     int rows = fb_conv_out(h, k, stride, pad) * fb_conv_out(w, k, stride, pad);
-    if (mode == LINEAR) bytes = (size_t)(rows < MC ? rows : MC) * padded_k(k, cin) * 2;
-    else bytes = (size_t)(h + 2 * pad) * (w + 2 * pad) * (mode == KROWS ? 4 : cin) * 2;
+    if (mode == LINEAR) bytes = (size_t)(rows < MC ? rows : MC) * linear_stride(padded_k(k, cin)) * 2;
+    else bytes = ((size_t)(h + 2 * pad) * (w + 2 * pad) + 1) * cin * 2;
     return (bytes + 63) / 64 * 16;   /* floats, whole 64-byte lines */
 }
 
 int fb_kern_bf16_native(void)
 {
-    return have_native && fb_kern_bf16_cpu();
+    static int known = -1;
+    if (known < 0) known = have_native && fb_kern_bf16_cpu();
+    return known;
+}
+
+void fb_kern_bf16_round_floats(int native, const float *src, size_t n, uint16_t *dst)
+{
+    for (size_t done = 0; done < n; done += 1 << 20) {
+        int part = n - done < (size_t)1 << 20 ? (int)(n - done) : 1 << 20;
+#if defined(__x86_64__) && defined(__GNUC__)
+        if (native && fb_kern_bf16_native()) {
+            round_floats_simd(src + done, part, dst + done);
+            continue;
+        }
+#endif
+        round_floats(src + done, part, dst + done);
+    }
 }
 
 void fb_kern_conv2d_bf16(int native, const float *in, int h, int w, int cin,
@@ -422,15 +468,19 @@ void fb_kern_conv2d_bf16(int native, const float *in, int h, int w, int cin,
 {
     if (row1 <= row0 || col1 <= col0) return;
     native = native && fb_kern_bf16_native();
-    geom g = {in, h, w, cin, k, stride, pad, fb_conv_out(w, k, stride, pad), choose_mode(w, cin, k, stride, pad),
-              padded_k(k, cin), chunk_values(k, cin), 0, 0, 0, 0};
+    round_fn *round = round_floats;
+#if defined(__x86_64__) && defined(__GNUC__)
+    if (native) round = round_floats_simd;
+#endif
+    geom g = {round, in, h, w, cin, k, stride, pad, fb_conv_out(w, k, stride, pad), choose_mode(w, cin, k, stride, pad),
+              padded_k(k, cin), chunk_values(k, cin), linear_stride(padded_k(k, cin)), 0, 0, 0, 0};
     g.nchunks = g.kpad / g.kv;
     if (g.nchunks > MAX_CHUNKS) abort();   /* K > 16384: not a ResNet50 conv */
     long offsets[MAX_CHUNKS];
     uint16_t *a = (uint16_t *)scratch;
     if (g.mode != LINEAR) {
         g.bw = w + 2 * pad;
-        g.cpix = g.mode == KROWS ? 4 : cin;
+        g.cpix = cin;
         int oy0 = row0 / g.wo, oy1 = (row1 - 1) / g.wo;   /* output rows touched */
         g.py0 = oy0 * stride;
         copy_bordered(&g, g.py0, oy1 * stride + k, a);

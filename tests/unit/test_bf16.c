@@ -54,6 +54,31 @@ static void test_rounding(void)
     uint16_t nan = round_bits(0x7f800001);
     CHECK((nan & 0x7f80) == 0x7f80 && (nan & 0x7f) != 0, "a NaN stays a NaN (0x%04x)", nan);
     CHECK(fb_bf16_float(0x4049) == 3.140625f, "bf16 0x4049 is 3.140625");
+
+    /* the AVX-512 copy rounds as fb_bf16_round does, on every kind of value
+     * (ties both ways, denormals, zeros, infinities, NaNs) and any length */
+    enum { N = 4099 };
+    float *x = malloc(N * sizeof *x);
+    uint16_t *want = malloc(N * sizeof *want), *got = malloc(N * sizeof *got);
+    for (int i = 0; i < N; i++) {
+        uint32_t u = (uint32_t)fb_rng_u64(&rng);
+        if (i % 7 == 0) u = (u & 0x807fffffu);                       /* zero exponent */
+        if (i % 7 == 1) u = (u & 0xffff0000u) | 0x8000u;             /* a tie */
+        if (i % 7 == 2) u = (u | 0x7f800000u);                       /* inf or NaN */
+        memcpy(&x[i], &u, 4);
+        want[i] = fb_bf16_round(x[i]);
+    }
+    fb_kern_bf16_round_floats(0, x, N, got);
+    CHECK(memcmp(got, want, N * sizeof *got) == 0, "scalar array rounding: the same bits as fb_bf16_round");
+    if (fb_kern_bf16_native()) {
+        for (int n = N; n > N - 17; n--) {
+            memset(got, 0xAB, N * sizeof *got);
+            fb_kern_bf16_round_floats(1, x, (size_t)n, got);
+            int ok = memcmp(got, want, (size_t)n * sizeof *got) == 0 && (n == N || got[n] == 0xABAB);
+            if (!ok || n == N) CHECK(ok, "AVX-512 rounding of %d values: the same bits, nothing written past", n);
+        }
+    }
+    free(x); free(want); free(got);
 }
 
 /* out = act(b + res + sum bf16(in) * bf16(w)) in double, and the bound of
