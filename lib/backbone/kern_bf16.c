@@ -59,7 +59,6 @@
 #define KROW_VALUES 22 /* KROWS: a 7 x 3 kernel row and one zero weight */
 #define KCH 16         /* chunks per k block: 256 values, a 16 KB slice of B */
 #define MC (MR * 16)   /* rows per block of A */
-#define MAX_CHUNKS 1024
 
 enum { LINEAR, BORDERED, KROWS };
 
@@ -186,16 +185,17 @@ static const char *row_at(const geom *g, const uint16_t *a, int r, int r0)
     return (const char *)(a + px * g->cpix);
 }
 
-static void chunk_offsets(const geom *g, long *offsets)
+/* Offsets of chunks [c0, c0 + n), into offsets[0, n). */
+static void chunk_offsets(const geom *g, int c0, int n, long *offsets)
 {
-    for (int c = 0; c < g->nchunks; c++) {
+    for (int c = c0; c < c0 + n; c++) {
         if (g->mode == LINEAR) {
-            offsets[c] = (long)c * KU * 2;
+            offsets[c - c0] = (long)c * KU * 2;
         } else if (g->mode == KROWS) {
-            offsets[c] = (long)c * g->bw * g->cpix * 2;   /* chunk c = kernel row ky */
+            offsets[c - c0] = (long)c * g->bw * g->cpix * 2;   /* chunk c = kernel row ky */
         } else {
             int kk = c * KU, tap = kk / g->cin, ky = tap / 3, kx = tap % 3;
-            offsets[c] = (((long)ky * g->bw + kx) * g->cin + kk % g->cin) * 2;
+            offsets[c - c0] = (((long)ky * g->bw + kx) * g->cin + kk % g->cin) * 2;
         }
     }
 }
@@ -475,8 +475,7 @@ void fb_kern_conv2d_bf16(int native, const float *in, int h, int w, int cin,
     geom g = {round, in, h, w, cin, k, stride, pad, fb_conv_out(w, k, stride, pad), choose_mode(w, cin, k, stride, pad),
               padded_k(k, cin), chunk_values(k, cin), linear_stride(padded_k(k, cin)), 0, 0, 0, 0};
     g.nchunks = g.kpad / g.kv;
-    if (g.nchunks > MAX_CHUNKS) abort();   /* K > 16384: not a ResNet50 conv */
-    long offsets[MAX_CHUNKS];
+    long offsets[KCH];
     uint16_t *a = (uint16_t *)scratch;
     if (g.mode != LINEAR) {
         g.bw = w + 2 * pad;
@@ -485,7 +484,6 @@ void fb_kern_conv2d_bf16(int native, const float *in, int h, int w, int cin,
         g.py0 = oy0 * stride;
         copy_bordered(&g, g.py0, oy1 * stride + k, a);
     }
-    chunk_offsets(&g, offsets);
     int p0 = col0 / NR, p1 = (col1 + NR - 1) / NR;
     size_t panel_values = (size_t)g.kpad * NR;   /* uint16 per panel */
     for (int mc0 = row0; mc0 < row1; mc0 += MC) {
@@ -494,6 +492,7 @@ void fb_kern_conv2d_bf16(int native, const float *in, int h, int w, int cin,
         for (int ch0 = 0; ch0 < g.nchunks; ch0 += KCH) {
             int chunks = g.nchunks - ch0 < KCH ? g.nchunks - ch0 : KCH;
             int first = ch0 == 0, last = ch0 + chunks == g.nchunks;
+            chunk_offsets(&g, ch0, chunks, offsets);
             for (int p = p0; p < p1; p++) {
                 int c_lo = p * NR, c_hi = c_lo + NR < col1 ? c_lo + NR : col1;
                 const uint16_t *pb = packed_weights + p * panel_values + (size_t)ch0 * g.kv * NR;
@@ -514,7 +513,7 @@ void fb_kern_conv2d_bf16(int native, const float *in, int h, int w, int cin,
                     int mr = mc - t < MR ? mc - t : MR;
                     long from = (long)t / MR * chunks * per_chunk;
                     const char *prefetch = next && from < lines ? next + from * 64 : (const char *)pb;
-                    run_tile(native, &g, a, mc0 + t, mc0, mr, c_lo, c_hi, chunks, offsets + ch0, pb, out,
+                    run_tile(native, &g, a, mc0 + t, mc0, mr, c_lo, c_hi, chunks, offsets, pb, out,
                              cout, first, last, bias, residual, relu, prefetch, per_chunk);
                 }
             }

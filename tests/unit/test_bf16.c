@@ -218,6 +218,7 @@ static void test_convs(void)
     test_conv("3x3 bordered, 2 row blocks", 17, 14, 16, 96, 3, 1, 1, 1, 0, 2);
     test_conv("3x3 bordered, stage-5-like 7x7", 7, 7, 64, 64, 3, 1, 1, 0, 1, 2);
     test_conv("3x3 bordered, odd sides", 9, 11, 32, 40, 3, 1, 1, 1, 1, 3);
+    test_conv("3x3 stage 5: 7x7 maps, K 4608 in 18 k blocks", 7, 7, 512, 64, 3, 1, 1, 1, 1, 2);
     /* 3x3 that is not bordered: cin not a multiple of 16, or stride 2 */
     test_conv("3x3 cin 30: im2col", 8, 9, 30, 40, 3, 1, 1, 1, 1, 2);
     test_conv("3x3 stride 2: im2col", 12, 11, 20, 33, 3, 2, 1, 0, 0, 1);
