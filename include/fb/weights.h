@@ -46,10 +46,8 @@ typedef struct {
 } fb_conv_params;
 
 typedef struct {
-    void *buf;                    /* the whole file (mapped read-only where the file system
-                                   * allows); every pointer below points into it */
+    void *buf;                    /* the whole file; every pointer below points into it */
     size_t size;
-    int mapped;                   /* buf is a mapping (else malloc'd) */
     int ntensors;
     fb_conv_params *tensors;
     int nlabels;

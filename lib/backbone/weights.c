@@ -11,7 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
@@ -140,26 +139,15 @@ int fb_weights_load(fb_weights *w, const char *path, char *err, size_t errlen)
              path, (long long)st.st_size, (unsigned long long)(hsize + psize), FB_WEIGHTS_HINT);
         goto out;
     }
-    /* Mapped, not read: the pages come straight from the page cache, with
-     * no copy (start-up is most of a short run).  The file is replaced
-     * atomically by fb-weights convert, so the mapping never shrinks. */
     w->size = (size_t)st.st_size;
-    void *map = mmap(NULL, w->size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fileno(f), 0);
-    if (map != MAP_FAILED) {
-        w->buf = map;
-        w->mapped = 1;
-    } else {   /* a file system that cannot map: read it */
-        if (!(w->buf = aligned_alloc(ALIGN, align_up(w->size)))) {
-            fail(err, errlen, "%s: out of memory", path);
-            goto out;
-        }
-        memcpy(w->buf, h, sizeof h);
-        if (fread((unsigned char *)w->buf + hsize, 1, psize, f) != psize) {
-            fail(err, errlen, "%s: read error: %s", path, ferror(f) ? strerror(errno) : "file shrank");
-            goto out;
-        }
+    w->buf = aligned_alloc(ALIGN, align_up(w->size));
+    if (!w->buf) { fail(err, errlen, "%s: out of memory", path); goto out; }
+    memcpy(w->buf, h, sizeof h);
+    unsigned char *payload = (unsigned char *)w->buf + hsize;
+    if (fread(payload, 1, psize, f) != psize) {
+        fail(err, errlen, "%s: read error: %s", path, ferror(f) ? strerror(errno) : "file shrank");
+        goto out;
     }
-    const unsigned char *payload = (const unsigned char *)w->buf + hsize;
     if (fb_weights_crc(payload, psize) != crc) {
         fail(err, errlen, "%s: checksum mismatch (file damaged); %s", path, FB_WEIGHTS_HINT);
         goto out;
@@ -179,8 +167,7 @@ out:
 
 void fb_weights_free(fb_weights *w)
 {
-    if (w->mapped) munmap(w->buf, w->size);
-    else free(w->buf);
+    free(w->buf);
     free(w->tensors);
     free(w->labels);
     memset(w, 0, sizeof *w);
