@@ -34,7 +34,7 @@ static const char usage[] =
     "                       text lines: ID<TAB>RANK<TAB>CLASS<TAB>PROBABILITY\n"
     "  -p, --precision P    fp32: float arithmetic (default)\n"
     "                       bf16: the convolutions' inputs rounded to bfloat16,\n"
-    "                       float sums; about 1.6x faster, needs AVX512_BF16\n"
+    "                       float sums; 1.4-2x faster, needs AVX512_BF16\n"
     "  -j, --threads N      threads (default: the number of CPUs)\n"
     "  -b, --batch N        images read per batch (default 8)\n"
     "  -h, --help           this help;  --version  the version\n"
