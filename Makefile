@@ -28,7 +28,8 @@ CFLAGS   += -std=c11 -D_GNU_SOURCE -Wall -Wextra -pthread -Iinclude \
 # backbone's kernels and the head's layers.  An explicit list, so that a file's
 # name never decides how it is compiled.
 KERNEL_CFLAGS ?= -O3 -march=native -ffp-contract=fast
-KERNEL_SRC := lib/backbone/kern_gemm.c lib/backbone/kern_conv.c lib/backbone/kern_winograd.c \
+KERNEL_SRC := lib/backbone/kern_gemm.c lib/backbone/kern_bf16.c lib/backbone/kern_conv.c \
+              lib/backbone/kern_winograd.c \
               lib/backbone/kern_pool.c lib/head/layers.c lib/core/pool.c
 LDLIBS   += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lopenblas -lm -pthread
 

@@ -33,6 +33,12 @@ images() {  # images N [fbt-make options...] > stream
     [ "$status" -eq 2 ]
     run fb-feat -j x
     [ "$status" -eq 2 ]
+    run fb-feat -b 0
+    [ "$status" -eq 2 ]
+    [[ "$output" == *"-b"* ]]
+    run fb-feat --precision fp16
+    [ "$status" -eq 2 ]
+    [[ "$output" == *"fp32 or bf16"* ]]
 }
 
 @test "features: one float32 2048 record per image; ids, labels, classes, provenance pass through" {
@@ -46,6 +52,7 @@ images() {  # images N [fbt-make options...] > stream
     [[ "$output" == *"backbone=keras-resnet50-imagenet"* ]]
     [[ "$output" =~ weights_crc32=[0-9a-f]{8} ]]
     [[ "$output" == *"feat_output=features"* ]]
+    [[ "$output" == *"precision=fp32"* ]]
     diff <(fb-info -r "$tmp/in.fbt" | cut -f1-3) <(fb-info -r "$tmp/out.fbt" | cut -f1-3)
 }
 
@@ -163,4 +170,39 @@ images() {  # images N [fbt-make options...] > stream
     # without it, nothing on stderr
     fb-feat < "$tmp/in.fbt" > /dev/null 2> "$tmp/err2"
     [ ! -s "$tmp/err2" ]
+}
+
+@test "--precision bf16: precision=bf16 in the provenance, the same numbers whatever the threads and batch" {
+    grep -qw avx512_bf16 /proc/cpuinfo || skip "this CPU has no AVX512_BF16"
+    images 3 -s 8 > "$tmp/in.fbt"
+    fb-feat --precision bf16 -j 1 -b 1 < "$tmp/in.fbt" > "$tmp/a.fbt"
+    run fb-info "$tmp/a.fbt"
+    [[ "$output" == *"precision=bf16"* ]]
+    [[ "$output" == *"tensor:     float32 2048"* ]]
+    fb-feat --precision bf16 -j 2 -b 8 < "$tmp/in.fbt" | fb-info -r > "$tmp/b"
+    fb-feat --precision bf16 -j 3 -b 2 < "$tmp/in.fbt" | fb-info -r > "$tmp/c"
+    fb-info -r "$tmp/a.fbt" > "$tmp/a"
+    diff "$tmp/a" "$tmp/b"
+    diff "$tmp/a" "$tmp/c"
+    # not the fp32 numbers, but close to them
+    fb-feat < "$tmp/in.fbt" > "$tmp/f32.fbt"
+    ! diff -q <(fb-info -r "$tmp/f32.fbt") "$tmp/a" > /dev/null
+    read -r _ _ _ _ _ _ _ mincos <<< "$(fbt-maxdiff "$tmp/a.fbt" "$tmp/f32.fbt")"
+    awk -v c="$mincos" 'BEGIN { exit !(c >= 0.999) }'
+    # --top and logits go through the bf16 fc layer
+    run fb-feat --precision bf16 --top 2 < "$tmp/in.fbt"
+    [ "$status" -eq 0 ]
+    [ "${#lines[@]}" -eq 6 ]
+}
+
+@test "--precision bf16 without AVX512_BF16 (or with FB_NO_AVX512) is refused, naming the feature" {
+    images 1 > "$tmp/in.fbt"
+    run env FB_NO_AVX512=1 fb-feat --precision bf16 < "$tmp/in.fbt"
+    [ "$status" -eq 1 ]
+    [[ "$output" == *"--precision bf16"*"AVX512_BF16"* ]]
+    if ! grep -qw avx512_bf16 /proc/cpuinfo; then
+        run fb-feat --precision bf16 < "$tmp/in.fbt"
+        [ "$status" -eq 1 ]
+        [[ "$output" == *"AVX512_BF16"* ]]
+    fi
 }

@@ -1,7 +1,8 @@
 #!/usr/bin/env bats
 # fb-feat through the command line against TensorFlow.js's outputs for the same
 # weights (../shared/reference): features within 1e-4, probabilities within
-# 1e-5, the same top-1 on all 105 images.
+# 1e-5, the same top-1 on all 105 images; and --precision bf16 against fp32:
+# cosine similarity >= 0.999 on every image, the same top-1 on >= 104.
 
 load helpers
 
@@ -21,7 +22,7 @@ within() { awk -v v="$1" -v l="$2" 'BEGIN { exit !(v <= l) }'; }
     run fbt-maxdiff features.fbt "$ref/features.f32"
     echo "$output"
     [ "$status" -eq 0 ]
-    read -r _ records _ maxdiff _ _ <<< "$output"
+    read -r _ records _ maxdiff _ _ _ _ <<< "$output"
     [ "$records" -eq 105 ]
     within "$maxdiff" 1e-4
 }
@@ -31,7 +32,7 @@ within() { awk -v v="$1" -v l="$2" 'BEGIN { exit !(v <= l) }'; }
     run fbt-maxdiff probs.fbt "$ref/probs.f32"
     echo "$output"
     [ "$status" -eq 0 ]
-    read -r _ records _ maxdiff _ agree <<< "$output"
+    read -r _ records _ maxdiff _ agree _ _ <<< "$output"
     [ "$records" -eq 105 ]
     [ "$agree" -eq 105 ]
     within "$maxdiff" 1e-5
@@ -46,4 +47,22 @@ within() { awk -v v="$1" -v l="$2" 'BEGIN { exit !(v <= l) }'; }
     done | while read -r k; do sed -n "${k}p" "$ref/imagenet-labels.txt"; done > want.txt
     cat top.txt want.txt
     diff top.txt want.txt
+}
+
+@test "--precision bf16: every image's features at cosine >= 0.999 of fp32, top-1 the same on >= 104/105" {
+    grep -qw avx512_bf16 /proc/cpuinfo || skip "this CPU has no AVX512_BF16"
+    fb-feat < inputs.fbt > f32.fbt
+    fb-feat --precision bf16 < inputs.fbt > bf16.fbt
+    run fbt-maxdiff bf16.fbt f32.fbt
+    echo "$output"
+    read -r _ records _ maxdiff _ _ _ mincos <<< "$output"
+    [ "$records" -eq 105 ]
+    within 0.999 "$mincos"
+    within "$maxdiff" 0.3
+    fb-feat --output probs < inputs.fbt > p32.fbt
+    fb-feat --precision bf16 --output probs < inputs.fbt > p16.fbt
+    run fbt-maxdiff p16.fbt p32.fbt
+    echo "$output"
+    read -r _ records _ _ _ agree _ _ <<< "$output"
+    [ "$agree" -ge 104 ]
 }

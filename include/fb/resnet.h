@@ -40,14 +40,64 @@ int fb_resnet_init(fb_resnet *net, const fb_weights *w, char *err, size_t errlen
  * layer's output rows split in 14-row tiles, or for stage 5 its output
  * channels in 32-column panels), so batch 1 uses every core.  On CPUs with
  * AVX-512 the runner packs every conv's weights for lib/backbone/kern_gemm.c when it
- * is made (107 MB; stages 2-4's 3x3 convs for Winograd, lib/backbone/kern_winograd.c).
- * FB_PROFILE in the environment: a table of time per layer on stderr when
- * the runner is freed (see fb-feat(1)). */
+ * is made (107 MB; stages 2-4's 3x3 convs for Winograd, lib/backbone/kern_winograd.c);
+ * in bf16, for lib/backbone/kern_bf16.c (53 MB, fc1000 included). */
 typedef struct fb_resnet_runner fb_resnet_runner;
 
-/* NULL when out of memory.  nthreads >= 1. */
-fb_resnet_runner *fb_resnet_runner_new(const fb_resnet *net, int nthreads);
+/* The arithmetic of the convs (and of fc1000):
+ * FP32: float throughout; the reference the tests hold to 1e-4 of
+ *   TensorFlow.js.
+ * BF16: each GEMM's inputs rounded to bfloat16 (weights once, activations
+ *   as they enter), fp32 accumulation, bias, residual and ReLU in fp32;
+ *   VDPBF16PS (AVX512_BF16).  See fb-feat(1) for what it changes. */
+typedef enum { FB_PRECISION_FP32, FB_PRECISION_BF16 } fb_precision;
+/* "fp32" / "bf16", as the stream's provenance key `precision` spells it. */
+const char *fb_precision_name(fb_precision p);
+
+/* How a runner computes; the tools fill it from options and the documented
+ * environment variables (lib reads no environment). */
+typedef struct {
+    int nthreads;                 /* >= 1 (at most 64 are used) */
+    fb_precision precision;
+    int no_avx512;                /* the OpenBLAS path even where AVX-512 is (FB_NO_AVX512) */
+    int no_winograd;              /* every 3x3 conv direct (FB_NO_WINOGRAD) */
+    int bf16_scalar;              /* BF16 by the scalar reference, the same bits as
+                                   * VDPBF16PS, on any CPU (slow: for tests) */
+    int profile;                  /* time every step (FB_PROFILE): fb_resnet_runner_profile */
+} fb_resnet_options;
+
+/* FP32, every path allowed, no profile. */
+void fb_resnet_options_init(fb_resnet_options *o, int nthreads);
+
+/* NULL with a message in err: out of memory, or BF16 asked of a CPU
+ * without AVX512_BF16 (unless bf16_scalar). */
+fb_resnet_runner *fb_resnet_runner_new(const fb_resnet *net, const fb_resnet_options *o, char *err,
+                                       size_t errlen);
 void fb_resnet_runner_free(fb_resnet_runner *r);
+
+/* With options.profile: one row per step, thread-seconds per image summed
+ * over the threads that shared an image, as the mean over all images run so
+ * far and for the fastest image (on a shared machine, the quietest moment).
+ * Steps: every conv in the weights file's order (not fc1000: it is timed in
+ * "avgpool+fc"), then "preprocess", "maxpool", "avgpool+fc", "barrier wait",
+ * "between images". */
+typedef struct {
+    const char *name;
+    int is_conv;
+    int m, k, n;                  /* convs: the GEMM's shape, M x K times K x N */
+    double flop;                  /* convs: per image, counted as done directly */
+    double mean_seconds, best_seconds;
+} fb_resnet_profile_row;
+
+typedef struct {
+    long images;                  /* run so far */
+    int nthreads;
+    int nrows;
+    fb_resnet_profile_row rows[128];
+} fb_resnet_profile;
+
+/* 0 and the table; -1 when the runner was made without profile. */
+int fb_resnet_runner_profile(const fb_resnet_runner *r, fb_resnet_profile *out);
 
 /* images: n x 224x224x3 uint8 RGB; features: n x 2048 (may be NULL);
  * logits: n x 1000 (may be NULL; fc1000 is skipped then). */

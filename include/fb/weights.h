@@ -64,10 +64,11 @@ void fb_weights_free(fb_weights *w);
 /* Tensor by layer name, or NULL. */
 const fb_conv_params *fb_weights_find_tensor(const fb_weights *w, const char *name);
 
-/* Where the weights file is: explicit (-w) if given, else $FB_WEIGHTS, else
- * ../share/fb/resnet50.fbw beside the executable, else FB_DATADIR.  Returns a
- * malloc'd path of an existing file, or NULL with a message in err. */
-char *fb_weights_locate(const char *explicit_path, char *err, size_t errlen);
+/* Where the weights file is: explicit (-w) if given, else env (the caller
+ * passes $FB_WEIGHTS; NULL or "" for none), else ../share/fb/resnet50.fbw
+ * beside the executable, else FB_DATADIR.  Returns a malloc'd path of an
+ * existing file, or NULL with a message in err. */
+char *fb_weights_locate(const char *explicit_path, const char *env, char *err, size_t errlen);
 
 /* Converts an unpacked tfjs layers-model directory (model.json + shards) and
  * a labels.json into a weights file at out (written atomically).

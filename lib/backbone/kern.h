@@ -43,8 +43,9 @@ void fb_kern_conv2d(const float *in, int h, int w, int cin,
 
 /* The packed path (lib/backbone/kern_gemm.c): an AVX-512 GEMM whose weights are
  * packed once, at load time, into the microkernel's column panels.
- * fb_kern_gemm_available(): 1 when the CPU has AVX-512 (and FB_NO_AVX512 is
- * not set in the environment); else use fb_kern_conv2d (OpenBLAS).
+ * fb_kern_gemm_available(): 1 when the CPU has AVX-512; else use
+ * fb_kern_conv2d (OpenBLAS).  (The runner may be told to use OpenBLAS
+ * anyway: fb_resnet_options.no_avx512.)
  * Packed weights: fb_kern_packed_weights_floats(k*k*cin, cout) floats,
  * 64-byte aligned for speed, filled by fb_kern_pack_weights from
  * w [k*k*cin][cout]. */
@@ -82,6 +83,53 @@ size_t fb_kern_winograd_scratch(int h, int w, int cin, int cout);
 void fb_kern_conv3x3_winograd(const float *in, int h, int w, int cin, const float *packed_weights,
                               const float *bias, int cout, int relu, float *out, float *scratch,
                               int tile0, int tile1, int col0, int col1);
+
+/* ---- the bf16 path (lib/backbone/kern_bf16.c) ----
+ * The same convs and fused epilogues as fb_kern_conv2d_packed, with the
+ * GEMM's inputs rounded to bfloat16 (weights when packed, activations as
+ * they enter the GEMM) and fp32 accumulation and epilogue: VDPBF16PS
+ * (AVX512_BF16) where native is set and the CPU has it, else a scalar
+ * reference that gives the same bits (kern_bf16.c says how it was checked).
+ * Weights: fb_kern_bf16_weights_size(k, cin, cout) uint16, 64-byte aligned,
+ * filled by fb_kern_bf16_pack_weights from w [k][k][cin][cout].  Rows
+ * [row0, row1) and columns [col0, col1) as fb_kern_conv2d_packed's (col0 a
+ * multiple of 32); the results are the same bits however they are split.
+ * Scratch: fb_kern_bf16_conv_scratch floats (a multiple of 16). */
+/* bf16 of x, rounded to nearest even; zero and denormals to signed zero,
+ * NaN stays NaN (as VCVTNEPS2BF16 does). */
+static inline uint16_t fb_bf16_round(float x)
+{
+    union { float f; uint32_t u; } v = {x};
+    if ((v.u & 0x7f800000u) == 0) return (uint16_t)((v.u >> 16) & 0x8000u);
+    if ((v.u & 0x7fffffffu) > 0x7f800000u) return (uint16_t)((v.u >> 16) | 0x40u);
+    return (uint16_t)((v.u + 0x7fffu + ((v.u >> 16) & 1u)) >> 16);
+}
+static inline float fb_bf16_float(uint16_t b)
+{
+    union { uint32_t u; float f; } v = {(uint32_t)b << 16};
+    return v.f;
+}
+int fb_kern_bf16_cpu(void);      /* 1: the CPU has AVX-512F and AVX512_BF16 */
+int fb_kern_bf16_native(void);   /* 1: this build can use them here */
+/* fb_bf16_round over n values, by AVX-512 where native (the same bits). */
+void fb_kern_bf16_round_floats(int native, const float *src, size_t n, uint16_t *dst);
+size_t fb_kern_bf16_weights_size(int k, int cin, int cout);
+void fb_kern_bf16_pack_weights(const float *w, int k, int cin, int cout, uint16_t *packed);
+size_t fb_kern_bf16_conv_scratch(int h, int w, int cin, int k, int stride, int pad);
+void fb_kern_conv2d_bf16(int native, const float *in, int h, int w, int cin,
+                         const uint16_t *packed_weights, const float *bias, int k, int stride,
+                         int pad, int cout, const float *residual, int relu, float *out,
+                         float *scratch, int row0, int row1, int col0, int col1);
+/* Winograd F(2x2, 3x3) on the bf16 GEMM: the transforms in fp32, the
+ * transformed input rounded to bf16 where it enters the GEMM, the
+ * transformed weights when packed.  As fb_kern_conv3x3_winograd. */
+size_t fb_kern_winograd_bf16_weights_size(int cin, int cout);
+int fb_kern_winograd_bf16_pack_weights(const float *w, int cin, int cout, uint16_t *packed);
+size_t fb_kern_winograd_bf16_scratch(int h, int w, int cin, int cout);
+void fb_kern_conv3x3_winograd_bf16(int native, const float *in, int h, int w, int cin,
+                                   const uint16_t *packed_weights, const float *bias, int cout,
+                                   int relu, float *out, float *scratch, int tile0, int tile1,
+                                   int col0, int col1);
 
 /* The epilogue, in two passes around the GEMM (which accumulates onto out):
  * before, out[r][c] = bias[c] + residual[r][c] (residual may be NULL);

@@ -36,10 +36,14 @@ size_t fb_kern_winograd_weights_floats(int cin, int cout)
     return XI * fb_kern_packed_weights_floats(cin, cout);
 }
 
-int fb_kern_winograd_pack_weights(const float *w, int cin, int cout, float *packed)
+/* U[xi] = G g G^T for each of the 16 transformed positions, each handed to
+ * pack(u [cin][cout], xi) in turn.  0, or -1 when out of memory. */
+static int transform_weights(const float *w, int cin, int cout,
+                             void (*pack)(const float *u, int xi, int cin, int cout, void *packed),
+                             void *packed)
 {
     static const double G[4][3] = {{1, 0, 0}, {0.5, 0.5, 0.5}, {0.5, -0.5, 0.5}, {0, 0, 1}};
-    size_t per = fb_kern_packed_weights_floats(cin, cout), n = (size_t)cin * cout;
+    size_t n = (size_t)cin * cout;
     float *u = malloc(n * sizeof *u);
     if (!u) return -1;
     for (int xi = 0; xi < XI; xi++) {
@@ -51,10 +55,36 @@ int fb_kern_winograd_pack_weights(const float *w, int cin, int cout, float *pack
                     s += G[i][ky] * G[j][kx] * w[(size_t)(ky * 3 + kx) * n + co];
             u[co] = (float)s;
         }
-        fb_kern_pack_weights(u, cin, cout, packed + xi * per);
+        pack(u, xi, cin, cout, packed);
     }
     free(u);
     return 0;
+}
+
+static void pack_fp32(const float *u, int xi, int cin, int cout, void *packed)
+{
+    fb_kern_pack_weights(u, cin, cout, (float *)packed + xi * fb_kern_packed_weights_floats(cin, cout));
+}
+
+static void pack_bf16(const float *u, int xi, int cin, int cout, void *packed)
+{
+    fb_kern_bf16_pack_weights(u, 1, cin, cout,
+                              (uint16_t *)packed + xi * fb_kern_bf16_weights_size(1, cin, cout));
+}
+
+int fb_kern_winograd_pack_weights(const float *w, int cin, int cout, float *packed)
+{
+    return transform_weights(w, cin, cout, pack_fp32, packed);
+}
+
+size_t fb_kern_winograd_bf16_weights_size(int cin, int cout)
+{
+    return XI * fb_kern_bf16_weights_size(1, cin, cout);
+}
+
+int fb_kern_winograd_bf16_pack_weights(const float *w, int cin, int cout, uint16_t *packed)
+{
+    return transform_weights(w, cin, cout, pack_bf16, packed);
 }
 
 /* Tiles per group: all of them when their V and M (16 x (cin + cout)
@@ -79,6 +109,13 @@ size_t fb_kern_winograd_scratch(int h, int w, int cin, int cout)
     /* whole 64-byte lines: aligned_alloc wants a multiple */
     return round16((size_t)XI * g * (cin + cout)) + round16((size_t)cout) +
            fb_kern_conv2d_packed_scratch(1, g, cin, 1, 1, 0);
+}
+
+size_t fb_kern_winograd_bf16_scratch(int h, int w, int cin, int cout)
+{
+    int g = group_tiles(fb_kern_winograd_tiles(h, w), cin, cout);
+    return round16((size_t)XI * g * (cin + cout)) + round16((size_t)cout) +
+           fb_kern_bf16_conv_scratch(1, g, cin, 1, 1, 0);
 }
 
 /* V of tiles [t0, t0 + n): v[xi][i][cin] (i = tile - t0), d the 4x4 input
@@ -156,22 +193,46 @@ static void output_transform(const float *restrict m, int g, int cout, const flo
     }
 }
 
-void fb_kern_conv3x3_winograd(const float *in, int h, int w, int cin, const float *packed_weights,
-                              const float *bias, int cout, int relu, float *out, float *scratch,
-                              int tile0, int tile1, int col0, int col1)
+/* The fp32 or bf16 (bf16 = 1 + native) GEMMs between the transforms. */
+static void winograd(int bf16, const float *in, int h, int w, int cin, const void *packed_weights,
+                     const float *bias, int cout, int relu, float *out, float *scratch,
+                     int tile0, int tile1, int col0, int col1)
 {
     if (tile1 <= tile0 || col1 <= col0) return;
     int g = group_tiles(fb_kern_winograd_tiles(h, w), cin, cout);
-    size_t per = fb_kern_packed_weights_floats(cin, cout);
+    size_t per = bf16 ? fb_kern_bf16_weights_size(1, cin, cout) : fb_kern_packed_weights_floats(cin, cout);
     float *v = scratch, *m = v + (size_t)XI * g * cin;
     float *zero = m + (size_t)XI * g * cout, *gemm = zero + round16((size_t)cout);
     memset(zero, 0, (size_t)cout * sizeof *zero);   /* the bias is added after the transform */
     for (int t0 = tile0; t0 < tile1; t0 += g) {
         int n = tile1 - t0 < g ? tile1 - t0 : g;
         input_transform(in, h, w, cin, t0, n, v, g);
-        for (int xi = 0; xi < XI; xi++)          /* M[xi] = V[xi] U[xi], as a 1x1 conv on n pixels */
-            fb_kern_conv2d_packed(v + (size_t)xi * g * cin, 1, n, cin, packed_weights + xi * per, zero,
-                                  1, 1, 0, cout, NULL, 0, m + (size_t)xi * g * cout, gemm, 0, n, col0, col1);
+        for (int xi = 0; xi < XI; xi++) {        /* M[xi] = V[xi] U[xi], as a 1x1 conv on n pixels */
+            const float *vx = v + (size_t)xi * g * cin;
+            float *mx = m + (size_t)xi * g * cout;
+            if (bf16)
+                fb_kern_conv2d_bf16(bf16 - 1, vx, 1, n, cin, (const uint16_t *)packed_weights + xi * per,
+                                    zero, 1, 1, 0, cout, NULL, 0, mx, gemm, 0, n, col0, col1);
+            else
+                fb_kern_conv2d_packed(vx, 1, n, cin, (const float *)packed_weights + xi * per, zero,
+                                      1, 1, 0, cout, NULL, 0, mx, gemm, 0, n, col0, col1);
+        }
         output_transform(m, g, cout, bias, relu, out, h, w, t0, n, col0, col1);
     }
+}
+
+void fb_kern_conv3x3_winograd(const float *in, int h, int w, int cin, const float *packed_weights,
+                              const float *bias, int cout, int relu, float *out, float *scratch,
+                              int tile0, int tile1, int col0, int col1)
+{
+    winograd(0, in, h, w, cin, packed_weights, bias, cout, relu, out, scratch, tile0, tile1, col0, col1);
+}
+
+void fb_kern_conv3x3_winograd_bf16(int native, const float *in, int h, int w, int cin,
+                                   const uint16_t *packed_weights, const float *bias, int cout,
+                                   int relu, float *out, float *scratch, int tile0, int tile1,
+                                   int col0, int col1)
+{
+    winograd(1 + !!native, in, h, w, cin, packed_weights, bias, cout, relu, out, scratch, tile0, tile1,
+             col0, col1);
 }

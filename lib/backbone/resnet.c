@@ -174,12 +174,15 @@ typedef struct {
     float *x, *t1, *t2, *s;       /* MAX_ACT floats each */
 } activations;
 
-/* Weights of every conv packed for the AVX-512 GEMM (NULL: the OpenBLAS path),
- * indexed like the weights file's tensor table. */
+/* Weights of every conv packed for the AVX-512 GEMM (NULL: the OpenBLAS path)
+ * or, in bf16, for the bf16 GEMM, indexed like the weights file's tensor
+ * table. */
 typedef struct {
     const fb_conv_params *tensors;
     float *const *packed;
-    const unsigned char *winograd;   /* per tensor: packed for fb_kern_conv3x3_winograd */
+    uint16_t *const *packed16;       /* bf16: every conv and fc1000; else NULL */
+    int native;                      /* bf16 by VDPBF16PS, else by the scalar reference */
+    const unsigned char *winograd;   /* per tensor: packed for fb_kern_conv3x3_winograd(_bf16) */
 } packed_net;
 
 #define MR_ROWS 14   /* the GEMM's tile height (lib/backbone/kern_gemm.c) */
@@ -192,9 +195,8 @@ static void conv(const team *t, const packed_net *pn, const fb_conv_params *p, c
     *ho = fb_conv_out(h, p->kh, p->stride, p->pad);
     *wo = fb_conv_out(w, p->kw, p->stride, p->pad);
     int m = *ho * *wo, lo, hi;
-    if (pn->packed) {
+    if (pn->packed || pn->packed16) {
         int idx = (int)(p - pn->tensors);
-        const float *packed = pn->packed[idx];
         /* Threads sharing an image split the output rows in whole 14-row
          * tiles when each gets at least 7 of them (stages 2-4 on 2 threads):
          * each thread then reads all of B, but mostly the rows of A it wrote
@@ -215,11 +217,17 @@ static void conv(const team *t, const packed_net *pn, const fb_conv_params *p, c
             col1 = panels * (t->tid + 1) / t->nthreads * 32;
             if (col1 > p->cout) col1 = p->cout;
         }
-        if (pn->winograd[idx])
-            fb_kern_conv3x3_winograd(in, h, w, p->cin, packed, p->b, p->cout, relu, out, scratch,
+        if (pn->packed16 && pn->winograd[idx])
+            fb_kern_conv3x3_winograd_bf16(pn->native, in, h, w, p->cin, pn->packed16[idx], p->b, p->cout,
+                                          relu, out, scratch, row0, row1, col0, col1);
+        else if (pn->packed16)
+            fb_kern_conv2d_bf16(pn->native, in, h, w, p->cin, pn->packed16[idx], p->b, p->kh, p->stride,
+                                p->pad, p->cout, residual, relu, out, scratch, row0, row1, col0, col1);
+        else if (pn->winograd[idx])
+            fb_kern_conv3x3_winograd(in, h, w, p->cin, pn->packed[idx], p->b, p->cout, relu, out, scratch,
                                      row0, row1, col0, col1);
         else
-            fb_kern_conv2d_packed(in, h, w, p->cin, packed, p->b, p->kh, p->stride, p->pad, p->cout,
+            fb_kern_conv2d_packed(in, h, w, p->cin, pn->packed[idx], p->b, p->kh, p->stride, p->pad, p->cout,
                                   residual, relu, out, scratch, row0, row1, col0, col1);
     } else {
         team_rows(t, m, &lo, &hi);
@@ -276,8 +284,12 @@ static void forward(const team *t, const fb_resnet *net, const packed_net *pn, a
         float pooled[FB_RESNET_FEATURES];
         fb_kern_avgpool(a->x, (size_t)h * w, FB_RESNET_FEATURES, pooled); /* [2048] */
         if (features) memcpy(features, pooled, sizeof pooled);
-        if (logits) fb_kern_dense(pooled, FB_RESNET_FEATURES, net->fc->w, net->fc->b,
-                                  FB_RESNET_CLASSES, logits);              /* [1000] */
+        if (logits && pn->packed16)                                       /* [1000] */
+            fb_kern_conv2d_bf16(pn->native, pooled, 1, 1, FB_RESNET_FEATURES,
+                                pn->packed16[net->fc - pn->tensors], net->fc->b, 1, 1, 0,
+                                FB_RESNET_CLASSES, NULL, 0, logits, scratch, 0, 1, 0, FB_RESNET_CLASSES);
+        else if (logits)
+            fb_kern_dense(pooled, FB_RESNET_FEATURES, net->fc->w, net->fc->b, FB_RESNET_CLASSES, logits);
     }
     profile_step(t->prof, t->ntensors + PROF_HEAD);
     team_sync(t);
@@ -293,10 +305,14 @@ typedef struct {
 
 struct fb_resnet_runner {
     const fb_resnet *net;
+    fb_resnet_options opt;
     int nthreads;
-    float **packed;               /* per tensor, NULL entries for fc1000 */
+    int avx512;                   /* fp32: the AVX-512 GEMM, else OpenBLAS */
+    int native;                   /* bf16: VDPBF16PS, else the scalar reference */
+    float **packed;               /* fp32 on AVX-512: per tensor, NULL entries for fc1000 */
+    uint16_t **packed16;          /* bf16: per tensor */
     unsigned char *winograd;      /* per tensor: packed for Winograd (see choose_winograd) */
-    float *packed_buf;            /* one allocation behind packed[] */
+    void *packed_buf;             /* one allocation behind packed[] or packed16[] */
     activations act[64];          /* one set per thread (images spread) */
     float *scratch[64];           /* one per thread */
     /* The pool: threads 1..active-1 live as long as the runner and wait for
@@ -332,11 +348,10 @@ static void stop_pool(fb_resnet_runner *r);
 /* The 3x3 convs of stages 2-4 run as Winograd F(2x2, 3x3) on the AVX-512
  * path (1.5-1.9x faster each, measured alone); stage 5's measured no faster
  * in a whole run (its 7x7 maps make 16 tiles, and its weights would grow
- * 1.8x).  FB_NO_WINOGRAD=1 turns it off. */
+ * 1.8x).  options.no_winograd (FB_NO_WINOGRAD) turns it off. */
 static void choose_winograd(fb_resnet_runner *r)
 {
-    const char *off = getenv("FB_NO_WINOGRAD");
-    if (!fb_kern_gemm_available() || (off && *off && strcmp(off, "0") != 0)) return;
+    if (r->opt.no_winograd || (r->opt.precision == FB_PRECISION_FP32 && !r->avx512)) return;
     for (int s = 0, nb = 0; s < 3; s++)   /* stages 2-4 */
         for (int i = 0; i < stage_blocks[s]; i++, nb++) {
             const fb_conv_params *b = r->net->blocks[nb].b;
@@ -346,35 +361,45 @@ static void choose_winograd(fb_resnet_runner *r)
         }
 }
 
+/* Floats of scratch one conv needs, at input side `side`, on this runner's path. */
+static size_t conv_scratch(const fb_resnet_runner *r, const fb_conv_params *p, int side)
+{
+    int i = (int)(p - r->net->weights->tensors);
+    if (r->opt.precision == FB_PRECISION_BF16)
+        return r->winograd[i] ? fb_kern_winograd_bf16_scratch(side, side, p->cin, p->cout)
+                              : fb_kern_bf16_conv_scratch(side, side, p->cin, p->kh, p->stride, p->pad);
+    if (r->avx512)
+        return r->winograd[i] ? fb_kern_winograd_scratch(side, side, p->cin, p->cout)
+                              : fb_kern_conv2d_packed_scratch(side, side, p->cin, p->kh, p->stride, p->pad);
+    return fb_kern_conv2d_scratch(side, side, p->cin, p->kh, p->stride, p->pad);
+}
+
+/* The largest scratch over every conv of the network (and fc1000 in bf16,
+ * a 1x1 conv on one pixel), walking its shapes. */
 static size_t scratch_floats(const fb_resnet_runner *r)
 {
     const fb_resnet *net = r->net;
-    /* conv1's patches (112*112 x 147) are the largest; stage 2's 3x3 next. */
-    size_t m = fb_kern_conv2d_scratch(224, 224, 3, 7, 2, 3);
-    size_t s2 = fb_kern_conv2d_scratch(56, 56, net->blocks[0].b->cin, 3, 1, 1);
-    size_t pk = 0;
-    if (fb_kern_gemm_available()) {
-        /* the largest over conv1 and every block's 3x3 (the bordered copy of
-         * its input; stage 2's is the largest) */
-        pk = fb_kern_conv2d_packed_scratch(224, 224, 3, 7, 2, 3);
-        for (int s = 0, side = 56, nb = 0; s < 4; s++) {
-            side = s == 0 ? 56 : side / 2;
-            for (int i = 0; i < stage_blocks[s]; i++, nb++) {
-                const fb_conv_params *b = net->blocks[nb].b;
-                size_t need = r->winograd[b - net->weights->tensors]
-                                  ? fb_kern_winograd_scratch(side, side, b->cin, b->cout)
-                                  : fb_kern_conv2d_packed_scratch(side, side, b->cin, b->kh, b->stride, b->pad);
-                if (need > pk) pk = need;
-            }
-        }
+    size_t m = conv_scratch(r, net->conv1, FB_RESNET_SIDE);
+    if (r->opt.precision == FB_PRECISION_BF16) {
+        size_t fc = conv_scratch(r, net->fc, 1);
+        if (fc > m) m = fc;
     }
-    if (m < s2) m = s2;
-    if (m < pk) m = pk;
+    int side = 56, nb = 0;
+    for (int s = 0; s < 4; s++)
+        for (int i = 0; i < stage_blocks[s]; i++, nb++) {
+            const fb_resnet_block *b = &net->blocks[nb];
+            int out = fb_conv_out(side, 1, b->a->stride, 0);
+            size_t need[4] = {conv_scratch(r, b->a, side), conv_scratch(r, b->b, out),
+                              conv_scratch(r, b->c, out), b->shortcut ? conv_scratch(r, b->shortcut, side) : 0};
+            for (int k = 0; k < 4; k++)
+                if (need[k] > m) m = need[k];
+            side = out;
+        }
     return (m + 15) / 16 * 16;   /* whole 64-byte lines, as aligned_alloc wants */
 }
 
 /* Packs every conv's weights for the AVX-512 GEMM (the fc1000 dense layer
- * stays as it is: lib/head/layers.c).  0 ok, -1 out of memory. */
+ * stays as it is: lib/backbone/kern_pool.c).  0 ok, -1 out of memory. */
 static int pack_weights(fb_resnet_runner *r)
 {
     const fb_weights *w = r->net->weights;
@@ -405,14 +430,68 @@ static int pack_weights(fb_resnet_runner *r)
     return 0;
 }
 
-fb_resnet_runner *fb_resnet_runner_new(const fb_resnet *net, int nthreads)
+/* bf16: every tensor (convs and fc1000) for lib/backbone/kern_bf16.c, each
+ * starting on a 64-byte line.  0 ok, -1 out of memory. */
+static size_t bf16_size(const fb_resnet_runner *r, int i)
 {
-    if (nthreads < 1) nthreads = 1;
-    if (nthreads > MAX_THREADS) nthreads = MAX_THREADS;
+    const fb_conv_params *p = &r->net->weights->tensors[i];
+    size_t n = r->winograd[i] ? fb_kern_winograd_bf16_weights_size(p->cin, p->cout)
+                              : fb_kern_bf16_weights_size(p->kh, p->cin, p->cout);
+    return (n + 31) / 32 * 32;
+}
+
+static int pack_weights_bf16(fb_resnet_runner *r)
+{
+    const fb_weights *w = r->net->weights;
+    size_t total = 0;
+    for (int i = 0; i < w->ntensors; i++) total += bf16_size(r, i);
+    r->packed16 = calloc(w->ntensors > 0 ? (size_t)w->ntensors : 1, sizeof *r->packed16);
+    r->packed_buf = aligned_alloc(64, (total ? total : 32) * sizeof(uint16_t));
+    if (!r->packed16 || !r->packed_buf) return -1;
+    uint16_t *at = r->packed_buf;
+    for (int i = 0; i < w->ntensors; i++) {
+        const fb_conv_params *p = &w->tensors[i];
+        r->packed16[i] = at;
+        if (r->winograd[i]) {
+            if (fb_kern_winograd_bf16_pack_weights(p->w, p->cin, p->cout, at) != 0) return -1;
+        } else {
+            fb_kern_bf16_pack_weights(p->w, p->kh, p->cin, p->cout, at);
+        }
+        at += bf16_size(r, i);
+    }
+    return 0;
+}
+
+const char *fb_precision_name(fb_precision p)
+{
+    return p == FB_PRECISION_BF16 ? "bf16" : "fp32";
+}
+
+void fb_resnet_options_init(fb_resnet_options *o, int nthreads)
+{
+    memset(o, 0, sizeof *o);
+    o->nthreads = nthreads;
+    o->precision = FB_PRECISION_FP32;
+}
+
+fb_resnet_runner *fb_resnet_runner_new(const fb_resnet *net, const fb_resnet_options *o, char *err,
+                                       size_t errlen)
+{
+    int nthreads = o->nthreads < 1 ? 1 : o->nthreads > MAX_THREADS ? MAX_THREADS : o->nthreads;
+    int bf16 = o->precision == FB_PRECISION_BF16;
+    if (bf16 && !o->bf16_scalar && (o->no_avx512 || !fb_kern_bf16_native())) {
+        snprintf(err, errlen, "bf16 needs a CPU with AVX512_BF16 (the VDPBF16PS instruction)%s",
+                 o->no_avx512 ? ", and AVX-512 is turned off (FB_NO_AVX512)"
+                              : "; this CPU does not have it");
+        return NULL;
+    }
     fb_resnet_runner *r = calloc(1, sizeof *r);
-    if (!r) return NULL;
+    if (!r) goto oom;
     r->net = net;
+    r->opt = *o;
     r->nthreads = nthreads;
+    r->avx512 = !bf16 && !o->no_avx512 && fb_kern_gemm_available();
+    r->native = bf16 && !o->bf16_scalar;
     if (!(r->winograd = calloc((size_t)net->weights->ntensors + 1, 1))) goto fail;
     choose_winograd(r);
     size_t sc = scratch_floats(r);
@@ -422,9 +501,8 @@ fb_resnet_runner *fb_resnet_runner_new(const fb_resnet *net, int nthreads)
             if (!(*bufs[k] = aligned_alloc(64, MAX_ACT * sizeof(float)))) goto fail;
         if (!(r->scratch[i] = aligned_alloc(64, sc * sizeof(float)))) goto fail;
     }
-    if (fb_kern_gemm_available() && pack_weights(r) != 0) goto fail;
-    const char *prof = getenv("FB_PROFILE");
-    if (prof && *prof && strcmp(prof, "0") != 0)
+    if (bf16 ? pack_weights_bf16(r) != 0 : r->avx512 && pack_weights(r) != 0) goto fail;
+    if (o->profile)
         for (int i = 0; i < nthreads; i++) {
             profile *pr = &r->prof[i];
             pr->steps = net->weights->ntensors + PROF_OTHER + 1;
@@ -440,13 +518,13 @@ fb_resnet_runner *fb_resnet_runner_new(const fb_resnet *net, int nthreads)
     return r;
 fail:
     fb_resnet_runner_free(r);
+oom:
+    snprintf(err, errlen, "out of memory for the network's weights and activations");
     return NULL;
 }
 
-/* FB_PROFILE's table on stderr: per step, the thread-milliseconds per image
- * (summed over the threads that shared an image), as the mean over all
- * images and for the fastest image (on a shared machine, the quietest
- * moment), and for convs the rate per core those give. */
+/* Per step, the thread-seconds per image (summed over the threads that
+ * shared an image), as the mean over all images or for the fastest one. */
 static double step_seconds(const fb_resnet_runner *r, int i, int best)
 {
     double s = 0;
@@ -459,55 +537,47 @@ static double step_seconds(const fb_resnet_runner *r, int i, int best)
     return s;
 }
 
-static void print_profile(const fb_resnet_runner *r)
+int fb_resnet_runner_profile(const fb_resnet_runner *r, fb_resnet_profile *out)
 {
+    if (!r->prof[0].seconds) return -1;
     const fb_weights *w = r->net->weights;
-    int steps = r->prof[0].steps;
     static const char *const other[] = {"preprocess", "maxpool", "avgpool+fc", "barrier wait", "between images"};
-    double total[2] = {0, 0}, conv[2] = {0, 0}, conv_flop = 0;
-    fprintf(stderr, "FB_PROFILE: %ld images on %d threads; thread-ms per image; GFLOP/s per core, "
-            "counting each conv as done directly\n", r->images_done, r->nthreads);
-    fprintf(stderr, "%-16s %5s %5s %5s %8s %8s %8s %8s\n", "step", "M", "K", "N", "mean ms", "GFLOP/s",
-            "best ms", "GFLOP/s");
-    for (int i = 0; i < steps; i++) {
-        double mean = step_seconds(r, i, 0), best = step_seconds(r, i, 1);
-        total[0] += mean;
-        total[1] += best;
+    memset(out, 0, sizeof *out);
+    out->images = r->images_done;
+    out->nthreads = r->nthreads;
+    for (int i = 0; i < r->prof[0].steps; i++) {
+        if (i < w->ntensors && &w->tensors[i] == r->net->fc) continue;   /* timed in avgpool+fc */
+        if (out->nrows == (int)(sizeof out->rows / sizeof out->rows[0])) break;
+        fb_resnet_profile_row *row = &out->rows[out->nrows++];
+        row->mean_seconds = step_seconds(r, i, 0);
+        row->best_seconds = step_seconds(r, i, 1);
         if (i >= w->ntensors) {
-            fprintf(stderr, "%-16s %17s %8.3f %8s %8.3f\n", other[i - w->ntensors], "", mean * 1e3, "", best * 1e3);
+            row->name = other[i - w->ntensors];
             continue;
         }
         const fb_conv_params *p = &w->tensors[i];
-        if (p == r->net->fc) continue;   /* timed in avgpool+fc */
-        double flop = 0;   /* as recorded by any thread that ran it */
-        for (int t = 0; t < r->nthreads; t++)
-            if (r->prof[t].flop[i] > flop) flop = r->prof[t].flop[i];
-        int k = p->kh * p->kw * p->cin;
-        conv[0] += mean;
-        conv[1] += best;
-        conv_flop += flop;
-        fprintf(stderr, "%-16s %5.0f %5d %5d %8.3f %8.1f %8.3f %8.1f\n", p->name, flop / (2.0 * k * p->cout),
-                k, p->cout, mean * 1e3, flop / mean * 1e-9, best * 1e3, flop / best * 1e-9);
+        row->name = p->name;
+        row->is_conv = 1;
+        row->k = p->kh * p->kw * p->cin;
+        row->n = p->cout;
+        for (int t = 0; t < r->nthreads; t++)   /* as recorded by any thread that ran it */
+            if (r->prof[t].flop[i] > row->flop) row->flop = r->prof[t].flop[i];
+        row->m = (int)(row->flop / (2.0 * row->k * row->n) + 0.5);
     }
-    fprintf(stderr, "%-16s %17s %8.3f %8.1f %8.3f %8.1f\n", "all convs", "", conv[0] * 1e3,
-            conv_flop / conv[0] * 1e-9, conv[1] * 1e3, conv_flop / conv[1] * 1e-9);
-    fprintf(stderr, "%-16s %17s %8.3f %8.1f %8.3f %8.1f\n", "total", "", total[0] * 1e3,
-            FB_RESNET_GFLOP / total[0], total[1] * 1e3, FB_RESNET_GFLOP / total[1]);
-    fprintf(stderr, "images/s on %d threads: %.1f mean, %.1f at the best of each step\n", r->nthreads,
-            r->nthreads / total[0], r->nthreads / total[1]);
+    return 0;
 }
 
 void fb_resnet_runner_free(fb_resnet_runner *r)
 {
     if (!r) return;
     stop_pool(r);
-    if (r->prof[0].seconds && r->images_done > 0) print_profile(r);
     for (int i = 0; i < MAX_THREADS; i++) free(r->prof[i].seconds);
     for (int i = 0; i < r->nthreads; i++) {
         free(r->act[i].x); free(r->act[i].t1); free(r->act[i].t2); free(r->act[i].s);
         free(r->scratch[i]);
     }
     free(r->packed);
+    free(r->packed16);
     free(r->packed_buf);
     free(r->winograd);
     free(r);
@@ -515,7 +585,7 @@ void fb_resnet_runner_free(fb_resnet_runner *r)
 
 static void run_image(fb_resnet_runner *r, const team *t, activations *a, float *scratch, int i)
 {
-    packed_net pn = {r->net->weights->tensors, r->packed, r->winograd};
+    packed_net pn = {r->net->weights->tensors, r->packed, r->packed16, r->native, r->winograd};
     forward(t, r->net, &pn, a, scratch, r->images + (size_t)i * FB_RESNET_INPUT,
             r->features ? r->features + (size_t)i * FB_RESNET_FEATURES : NULL,
             r->logits ? r->logits + (size_t)i * FB_RESNET_CLASSES : NULL);

@@ -197,14 +197,13 @@ static char *exe_relative_weights(void)
     return p;
 }
 
-char *fb_weights_locate(const char *explicit_path, char *err, size_t errlen)
+char *fb_weights_locate(const char *explicit_path, const char *env, char *err, size_t errlen)
 {
     if (explicit_path) {
         if (access(explicit_path, R_OK) == 0) return strdup(explicit_path);
         fail(err, errlen, "%s: %s; %s", explicit_path, strerror(errno), FB_WEIGHTS_HINT);
         return NULL;
     }
-    const char *env = getenv("FB_WEIGHTS");
     if (env && *env) {
         if (access(env, R_OK) == 0) return strdup(env);
         fail(err, errlen, "%s (from FB_WEIGHTS): %s; %s", env, strerror(errno), FB_WEIGHTS_HINT);

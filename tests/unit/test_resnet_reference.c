@@ -114,7 +114,9 @@ int main(int argc, char **argv)
     float *logits = malloc((size_t)N * FB_RESNET_CLASSES * sizeof *logits);
 
     /* All images in one batch on two threads: one image per thread. */
-    fb_resnet_runner *r = fb_resnet_runner_new(&net, 2);
+    fb_resnet_options o;
+    fb_resnet_options_init(&o, 2);
+    fb_resnet_runner *r = fb_resnet_runner_new(&net, &o, err, sizeof err);
     CHECK(r != NULL, "runner with 2 threads");
     fb_resnet_run(r, inputs, N, features, logits);
     compare("batch of 105, image per thread", features, logits, want_features, want_probs, N);
@@ -129,31 +131,33 @@ int main(int argc, char **argv)
     fb_resnet_runner_free(r);
 
     /* Three threads on two images: the shared path with an odd team. */
-    r = fb_resnet_runner_new(&net, 3);
+    o.nthreads = 3;
+    r = fb_resnet_runner_new(&net, &o, err, sizeof err);
     fb_resnet_run(r, inputs, 2, features, logits);
     compare("batch of 2, image shared by 3 threads", features, logits, want_features, want_probs, 2);
     fb_resnet_runner_free(r);
 
     /* The AVX-512 GEMM without Winograd: every 3x3 conv direct. */
-    setenv("FB_NO_WINOGRAD", "1", 1);
-    r = fb_resnet_runner_new(&net, 2);
+    o.nthreads = 2;
+    o.no_winograd = 1;
+    r = fb_resnet_runner_new(&net, &o, err, sizeof err);
     fb_resnet_run(r, inputs, 4, features, logits);
     compare("direct 3x3 convs (FB_NO_WINOGRAD), batch of 4", features, logits, want_features, want_probs, 4);
     fb_resnet_runner_free(r);
-    unsetenv("FB_NO_WINOGRAD");
+    o.no_winograd = 0;
 
     /* The OpenBLAS path, which CPUs without AVX-512 take (when this one has
      * it, the runs above took the AVX-512 GEMM). */
     const int blas_n = 4;
-    setenv("FB_NO_AVX512", "1", 1);
-    CHECK(!fb_kern_gemm_available(), "FB_NO_AVX512=1 selects the OpenBLAS path");
-    r = fb_resnet_runner_new(&net, 2);
+    o.no_avx512 = 1;
+    r = fb_resnet_runner_new(&net, &o, err, sizeof err);
+    CHECK(r != NULL, "runner on the OpenBLAS path (FB_NO_AVX512)");
     fb_resnet_run(r, inputs, blas_n, features, logits);
     compare("OpenBLAS path, batch of 4", features, logits, want_features, want_probs, blas_n);
     fb_resnet_run(r, inputs, 1, features, logits);
     compare("OpenBLAS path, image shared by 2 threads", features, logits, want_features, want_probs, 1);
     fb_resnet_runner_free(r);
-    unsetenv("FB_NO_AVX512");
+    o.no_avx512 = 0;
 
     free(features);
     free(logits);

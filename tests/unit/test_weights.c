@@ -174,16 +174,21 @@ static void test_damage(void)
 static void test_locate(void)
 {
     char err[1024] = "";
-    setenv("FB_WEIGHTS", path_out, 1);
-    char *p = fb_weights_locate(NULL, err, sizeof err);
+    /* the caller passes $FB_WEIGHTS (lib reads no environment) */
+    char *p = fb_weights_locate(NULL, path_out, err, sizeof err);
     CHECK(p && strcmp(p, path_out) == 0, "$FB_WEIGHTS is used when there is no -w");
     free(p);
-    p = fb_weights_locate("/nonexistent/x.fbw", err, sizeof err);
+    p = fb_weights_locate("/nonexistent/x.fbw", path_out, err, sizeof err);
     CHECK(!p && strstr(err, "/nonexistent/x.fbw") && strstr(err, "make weights"),
           "-w wins over $FB_WEIGHTS, and a missing -w file is an error (\"%s\")", err);
-    setenv("FB_WEIGHTS", "/nonexistent/env.fbw", 1);
-    p = fb_weights_locate(NULL, err, sizeof err);
+    p = fb_weights_locate(NULL, "/nonexistent/env.fbw", err, sizeof err);
     CHECK(!p && strstr(err, "FB_WEIGHTS"), "a missing $FB_WEIGHTS file is named (\"%s\")", err);
+    setenv("FB_WEIGHTS", "/nonexistent/env.fbw", 1);
+    err[0] = 0;
+    p = fb_weights_locate(NULL, NULL, err, sizeof err);
+    CHECK(!strstr(err, "env.fbw") && (!p || !strstr(p, "env.fbw")),
+          "the library itself does not read $FB_WEIGHTS (%s)", p ? p : err);
+    free(p);
     unsetenv("FB_WEIGHTS");
 }
 
