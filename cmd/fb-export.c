@@ -230,7 +230,7 @@ static int from_npy(options *o)
 static int export_onnx(const options *o)
 {
     char err[512];
-    char *path = fb_weights_locate(o->weights, err, sizeof err);
+    char *path = fb_weights_locate(o->weights, getenv("FB_WEIGHTS"), err, sizeof err);
     if (!path) fb_die(FB_EXIT_FAILURE, "%s", err);
     fb_weights w;
     if (fb_weights_load(&w, path, err, sizeof err)) fb_die(FB_EXIT_FAILURE, "%s", err);

@@ -122,7 +122,11 @@ static fb_writer *open_output(const fb_header *in, const options *o, const fb_we
     h.provenance = fb_xstrdup(in->provenance ? in->provenance : "");
     if (fb_prov_set(&h.provenance, "backbone", "keras-resnet50-imagenet") ||
         fb_prov_set(&h.provenance, "weights_crc32", w->checksum) ||
-        fb_prov_set(&h.provenance, "feat_output", kind[o->output]) ||
+        fb_prov_set(&h.provenance, "feat_output", kind[o->output]))
+        fb_die(FB_EXIT_FAILURE, "out of memory");
+    /* Only bf16 says so: an fp32 stream stays byte for byte what earlier
+     * versions wrote, so it still concatenates with them. */
+    if (o->precision != FB_PRECISION_FP32 &&
         fb_prov_set(&h.provenance, "precision", fb_precision_name(o->precision)))
         fb_die(FB_EXIT_FAILURE, "out of memory");
     char err[512];
@@ -174,6 +178,7 @@ typedef struct {
     uint8_t *images;              /* batch x 224x224x3 */
     char **ids;
     int32_t *labels;
+    uint32_t *groups;
     float *features, *logits;
     int n;
 } batch;
@@ -189,6 +194,7 @@ static int read_batch(fb_reader *r, batch *b, int max)
         free(b->ids[b->n]);
         b->ids[b->n] = fb_xstrdup(rec.id);
         b->labels[b->n] = rec.label;
+        b->groups[b->n] = rec.group;
         b->n++;
     }
     if (rc < 0) fb_die(FB_EXIT_FAILURE, "%s", fb_reader_error(r));
@@ -208,7 +214,7 @@ static void write_batch(const batch *b, const options *o, fb_writer *wr, const f
             }
         }
         if (o->top) print_top(b->ids[i], probs, o->top, w);
-        else if (fb_writer_put(wr, b->ids[i], b->labels[i], out) != 0)
+        else if (fb_writer_put_grouped(wr, b->ids[i], b->labels[i], b->groups[i], out) != 0)
             fb_die(FB_EXIT_FAILURE, "stdout: %s", fb_writer_error(wr));
     }
     if (o->top && (fflush(stdout) != 0 || ferror(stdout)))
@@ -292,9 +298,10 @@ int main(int argc, char **argv)
     b.images = malloc((size_t)o.batch * FB_RESNET_INPUT);
     b.ids = calloc((size_t)o.batch, sizeof *b.ids);
     b.labels = malloc((size_t)o.batch * sizeof *b.labels);
+    b.groups = malloc((size_t)o.batch * sizeof *b.groups);
     b.features = malloc((size_t)o.batch * FB_RESNET_FEATURES * sizeof(float));
     b.logits = malloc((size_t)o.batch * FB_RESNET_CLASSES * sizeof(float));
-    if (!b.images || !b.ids || !b.labels || !b.features || !b.logits)
+    if (!b.images || !b.ids || !b.labels || !b.groups || !b.features || !b.logits)
         fb_die(FB_EXIT_FAILURE, "out of memory");
     int need_logits = o.output != OUT_FEATURES || o.top;
 
@@ -316,7 +323,7 @@ int main(int argc, char **argv)
     print_profile(runner);
     fb_resnet_runner_free(runner);
     for (int i = 0; i < o.batch; i++) free(b.ids[i]);
-    free(b.ids); free(b.images); free(b.labels); free(b.features); free(b.logits);
+    free(b.ids); free(b.images); free(b.labels); free(b.groups); free(b.features); free(b.logits);
     fb_weights_free(&w);
     free(wpath);
     return FB_EXIT_OK;

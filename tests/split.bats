@@ -127,7 +127,7 @@ count() { awk -F'\t' -v c="$2" '$1 == c' "out/$1.tsv" | wc -l; }
     [ "$(grep -lP '^a\t' out/*.tsv | wc -l)" -eq 1 ]
 }
 
-@test "the same photo's files carry one group number from the lists into the stream" {
+@test "the same photo's files carry one group number from the lists through fb-prep and fb-feat" {
     mkdir -p d/a d/b
     for i in $(seq 1 10); do audit-fixture noise $i 160 120 d/a/p$i.jpg; done
     for i in $(seq 11 20); do audit-fixture noise $i 160 120 d/b/p$i.jpg; done
@@ -145,6 +145,9 @@ count() { awk -F'\t' -v c="$2" '$1 == c' "out/$1.tsv" | wc -l; }
     grep -qP '\td/a/p3-small\.jpg\ta\t[0-9a-f]{8}\t1$' recs
     grep -qP '\td/b/p12\.jpg\tb\t[0-9a-f]{8}\t2$' recs
     [ "$(grep -cP '\t-$' recs)" -eq 18 ]
+    # fb-feat passes each record's group on to the features.
+    fb-feat -j 1 < s.fbt | fb-info -r | cut -f2,5 > feat-groups
+    diff <(cut -f2,5 recs) feat-groups
 }
 
 @test "hidden files are skipped silently, non-image names reported and skipped" {
