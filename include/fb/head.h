@@ -79,7 +79,7 @@
 #define FB_REJECT_MAX_POINTS 4096
 #define FB_REJECT_DEFAULT_K 5
 /* The share of in-class photos fb-train's cut rejects by default. */
-#define FB_REJECT_DEFAULT_RATE 0.02
+#define FB_REJECT_DEFAULT_RATE 0.01
 /* The class name a head answers for a rejected record, so no class may
  * have it. */
 #define FB_REJECT_CLASS "unknown"
