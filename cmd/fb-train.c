@@ -264,9 +264,6 @@ static void fit_reject(fb_reject *r, const fb_featset *train, const fb_featset *
     if (fb_reject_fit(r, x, n, (int)d, group, FB_REJECT_DEFAULT_K, o->reject_rate, o->t.seed,
                       err, sizeof err) != 0)
         fb_die(FB_EXIT_FAILURE, "%s (--no-reject to train without the unknown test)", err);
-    if (!o->quiet)
-        fprintf(stderr, "unknown test: %zu-th nearest of %zu training photos%s, rate %g, cut %.4f\n",
-                (size_t)r->k, r->n, r->n < n ? " (a sample)" : "", (double)r->rate, (double)r->cut);
     free(x);
     free(group);
 }
@@ -378,6 +375,10 @@ int main(int argc, char **argv)
     if (o.folds) cross_validate(&train, &o);
     if (o.out && o.solved) solve_and_save(&h, &train, &val, vrows, nv, &o);
     else if (o.out) train_and_save(&h, &train, &val, vrows, nv, &o);
+    if (o.out && !o.no_reject && !o.quiet)   /* after the training lines, as it is saved */
+        fprintf(stderr, "unknown test: %d-th nearest of %zu training photos%s, rate %g, cut %.4f\n",
+                h.reject.k, h.reject.n, h.reject.n < train.n + nv ? " (a sample)" : "",
+                (double)h.reject.rate, (double)h.reject.cut);
     fb_par_shutdown();
     fb_head_free(&h);
     free(cw);
