@@ -121,3 +121,19 @@ PY
     run fb-eval --no-reject --unknown "$T/far.fbt" "$T/head.bin" < "$T/test.fbt"
     [ "$status" -eq 2 ]
 }
+
+@test "fb-plot --reject-curve draws fb-eval's trade-off; a curve without outsiders is refused" {
+    fb-train -q -o "$T/head.bin" < "$T/train.fbt"
+    synth-features -n 100 -d 16 -k 2 -s 4 -C cat,car --seed 3 --draw 4 --shift 4 > "$T/near.fbt"
+    fb-eval --curve "$T/curve.tsv" --unknown "$T/near.fbt" "$T/head.bin" < "$T/test.fbt" > /dev/null
+    fb-plot --reject-curve "$T/curve.tsv" -o "$T/curve.png"
+    [ "$(head -c 8 "$T/curve.png" | od -An -tx1 | tr -d ' \n')" = 89504e470d0a1a0a ]
+    fb-plot --reject-curve "$T/curve.tsv" --svg -o "$T/curve.svg"
+    grep -q "outsiders rejected (share)" "$T/curve.svg"
+    [ "$(grep -c '<polyline' "$T/curve.svg")" -eq 1 ]
+    fb-eval --curve "$T/inonly.tsv" "$T/head.bin" < "$T/test.fbt" > /dev/null
+    run fb-plot --reject-curve "$T/inonly.tsv" -o "$T/no.png"
+    [ "$status" -eq 1 ]
+    [[ "$output" == *"inonly.tsv: line 2"*"needs outsiders"* ]]
+    [ ! -e "$T/no.png" ]
+}
