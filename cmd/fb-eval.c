@@ -382,10 +382,11 @@ int main(int argc, char **argv)
     fb_featset out = { 0 };
     int tested = 0;
     if (unknown_path) {
-        fb_head_input_read_stream(&out, unknown_path);
-        if (out.dim != h.in_dim)
-            fb_die(FB_EXIT_FAILURE, "%s: %d features per record, the head takes %d", unknown_path,
-                   out.dim, h.in_dim);
+        /* made like the head's training data, as the stream on stdin */
+        FILE *f = fopen(unknown_path, "rb");
+        if (!f) fb_die(FB_EXIT_FAILURE, "%s: %s", unknown_path, strerror(errno));
+        fb_head_input_read(&out, f, unknown_path, &h, head_path, force, "score it", "scoring");
+        fclose(f);
     }
     if (!no_reject) {
         tested = measure_unknown(&u, &h, head_path, &ds, probs, &out, reject_rate, curve_path);

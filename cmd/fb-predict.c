@@ -13,7 +13,7 @@ static const char usage[] =
     "usage: fb-predict [options] head.bin < features.fbt\n"
     "  prints: id, predicted class, its probability (TSV, one line per record);\n"
     "  a record unlike every training photo: id, unknown, the confidence in that\n"
-    "  verdict (the share of held-out training photos nearer their class than it)\n"
+    "  verdict (the share of held-out training photos nearer the others than it)\n"
     "  --all            add every class's probability, in the head's class order\n"
     "                   (for an unknown record too: what the head alone would say)\n"
     "  --no-reject      never answer unknown: the head's class for every record\n"
