@@ -49,7 +49,6 @@ typedef struct unknown_test {
     size_t in_n, in_rejected, in_accepted_right;
     size_t out_n, out_rejected;
     size_t *out_as;          /* [h->nclasses]: outsiders accepted as each class */
-    const char *unknown_path;   /* --unknown, or NULL */
 } unknown_test;
 
 /* Accuracy's 95% interval, balanced accuracy and the majority baseline. */
@@ -388,10 +387,7 @@ int main(int argc, char **argv)
         fb_head_input_read(&out, f, unknown_path, &h, head_path, force, "score it", "scoring");
         fclose(f);
     }
-    if (!no_reject) {
-        tested = measure_unknown(&u, &h, head_path, &ds, probs, &out, reject_rate, curve_path);
-        u.unknown_path = unknown_path;
-    }
+    if (!no_reject) tested = measure_unknown(&u, &h, head_path, &ds, probs, &out, reject_rate, curve_path);
     if (unknown_path && !tested)
         fb_die(FB_EXIT_FAILURE, "--unknown: %s has no rejection model to measure", head_path);
     if (s.m.n == 0 && !(tested && u.out_n))

@@ -57,6 +57,8 @@ int main(int argc, char **argv)
         fputs(usage, stderr);
         return FB_EXIT_USAGE;
     }
+    if (no_reject && reject_rate >= 0)
+        fb_die(FB_EXIT_USAGE, "--no-reject turns the unknown test off; --reject-rate moves its cut");
     const char *head_path = argv[optind];
     fb_head h;
     fb_head_input_load(&h, head_path);
