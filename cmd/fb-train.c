@@ -253,6 +253,11 @@ static void fit_reject(fb_reject *r, const fb_featset *train, const fb_featset *
 {
     char err[512];
     size_t n = train->n + nv, d = (size_t)train->dim;
+    if (n <= FB_REJECT_DEFAULT_K) {   /* a head can still be trained; it cannot say unknown */
+        fb_warn("%zu training records: the unknown test needs more than %d; this head will "
+                "answer one of its classes for every record", n, FB_REJECT_DEFAULT_K);
+        return;
+    }
     float *x = fb_xmalloc(n * d * sizeof *x);
     uint32_t *group = fb_xmalloc(n * sizeof *group);
     memcpy(x, train->x, train->n * d * sizeof *x);
@@ -375,7 +380,7 @@ int main(int argc, char **argv)
     if (o.folds) cross_validate(&train, &o);
     if (o.out && o.solved) solve_and_save(&h, &train, &val, vrows, nv, &o);
     else if (o.out) train_and_save(&h, &train, &val, vrows, nv, &o);
-    if (o.out && !o.no_reject && !o.quiet)   /* after the training lines, as it is saved */
+    if (h.reject.n && !o.quiet)   /* after the training lines, as it is saved */
         fprintf(stderr, "unknown test: %d-th nearest of %zu training photos%s, rate %g, cut %.4f\n",
                 h.reject.k, h.reject.n, h.reject.n < train.n + nv ? " (a sample)" : "",
                 (double)h.reject.rate, (double)h.reject.cut);

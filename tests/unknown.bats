@@ -137,3 +137,14 @@ PY
     [[ "$output" == *"inonly.tsv: line 2"*"needs outsiders"* ]]
     [ ! -e "$T/no.png" ]
 }
+
+@test "too few training records for the unknown test: the head is still trained, and says so" {
+    synth-features -n 5 -d 16 -k 2 -s 4 -C lucy,other --seed 3 > "$T/five.fbt"
+    run fb-train -o "$T/five.bin" < "$T/five.fbt"
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"5 training records: the unknown test needs more than 5"* ]]
+    run fb-predict "$T/five.bin" < "$T/far.fbt"
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"five.bin has no rejection model"* ]]
+    ! grep -q unknown <<< "$(fb-predict "$T/five.bin" < "$T/far.fbt" 2> /dev/null)"
+}

@@ -54,7 +54,8 @@ double *fb_head_input_reject(const fb_head *h, const fb_featset *ds, const char 
 {
     if (off) return NULL;
     if (h->reject.n == 0) {
-        fb_warn("note: %s has no rejection model (an older fb-train, or --no-reject): "
+        fb_warn("note: %s has no rejection model (an older fb-train, --no-reject, or too few "
+                "training records): "
                 "every record gets one of its classes, never unknown", head_path);
         return NULL;
     }
