@@ -4,6 +4,7 @@
 #include "common/audit_report.h"
 #include "common/common.h"
 #include "fb/audit.h"
+#include "fb/head.h"
 #include "fb/util.h"
 
 #include <errno.h>
@@ -21,7 +22,8 @@ static const char usage[] =
     "(shortcuts), and files that are not usable images.\n"
     "  -l, --lists OUTDIR    audit the lists fb-split wrote\n"
     "  -f, --features FILE   also group photos whose backbone features (fb-feat) are\n"
-    "                        closer than cosine COS\n"
+    "                        closer than cosine COS, and list the training photos the\n"
+    "                        unknown test of fb-train would reject: unlike the others\n"
     "  -d, --near-dup BITS   pHash distance for 'same photo', default 8 (0..64)\n"
     "  -c, --cosine COS      feature cosine similarity for 'same photo', default 0.95\n"
     "  -s, --seed N          seed of the cross-validation, default 1\n"
@@ -72,6 +74,103 @@ static void parse_args(int argc, char **argv, options *o)
         if (optind != argc - 1) fb_die(FB_EXIT_USAGE, "expected one photo folder DIR (try --help)");
         o->dir = argv[optind];
     }
+}
+
+/* ---- training photos unlike the others ---- */
+
+/* A photo the unknown test calls unknown among its own training set. */
+typedef struct { size_t file; double dist, rank; } unusual;
+
+static int by_distance_desc(const void *a, const void *b)
+{
+    const unusual *x = a, *y = b;
+    return (x->dist < y->dist) - (x->dist > y->dist);
+}
+
+/* The training photos (every photo of a folder; the train list of fb-split's
+ * lists) whose held-out distance to the others is beyond the cut fb-train
+ * would store (its default rate and k; a photo's same-photo group left out,
+ * as there), most unusual first.  NULL with *n 0 when there is nothing to
+ * test (the reason noted). */
+static unusual *find_unusual(const fb_audit_file *files, size_t nfiles, const fb_photo_group *groups,
+                             size_t ngroups, const char *path, size_t *n, double *cut)
+{
+    *n = 0;
+    char err[512];
+    FILE *f = fb_open_input(path);
+    if (!f) return NULL;    /* the near-duplicate pass said why */
+    fb_featset fs;
+    int rc = fb_featset_read(&fs, f, path, err, sizeof err);
+    if (f != stdin) fclose(f);
+    if (rc != 0) return NULL;
+    uint32_t *group_of = fb_xcalloc(nfiles ? nfiles : 1, sizeof *group_of);
+    for (size_t g = 0; g < ngroups; g++)
+        for (size_t m = 0; m < groups[g].n; m++) group_of[groups[g].members[m]] = (uint32_t)g + 1;
+    float *x = fb_xmalloc((fs.n ? fs.n : 1) * (size_t)fs.dim * sizeof *x);
+    uint32_t *group = fb_xmalloc((fs.n ? fs.n : 1) * sizeof *group);
+    size_t *file = fb_xmalloc((fs.n ? fs.n : 1) * sizeof *file), m = 0;
+    unsigned char *seen = fb_xcalloc(nfiles ? nfiles : 1, 1);
+    for (size_t r = 0; r < fs.n; r++) {
+        size_t i;
+        for (i = 0; i < nfiles && (seen[i] || strcmp(files[i].path, fs.ids[r]) != 0); i++) {}
+        if (i == nfiles || (files[i].split != FB_TRAIN && files[i].split != FB_NO_SPLIT)) continue;
+        seen[i] = 1;
+        memcpy(x + m * fs.dim, fs.x + r * fs.dim, (size_t)fs.dim * sizeof *x);
+        group[m] = group_of[i];
+        file[m++] = i;
+    }
+    unusual *out = NULL;
+    fb_reject rj;
+    if (m > FB_REJECT_MAX_POINTS) {
+        fb_warn("%s: %zu training photos, more than the unknown test keeps (%d): not listing "
+                "unusual ones", path, m, FB_REJECT_MAX_POINTS);
+    } else if (fb_reject_fit(&rj, x, m, fs.dim, group, FB_REJECT_DEFAULT_K, FB_REJECT_DEFAULT_RATE, 1,
+                             err, sizeof err) != 0) {
+        fb_warn("%s: unknown test: %s", path, err);
+    } else {
+        double *dist = fb_xmalloc(m * sizeof *dist);
+        if (fb_reject_held_out(&rj, group, dist) != 0) fb_die(FB_EXIT_FAILURE, "out of memory");
+        out = fb_xmalloc(m * sizeof *out);
+        *cut = rj.cut;
+        for (size_t r = 0; r < m; r++)
+            if (dist[r] > rj.cut) out[(*n)++] = (unusual){ file[r], dist[r], fb_reject_rank(&rj, dist[r]) };
+        qsort(out, *n, sizeof *out, by_distance_desc);
+        free(dist);
+        fb_reject_free(&rj);
+    }
+    free(seen);
+    free(file);
+    free(group);
+    free(x);
+    free(group_of);
+    fb_featset_free(&fs);
+    return out;
+}
+
+static void print_unusual(const fb_dataset *ds, const fb_audit_file *files, const unusual *u, size_t n,
+                          double cut)
+{
+    printf("\nunusual training photos (worth a look): %zu unlike the others", n);
+    if (n == 0) {
+        printf("\n");
+        return;
+    }
+    printf(" (fb-train's unknown test, cut %.4f), most unusual first\n"
+           "class\tdistance\trank\tpath\n", cut);
+    for (size_t i = 0; i < n; i++)
+        printf("%s\t%.4f\t%.4f\t%s\n", ds->classes[files[u[i].file].label], u[i].dist, u[i].rank,
+               files[u[i].file].path);
+}
+
+static json_t *unusual_json(const fb_dataset *ds, const fb_audit_file *files, const unusual *u, size_t n,
+                            double cut)
+{
+    json_t *list = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(list, json_pack("{s:s, s:s, s:f, s:f}", "path", files[u[i].file].path,
+                                              "class", ds->classes[files[u[i].file].label],
+                                              "distance", u[i].dist, "rank", u[i].rank));
+    return json_pack("{s:f, s:o}", "cut", cut, "photos", list);
 }
 
 /* ---- main ---- */
@@ -135,14 +234,21 @@ int main(int argc, char **argv)
         fb_die(FB_EXIT_FAILURE, "out of memory");
     a.verdict = fb_audit_judge(files, a.n, groups, a.ngroups, &a.shortcut, input_problems);
 
+    size_t nunusual = 0;
+    double cut = 0;
+    unusual *odd = opt.features && a.feature_rows > 0
+                 ? find_unusual(files, a.n, groups, a.ngroups, opt.features, &nunusual, &cut) : NULL;
     if (opt.json) {
         json_t *root = fb_audit_report_json(&a);
+        if (odd) json_object_set_new(root, "unusual", unusual_json(&ds, files, odd, nunusual, cut));
         json_dumpf(root, stdout, JSON_INDENT(2));
         putchar('\n');
         json_decref(root);
     } else {
         fb_audit_print_report(&a);
+        if (odd) print_unusual(&ds, files, odd, nunusual, cut);
     }
+    free(odd);
     if (fflush(stdout) != 0) fb_die(FB_EXIT_FAILURE, "cannot write the report: %s", strerror(errno));
 
     fb_photo_groups_free(groups, a.ngroups);

@@ -13,8 +13,16 @@
 #include "fb/util.h"
 
 static const char usage[] =
-    "usage: fb-eval [--json] [--force] [--mistakes N] [--positive CLASS] head.bin < test.fbt\n"
+    "usage: fb-eval [options] head.bin < test.fbt\n"
     "  --json         one JSON object on stdout instead of the text report\n"
+    "  --unknown FILE.fbt  records of photos that belong to no class: how many the\n"
+    "                 unknown test rejects (records of the stream whose label is not a\n"
+    "                 class of the head count as such outsiders too)\n"
+    "  --curve FILE.tsv  the trade-off as the cut moves: cut, share of in-class\n"
+    "                 records rejected, share of outsiders rejected\n"
+    "  --reject-rate R   the cut that rejects R of held-out training photos\n"
+    "                 (default: the cut the head stores)\n"
+    "  --no-reject    score without the unknown test\n"
     "  --positive CLASS  report CLASS against the rest: precision, recall, specificity,\n"
     "                 F1 and ROC AUC (default for two classes: the head's second class)\n"
     "  --force        score a stream whose preprocessing differs from the head's training data\n"
@@ -31,7 +39,17 @@ typedef struct {
     const fb_featset *ds;
     const fb_score *s;
     const fb_binary_report *b;   /* NULL: no positive class */
+    const struct unknown_test *u;  /* NULL: no unknown test */
 } report;
+
+/* The unknown test scored: in-class records (a class of the head) and
+ * outsiders (a label the head lacks, or --unknown). */
+typedef struct unknown_test {
+    double cut, rate;
+    size_t in_n, in_rejected, in_accepted_right;
+    size_t out_n, out_rejected;
+    size_t *out_as;          /* [h->nclasses]: outsiders accepted as each class */
+} unknown_test;
 
 /* Accuracy's 95% interval, balanced accuracy and the majority baseline. */
 typedef struct { double lo, hi, balanced, majority; int majority_class; } summary;
@@ -50,6 +68,30 @@ static summary summarise(const fb_metrics *m)
         if (row > most) { most = row; u.majority_class = t; }
     }
     return u;
+}
+
+static double share(size_t a, size_t n) { return n ? (double)a / n : NAN; }
+
+static void print_unknown_text(const unknown_test *u, const fb_head *h)
+{
+    printf("unknown test  cut %.4f (rejects %.4f of held-out training photos)\n", u->cut, u->rate);
+    printf("  in-class    %zu of %zu rejected (%.4f); accuracy on the %zu accepted %.4f\n",
+           u->in_rejected, u->in_n, share(u->in_rejected, u->in_n), u->in_n - u->in_rejected,
+           share(u->in_accepted_right, u->in_n - u->in_rejected));
+    if (u->out_n == 0) {
+        printf("  outsiders   none (labels the head lacks, or --unknown FILE)\n");
+        return;
+    }
+    printf("  outsiders   %zu of %zu rejected (%.4f), %zu wrongly accepted (%.4f)", u->out_rejected,
+           u->out_n, share(u->out_rejected, u->out_n), u->out_n - u->out_rejected,
+           share(u->out_n - u->out_rejected, u->out_n));
+    const char *sep = ": as ";
+    for (int c = 0; c < h->nclasses; c++)
+        if (u->out_as[c]) {
+            printf("%s%s %zu", sep, h->classes[c], u->out_as[c]);
+            sep = ", ";
+        }
+    printf("\n");
 }
 
 static void print_text(const report *r, int max_mistakes)
@@ -80,6 +122,7 @@ static void print_text(const report *r, int max_mistakes)
                "(tp %zu, fp %zu, fn %zu, tn %zu)\n", h->classes[b->positive], b->precision, b->recall,
                b->specificity, b->f1, b->tp, b->fp, b->fn, b->tn);
     }
+    if (r->u) print_unknown_text(r->u, h);
     printf("\nconfusion matrix (rows: true class, columns: predicted)\n%*s", w, "");
     for (int c = 0; c < k; c++) printf("  %*s", w, h->classes[c]);
     printf("\n");
@@ -171,6 +214,21 @@ static void print_json(const report *r)
                                                      "tp", (json_int_t)b->tp, "fp", (json_int_t)b->fp,
                                                      "fn", (json_int_t)b->fn, "tn", (json_int_t)b->tn));
     }
+    if (r->u) {
+        const unknown_test *u = r->u;
+        json_t *as = json_object();
+        for (int c = 0; c < k; c++)
+            json_object_set_new(as, h->classes[c], json_integer((json_int_t)u->out_as[c]));
+        json_object_set_new(o, "unknown_test", json_pack(
+            "{s:f, s:f, s:{s:I, s:I, s:o, s:o}, s:{s:I, s:I, s:o, s:o, s:o}}",
+            "cut", u->cut, "rate", u->rate,
+            "in_class", "records", (json_int_t)u->in_n, "rejected", (json_int_t)u->in_rejected,
+            "rejected_share", num(share(u->in_rejected, u->in_n)),
+            "accuracy_accepted", num(share(u->in_accepted_right, u->in_n - u->in_rejected)),
+            "outsiders", "records", (json_int_t)u->out_n, "rejected", (json_int_t)u->out_rejected,
+            "rejected_share", num(share(u->out_rejected, u->out_n)),
+            "accepted_share", num(share(u->out_n - u->out_rejected, u->out_n)), "accepted_as", as));
+    }
     json_object_set_new(o, "misclassified", mist);
     if (json_dumpf(o, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(6)) != 0)
         fb_die(FB_EXIT_FAILURE, "stdout: write error");
@@ -178,16 +236,111 @@ static void print_json(const report *r)
     json_decref(o);
 }
 
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* How many of the sorted v[0..n) are above cut. */
+static size_t above(const double *v, size_t n, double cut)
+{
+    size_t lo = 0, hi = n;    /* first v > cut */
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (v[mid] <= cut) lo = mid + 1;
+        else hi = mid;
+    }
+    return n - lo;
+}
+
+/* --curve: at every cut where something changes (each distance seen), the
+ * shares of in-class records and of outsiders beyond it. */
+static void write_curve(const char *path, double *in, size_t nin, double *out, size_t nout)
+{
+    qsort(in, nin, sizeof *in, cmp_double);
+    qsort(out, nout, sizeof *out, cmp_double);
+    double *cuts = fb_xmalloc((nin + nout + 1) * sizeof *cuts);
+    size_t m = 0;
+    cuts[m++] = 0;
+    memcpy(cuts + m, in, nin * sizeof *in);
+    memcpy(cuts + m + nin, out, nout * sizeof *out);
+    m += nin + nout;
+    qsort(cuts, m, sizeof *cuts, cmp_double);
+    fb_atomic a;
+    if (fb_atomic_open(&a, path) != 0) fb_die(FB_EXIT_FAILURE, "%s: %s", path, strerror(errno));
+    fprintf(a.f, "cut\tin_class_rejected\toutsiders_rejected\n");
+    for (size_t i = 0; i < m; i++) {
+        if (i && cuts[i] == cuts[i - 1]) continue;
+        fprintf(a.f, "%.6f\t%.6f\t%.6f\n", cuts[i], nin ? (double)above(in, nin, cuts[i]) / nin : NAN,
+                nout ? (double)above(out, nout, cuts[i]) / nout : NAN);
+    }
+    if (fb_atomic_commit(&a) != 0) fb_die(FB_EXIT_FAILURE, "%s: %s", path, strerror(errno));
+    free(cuts);
+}
+
+/* The unknown test on the stream (in-class records: a class of the head;
+ * outsiders: a label it lacks) and on --unknown's records (all outsiders).
+ * 0 when the head has no rejection model (fb_head_input_reject's note). */
+static int measure_unknown(unknown_test *u, const fb_head *h, const char *head_path,
+                           const fb_featset *ds, const float *probs, const fb_featset *extra,
+                           double rate, const char *curve_path)
+{
+    double cut;
+    double *dist = fb_head_input_reject(h, ds, head_path, 0, rate, &cut);
+    if (!dist) return 0;
+    double *dx = fb_xmalloc((extra->n ? extra->n : 1) * sizeof *dx);
+    if (fb_reject_distances(&h->reject, extra->x, extra->n, dx) != 0)
+        fb_die(FB_EXIT_FAILURE, "out of memory");
+    float *px = NULL;
+    if (extra->n) px = fb_head_input_probs((fb_head *)h, extra);
+    u->cut = cut;
+    u->rate = rate >= 0 ? rate : h->reject.rate;
+    u->out_as = fb_xcalloc((size_t)h->nclasses, sizeof *u->out_as);
+    double *in_d = fb_xmalloc((ds->n ? ds->n : 1) * sizeof *in_d);
+    double *out_d = fb_xmalloc((ds->n + extra->n + 1) * sizeof *out_d);
+    for (size_t i = 0; i < ds->n + extra->n; i++) {
+        int from_stream = i < ds->n;
+        size_t row = from_stream ? i : i - ds->n;
+        double d = from_stream ? dist[row] : dx[row];
+        const float *p = from_stream ? probs + row * h->nclasses : px + row * h->nclasses;
+        int truth = -1, rejected = d > cut, pred = fb_head_decide(h, p);
+        if (from_stream) {
+            if (ds->y[row] < 0) continue;   /* unlabelled: neither */
+            truth = fb_class_index(h->classes, h->nclasses, ds->classes[ds->y[row]]);
+        }
+        if (truth >= 0) {
+            in_d[u->in_n++] = d;
+            u->in_rejected += rejected;
+            u->in_accepted_right += !rejected && pred == truth;
+        } else {
+            out_d[u->out_n++] = d;
+            u->out_rejected += rejected;
+            if (!rejected) u->out_as[pred]++;
+        }
+    }
+    if (curve_path) write_curve(curve_path, in_d, u->in_n, out_d, u->out_n);
+    free(in_d);
+    free(out_d);
+    free(px);
+    free(dx);
+    free(dist);
+    return 1;
+}
+
 int main(int argc, char **argv)
 {
     fb_set_progname(argv[0]);
     fb_handle_help_version(argc, argv, usage);
     fb_tune_blas(argv);
-    int as_json = 0, force = 0, max_mistakes = 20, c;
-    const char *positive_name = NULL;
+    int as_json = 0, force = 0, max_mistakes = 20, no_reject = 0, c;
+    double reject_rate = -1;
+    const char *positive_name = NULL, *unknown_path = NULL, *curve_path = NULL;
     static const struct option longopts[] = {
         { "json", no_argument, NULL, 'j' }, { "force", no_argument, NULL, 'f' },
         { "mistakes", required_argument, NULL, 'm' }, { "positive", required_argument, NULL, 'p' },
+        { "unknown", required_argument, NULL, 'u' }, { "curve", required_argument, NULL, 'c' },
+        { "reject-rate", required_argument, NULL, 'R' }, { "no-reject", no_argument, NULL, 'n' },
         { NULL, 0, NULL, 0 }
     };
     while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
@@ -196,6 +349,10 @@ int main(int argc, char **argv)
         case 'f': force = 1; break;
         case 'm': max_mistakes = (int)fb_opt_long("--mistakes", optarg, 0, 1000000); break;
         case 'p': positive_name = optarg; break;
+        case 'u': unknown_path = optarg; break;
+        case 'c': curve_path = optarg; break;
+        case 'R': reject_rate = fb_opt_double("--reject-rate", optarg, 0, 1); break;
+        case 'n': no_reject = 1; break;
         default: fputs(usage, stderr); return FB_EXIT_USAGE;
         }
     }
@@ -203,6 +360,9 @@ int main(int argc, char **argv)
         fputs(usage, stderr);
         return FB_EXIT_USAGE;
     }
+    if (no_reject && (unknown_path || curve_path || reject_rate >= 0))
+        fb_die(FB_EXIT_USAGE, "--no-reject turns the unknown test off; --unknown, --curve and "
+               "--reject-rate measure it");
     const char *head_path = argv[optind];
     fb_head h;
     fb_head_input_load(&h, head_path);
@@ -217,7 +377,21 @@ int main(int argc, char **argv)
             fb_warn("stdin: %zu records of class '%s', which %s was not trained on: not scored",
                     s.unknown[k], ds.classes[k], head_path);
     if (s.unlabelled) fb_warn("stdin: %zu unlabelled records: not scored", s.unlabelled);
-    if (s.m.n == 0) fb_die(FB_EXIT_FAILURE, "stdin: no records with a class the head knows; nothing to score");
+    unknown_test u = { 0 };
+    fb_featset out = { 0 };
+    int tested = 0;
+    if (unknown_path) {
+        /* made like the head's training data, as the stream on stdin */
+        FILE *f = fopen(unknown_path, "rb");
+        if (!f) fb_die(FB_EXIT_FAILURE, "%s: %s", unknown_path, strerror(errno));
+        fb_head_input_read(&out, f, unknown_path, &h, head_path, force, "score it", "scoring");
+        fclose(f);
+    }
+    if (!no_reject) tested = measure_unknown(&u, &h, head_path, &ds, probs, &out, reject_rate, curve_path);
+    if (unknown_path && !tested)
+        fb_die(FB_EXIT_FAILURE, "--unknown: %s has no rejection model to measure", head_path);
+    if (s.m.n == 0 && !(tested && u.out_n))
+        fb_die(FB_EXIT_FAILURE, "stdin: no records with a class the head knows; nothing to score");
 
     int positive = h.nclasses == 2 ? 1 : -1;
     if (positive_name && (positive = fb_class_index(h.classes, h.nclasses, positive_name)) < 0)
@@ -225,12 +399,14 @@ int main(int argc, char **argv)
     fb_binary_report b;
     if (positive >= 0 && fb_score_positive(&h, &ds, probs, positive, &b) != 0)
         fb_die(FB_EXIT_FAILURE, "out of memory");
-    report r = { &h, &ds, &s, positive >= 0 ? &b : NULL };
+    report r = { &h, &ds, &s, positive >= 0 ? &b : NULL, tested ? &u : NULL };
     if (as_json) print_json(&r);
     else print_text(&r, max_mistakes);
     if (fflush(stdout) != 0 || ferror(stdout)) fb_die(FB_EXIT_FAILURE, "stdout: write error");
 
     fb_score_free(&s);
+    free(u.out_as);
+    fb_featset_free(&out);
     free(probs);
     fb_featset_free(&ds);
     fb_head_free(&h);

@@ -11,8 +11,14 @@
 
 static const char usage[] =
     "usage: fb-predict [options] head.bin < features.fbt\n"
-    "  prints: id, predicted class, its probability (TSV, one line per record)\n"
+    "  prints: id, predicted class, its probability (TSV, one line per record);\n"
+    "  a record unlike every training photo: id, unknown, the confidence in that\n"
+    "  verdict (the share of held-out training photos nearer the others than it)\n"
     "  --all            add every class's probability, in the head's class order\n"
+    "                   (for an unknown record too: what the head alone would say)\n"
+    "  --no-reject      never answer unknown: the head's class for every record\n"
+    "  --reject-rate R  cut where R of held-out training photos would be unknown\n"
+    "                   (default: the cut fb-train stored, 0.02 unless told)\n"
     "  --header         print a header line first\n"
     "  --threshold P    two-class heads: predict the positive class when its\n"
     "                   probability is at least P (default: the head's own decision, the\n"
@@ -26,13 +32,14 @@ int main(int argc, char **argv)
     fb_set_progname(argv[0]);
     fb_handle_help_version(argc, argv, usage);
     fb_tune_blas(argv);
-    int all = 0, header = 0, force = 0, c;
-    double threshold = -1;
+    int all = 0, header = 0, force = 0, no_reject = 0, c;
+    double threshold = -1, reject_rate = -1;
     const char *positive_name = NULL;
     static const struct option longopts[] = {
         { "all", no_argument, NULL, 'a' }, { "header", no_argument, NULL, 'H' },
         { "threshold", required_argument, NULL, 't' }, { "positive", required_argument, NULL, 'p' },
-        { "force", no_argument, NULL, 'f' }, { NULL, 0, NULL, 0 }
+        { "force", no_argument, NULL, 'f' }, { "no-reject", no_argument, NULL, 'n' },
+        { "reject-rate", required_argument, NULL, 'R' }, { NULL, 0, NULL, 0 }
     };
     while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
         switch (c) {
@@ -41,6 +48,8 @@ int main(int argc, char **argv)
         case 't': threshold = fb_opt_double("--threshold", optarg, 0, 1); break;
         case 'p': positive_name = optarg; break;
         case 'f': force = 1; break;
+        case 'n': no_reject = 1; break;
+        case 'R': reject_rate = fb_opt_double("--reject-rate", optarg, 0, 1); break;
         default: fputs(usage, stderr); return FB_EXIT_USAGE;
         }
     }
@@ -48,6 +57,8 @@ int main(int argc, char **argv)
         fputs(usage, stderr);
         return FB_EXIT_USAGE;
     }
+    if (no_reject && reject_rate >= 0)
+        fb_die(FB_EXIT_USAGE, "--no-reject turns the unknown test off; --reject-rate moves its cut");
     const char *head_path = argv[optind];
     fb_head h;
     fb_head_input_load(&h, head_path);
@@ -67,6 +78,7 @@ int main(int argc, char **argv)
     fb_head_input_read(&ds, stdin, "stdin", &h, head_path, force, "predict", "predicting");
 
     float *probs = fb_head_input_probs(&h, &ds);
+    double cut = 0, *dist = fb_head_input_reject(&h, &ds, head_path, no_reject, reject_rate, &cut);
 
     if (header) {
         printf("id\tclass\tprobability");
@@ -77,12 +89,16 @@ int main(int argc, char **argv)
         const float *p = probs + i * h.nclasses;
         int pred = threshold >= 0 ? (p[positive] >= threshold ? positive : 1 - positive)
                                   : fb_head_decide(&h, p);
-        printf("%s\t%s\t%.6f", ds.ids[i], h.classes[pred], p[pred]);
+        if (dist && dist[i] > cut)
+            printf("%s\t%s\t%.6f", ds.ids[i], FB_REJECT_CLASS, fb_reject_rank(&h.reject, dist[i]));
+        else
+            printf("%s\t%s\t%.6f", ds.ids[i], h.classes[pred], p[pred]);
         for (int k = 0; all && k < h.nclasses; k++) printf("\t%.6f", p[k]);
         printf("\n");
     }
     if (fflush(stdout) != 0 || ferror(stdout)) fb_die(FB_EXIT_FAILURE, "stdout: write error");
     free(probs);
+    free(dist);
     fb_featset_free(&ds);
     fb_head_free(&h);
     return 0;

@@ -38,19 +38,24 @@ static const char usage[] =
     "  -j, --threads N          threads (default 2, or 1 on a single CPU)\n"
     "      --history FILE       per-epoch TSV for fb-plot\n"
     "      --folds K            stratified K-fold cross-validation on the training stream\n"
+    "      --reject-rate R      share of in-class photos the \"unknown\" test rejects\n"
+    "                           (default 0.02; the cut fb-predict uses)\n"
+    "      --no-reject          store no rejection model (fb-predict never says unknown)\n"
     "      --force              accept a validation stream with different preprocessing\n"
     "  -q, --quiet              no per-epoch lines\n"
     "      --help, --version\n";
 
 typedef struct {
     const char *out, *val, *arch, *history, *class_weight;
-    double dropout;
+    double dropout, reject_rate;
+    int no_reject;
     int folds, threads, quiet, force;
     int nhidden, hidden[FB_HEAD_MAX_HIDDEN];
     int solved;              /* the linear head by L-BFGS (else epochs of adam/sgd) */
     int norm;                /* FB_NORM_* steps */
     fb_train_opts t;
     fb_solve_opts solve;
+    fb_reject reject;        /* fitted before training, handed to the head saved */
 } options;
 
 static void parse_args(int argc, char **argv, options *o)
@@ -67,6 +72,7 @@ static void parse_args(int argc, char **argv, options *o)
         { "force", no_argument, NULL, 'f' }, { "quiet", no_argument, NULL, 'q' },
         { "norm", required_argument, NULL, 'N' }, { "C", required_argument, NULL, 'C' },
         { "cv-folds", required_argument, NULL, 'K' }, { "threshold", required_argument, NULL, 'T' },
+        { "reject-rate", required_argument, NULL, 'R' }, { "no-reject", no_argument, NULL, 'n' },
         { NULL, 0, NULL, 0 }
     };
     memset(o, 0, sizeof *o);
@@ -77,6 +83,7 @@ static void parse_args(int argc, char **argv, options *o)
     o->norm = FB_NORM_L2;
     int optimizer = -1;   /* -1: the head's default */
     o->dropout = 0.5;
+    o->reject_rate = FB_REJECT_DEFAULT_RATE;
     /* two threads when there are two CPUs: same bits as one, and the pool
      * sleeps rather than spin when its partner is descheduled */
     o->threads = sysconf(_SC_NPROCESSORS_ONLN) >= 2 ? 2 : 1;
@@ -117,6 +124,8 @@ static void parse_args(int argc, char **argv, options *o)
         case 'j': o->threads = (int)fb_opt_long("--threads", optarg, 1, 8); break;
         case 'y': o->history = optarg; break;
         case 'k': o->folds = (int)fb_opt_long("--folds", optarg, 2, 1000); break;
+        case 'R': o->reject_rate = fb_opt_double("--reject-rate", optarg, 0, 1); break;
+        case 'n': o->no_reject = 1; break;
         case 'f': o->force = 1; break;
         case 'q': o->quiet = 1; break;
         default: fputs(usage, stderr); exit(FB_EXIT_USAGE);
@@ -236,6 +245,34 @@ static void report_solve(const fb_head *h, const fb_solve_result *r, const optio
                 o->solve.threshold == FB_THRESHOLD_VAL ? "validation" : "out-of-fold");
 }
 
+/* The rejection model, fitted on the raw features of the training records
+ * and the usable validation records (more in-class examples), with their
+ * same-photo groups. */
+static void fit_reject(fb_reject *r, const fb_featset *train, const fb_featset *val,
+                       const size_t *vrows, size_t nv, const options *o)
+{
+    char err[512];
+    size_t n = train->n + nv, d = (size_t)train->dim;
+    if (n <= FB_REJECT_DEFAULT_K) {   /* a head can still be trained; it cannot say unknown */
+        fb_warn("%zu training records: the unknown test needs more than %d; this head will "
+                "answer one of its classes for every record", n, FB_REJECT_DEFAULT_K);
+        return;
+    }
+    float *x = fb_xmalloc(n * d * sizeof *x);
+    uint32_t *group = fb_xmalloc(n * sizeof *group);
+    memcpy(x, train->x, train->n * d * sizeof *x);
+    for (size_t i = 0; i < train->n; i++) group[i] = train->group ? train->group[i] : 0;
+    for (size_t i = 0; i < nv; i++) {
+        memcpy(x + (train->n + i) * d, val->x + vrows[i] * d, d * sizeof *x);
+        group[train->n + i] = val->group ? val->group[vrows[i]] : 0;
+    }
+    if (fb_reject_fit(r, x, n, (int)d, group, FB_REJECT_DEFAULT_K, o->reject_rate, o->t.seed,
+                      err, sizeof err) != 0)
+        fb_die(FB_EXIT_FAILURE, "%s (--no-reject to train without the unknown test)", err);
+    free(x);
+    free(group);
+}
+
 static void solve_and_save(fb_head *h, const fb_featset *train, const fb_featset *val,
                            const size_t *vrows, size_t nv, options *o)
 {
@@ -251,6 +288,7 @@ static void solve_and_save(fb_head *h, const fb_featset *train, const fb_featset
     }
     if (fb_head_note_solve(h, &o->solve, o->class_weight, &r, train->n, nv) != 0)
         fb_die(FB_EXIT_FAILURE, "out of memory");
+    h->reject = o->reject;
     if (fb_head_save(h, o->out, err, sizeof err) != 0) fb_die(FB_EXIT_FAILURE, "%s", err);
     if (!o->quiet)
         fprintf(stderr, "%s: wrote %s: linear head solved, %d classes, %zu records, %.1fs\n",
@@ -287,6 +325,7 @@ static void train_and_save(fb_head *hnorm, const fb_featset *train, const fb_fea
         fb_die(FB_EXIT_FAILURE, "%s: %s", o->history, strerror(errno));
     if (fb_head_note_training(&h, &o->t, o->class_weight, &res, train->n, nv) != 0)
         fb_die(FB_EXIT_FAILURE, "out of memory");
+    h.reject = o->reject;
     if (fb_head_save(&h, o->out, err, sizeof err) != 0) fb_die(FB_EXIT_FAILURE, "%s", err);
     if (p.verbose) {
         char arch[256];
@@ -312,6 +351,10 @@ int main(int argc, char **argv)
     fb_head_input_read_stream(&train, "-");
     if (fb_featset_check_trainable(&train, "stdin", o.nhidden, err, sizeof err) != 0)
         fb_die(FB_EXIT_FAILURE, "%s", err);
+    if (fb_class_index(train.classes, train.nclasses, FB_REJECT_CLASS) >= 0)
+        fb_die(FB_EXIT_USAGE, "stdin: a class is named '%s'; that name is reserved for the answer "
+               "fb-predict gives a record unlike every class: rename the folder (e.g. 'other')",
+               FB_REJECT_CLASS);
     if (o.folds && fb_folds_check(&train, o.folds, err, sizeof err) != 0)
         fb_die(FB_EXIT_USAGE, "--folds: %s", err);
     size_t *vrows = NULL, nv = o.val ? read_validation(&val, &train, &o, &vrows) : 0;
@@ -321,6 +364,7 @@ int main(int argc, char **argv)
     o.t.class_weight = cw;
 
     o.solve.class_weight = cw;
+    if (o.out && !o.no_reject) fit_reject(&o.reject, &train, &val, vrows, nv, &o);
 
     /* The head carries its input normalisation: fitted on the training
      * stream, applied here to both streams, and by fb-predict/fb-eval later. */
@@ -336,6 +380,10 @@ int main(int argc, char **argv)
     if (o.folds) cross_validate(&train, &o);
     if (o.out && o.solved) solve_and_save(&h, &train, &val, vrows, nv, &o);
     else if (o.out) train_and_save(&h, &train, &val, vrows, nv, &o);
+    if (h.reject.n && !o.quiet)   /* after the training lines, as it is saved */
+        fprintf(stderr, "unknown test: %d-th nearest of %zu training photos%s, rate %g, cut %.4f\n",
+                h.reject.k, h.reject.n, h.reject.n < train.n + nv ? " (a sample)" : "",
+                (double)h.reject.rate, (double)h.reject.cut);
     fb_par_shutdown();
     fb_head_free(&h);
     free(cw);

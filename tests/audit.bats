@@ -332,3 +332,27 @@ list() { local s=$1 c=$2; shift 2; for f in "$@"; do printf '%s\t%s\n' "$c" "$f"
     grep -q "d/retriever/n02099267_720-crop.jpg" <<< "$output"
     grep -q "d/maltese/n02085936_233-crop.jpg" <<< "$output"
 }
+
+@test "feature stream: training photos unlike all the others are listed, most unusual first" {
+    distinct_photos d a 1 60 64 48
+    distinct_photos d b 101 42 64 48
+    args=()
+    for f in d/a/*.jpg d/b/*.jpg; do
+        s=${f##*/p}; s=${s%.jpg}
+        case $f in d/b/p142.jpg) args+=("$f=$s") ;; *) args+=("$f=~$s") ;; esac
+    done
+    audit-features feats.fbt "${args[@]}"
+    run fb-audit -f feats.fbt d
+    grep -q "^unusual training photos (worth a look): 1 unlike the others" <<< "$output"
+    # farther than the 101 others: rank 101/102
+    grep -q $'^b\t[0-9.]*\t0.9902\td/b/p142.jpg$' <<< "$output"
+    fb-audit --json -f feats.fbt d > audit.json || true
+    python3 -c '
+import json, sys
+u = json.load(open("audit.json"))["unusual"]
+assert [p["path"] for p in u["photos"]] == ["d/b/p142.jpg"], u
+assert u["photos"][0]["distance"] > u["cut"] > 0, u'
+    # without features, no such section
+    run fb-audit d
+    ! grep -q "unusual training photos" <<< "$output"
+}

@@ -24,7 +24,7 @@ setup() {
 }
 
 @test "fb-eval numbers agree with fb-predict's predictions (confusion, precision, recall)" {
-    fb-predict "$T/head.bin" < "$T/test.fbt" > "$T/pred.tsv"
+    fb-predict --no-reject "$T/head.bin" < "$T/test.fbt" > "$T/pred.tsv"   # fb-eval scores every record
     [ "$(wc -l < "$T/pred.tsv")" -eq 100 ]
     # ids are synth/<true class>/<n>.jpg
     read -r ll lo ol oo < <(awk -F'\t' '{ split($1, p, "/"); n[p[2] "," $2]++ }
@@ -125,10 +125,10 @@ PY
 }
 
 @test "fb-predict --threshold/--positive decide on the positive class's probability" {
-    run fb-predict --threshold 0 "$T/head.bin" < "$T/test.fbt"
+    run fb-predict --no-reject --threshold 0 "$T/head.bin" < "$T/test.fbt"
     [ "$status" -eq 0 ]
     [ "$(cut -f2 <<< "$output" | sort -u)" = "other" ]      # default positive: second class
-    run fb-predict --threshold 0 --positive lucy "$T/head.bin" < "$T/test.fbt"
+    run fb-predict --no-reject --threshold 0 --positive lucy "$T/head.bin" < "$T/test.fbt"
     [ "$(cut -f2 <<< "$output" | sort -u)" = "lucy" ]
     run fb-predict --threshold 1.5 "$T/head.bin" < "$T/test.fbt"
     [ "$status" -eq 2 ]

@@ -48,3 +48,20 @@ float *fb_head_input_probs(fb_head *h, const fb_featset *ds)
     if (fb_head_predict_all(h, ds, &probs, err, sizeof err) != 0) fb_die(FB_EXIT_FAILURE, "%s", err);
     return probs;
 }
+
+double *fb_head_input_reject(const fb_head *h, const fb_featset *ds, const char *head_path,
+                             int off, double rate, double *cut)
+{
+    if (off) return NULL;
+    if (h->reject.n == 0) {
+        fb_warn("note: %s has no rejection model (an older fb-train, --no-reject, or too few "
+                "training records): "
+                "every record gets one of its classes, never unknown", head_path);
+        return NULL;
+    }
+    *cut = rate >= 0 ? fb_reject_cut_for_rate(&h->reject, rate) : h->reject.cut;
+    double *dist = fb_xmalloc((ds->n ? ds->n : 1) * sizeof *dist);
+    if (fb_reject_distances(&h->reject, ds->x, ds->n, dist) != 0)
+        fb_die(FB_EXIT_FAILURE, "out of memory");
+    return dist;
+}

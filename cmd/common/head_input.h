@@ -31,4 +31,13 @@ void fb_head_input_read(fb_featset *ds, FILE *in, const char *name, const fb_hea
  * (malloc'd), on one thread; or dies. */
 float *fb_head_input_probs(fb_head *h, const fb_featset *ds);
 
+/* The unknown test of fb-predict and fb-eval: each record's distance to
+ * the head's training photos (fb_reject_distances on the raw features),
+ * malloc'd [ds->n], and the cut into *cut -- the stored one, or, with
+ * rate >= 0 (--reject-rate), the one that rejects that share of held-out
+ * training photos.  NULL when off (off set: --no-reject) or when h stores no
+ * rejection model: then a one-line note on stderr says it cannot reject. */
+double *fb_head_input_reject(const fb_head *h, const fb_featset *ds, const char *head_path,
+                             int off, double rate, double *cut);
+
 #endif

@@ -4,6 +4,7 @@
  * weights); training; applying a head; metrics and fb-eval's score; folds and
  * cross-validation.
  * Where it lives: model.c (init, copy, forward/backward), file.c (head.bin),
+ * reject.c (rejecting outsiders),
  * classes.c, featset.c, train.c, evaluate.c, cv.c, metrics.c; the layers
  * (layers.c) and the minibatch work (model.h) are private to lib/head.
  * Nothing here prints, exits or reads the environment: errors come back as
@@ -48,7 +49,11 @@
  *   version 2 adds, after the stats:
  *     u32 norm (FB_NORM_* steps), f32 threshold,
  *     with FB_NORM_STD: f32 norm_mean[in_dim], f32 norm_inv_std[in_dim]
- *   Version 1 files load as norm none, threshold 0: what they did.
+ *   version 3 adds, after that, the rejection model (see fb_reject):
+ *     u32 k (0: none, and nothing follows),
+ *     u64 n, f32 rate, f32 cut, f32 loo[n] (ascending), f32 points[n, in_dim]
+ *   Version 1 files load as norm none, threshold 0: what they did; version 1
+ *   and 2 files load without a rejection model (reject.n == 0).
  */
 #ifndef FB_HEAD_H
 #define FB_HEAD_H
@@ -58,10 +63,75 @@
 #include <stdio.h>
 #include "fb/rng.h"
 
+/* ==================================================== rejecting outsiders */
+
+/* "None of these": a record unlike every training photo (lib/head/reject.c,
+ * why this method in lib/head/reject.h).  The distance from a record to its
+ * k-th nearest training photo, features square-rooted and scaled to unit
+ * length, distance = 1 - cosine similarity; cut at the (1 - rate) quantile
+ * of the training photos' held-out distances (leaving out the photo and its
+ * same-photo group).
+ *   points  n x d   the stored training photos, normalised
+ *   loo     n       their held-out distances, ascending (for confidences) */
+
+/* Training photos kept: beyond this a seeded sample (memory and head.bin
+ * size stay bounded: 4096 x 2048 floats = 32 MB). */
+#define FB_REJECT_MAX_POINTS 4096
+#define FB_REJECT_DEFAULT_K 5
+/* The share of in-class photos fb-train's cut rejects by default. */
+#define FB_REJECT_DEFAULT_RATE 0.01
+/* The class name a head answers for a rejected record, so no class may
+ * have it. */
+#define FB_REJECT_CLASS "unknown"
+#define FB_REJECT_MAX_K 64
+
+typedef struct {
+    int k, d;
+    size_t n;                /* 0: no rejection model */
+    float *points;           /* n x d */
+    float *loo;              /* n, ascending */
+    float cut;               /* distance above which a record is unknown */
+    float rate;              /* the share of held-out photos the cut rejects */
+} fb_reject;
+
+/* Square root then unit length, in place, on one d-vector.  An all-zero
+ * vector stays zero (its distance to everything is 1). */
+void fb_reject_normalise(float *x, int d);
+
+/* Fits on n raw feature vectors (n x d).  group[i] (may be NULL) is the
+ * record's same-photo group, 0 for none.  Needs n > k.  seed picks the
+ * sample when n > FB_REJECT_MAX_POINTS.  0 ok; -1 with a message in err. */
+int  fb_reject_fit(fb_reject *r, const float *x, size_t n, int d, const uint32_t *group, int k,
+                   double rate, uint64_t seed, char *err, size_t errlen);
+void fb_reject_free(fb_reject *r);
+/* A deep copy (an empty src gives an empty dst).  0 ok, -1 no memory. */
+int  fb_reject_copy(fb_reject *dst, const fb_reject *src);
+
+/* Distance of one raw feature vector (d floats) to its k-th nearest stored
+ * photo.  `scratch` holds d + n floats. */
+double fb_reject_distance(const fb_reject *r, const float *x, float *scratch);
+/* The same for n raw vectors x [n, d]: dist [n].  0 ok, -1 no memory. */
+int  fb_reject_distances(const fb_reject *r, const float *x, size_t n, double *dist);
+
+/* Held-out distance of each of the n raw vectors x [n, d] against the
+ * others (itself and its same-photo group left out, as in the fit), in input
+ * order: what fb-audit lists.  r must be fitted on exactly these vectors
+ * with n <= FB_REJECT_MAX_POINTS (all of them stored).  0 ok, -1 no memory. */
+int  fb_reject_held_out(const fb_reject *r, const uint32_t *group, double *dist);
+
+/* Share of the training photos' held-out distances below `dist`: 0.99 means
+ * farther than 99% of in-class photos were.  This is the confidence that a
+ * record beyond the cut is unknown. */
+double fb_reject_rank(const fb_reject *r, double dist);
+
+/* The cut that would reject `rate` of the held-out training distances
+ * (rate in [0, 1]): what --reject-rate changes at predict time. */
+float fb_reject_cut_for_rate(const fb_reject *r, double rate);
+
 /* ================================================================ the model */
 
 #define FB_HEAD_MAGIC "fbhead\0\0"
-#define FB_HEAD_VERSION 2
+#define FB_HEAD_VERSION 3
 #define FB_HEAD_HEADER_SIZE 32
 #define FB_HEAD_MAX_HIDDEN 8
 #define FB_HEAD_MAX_WIDTH 65536
@@ -83,6 +153,9 @@ typedef struct {
     float *norm_mean, *norm_inv_std;  /* [in_dim] with FB_NORM_STD, else NULL */
     /* Two classes: class 1 when ln(p1/p0) > threshold.  0 is the argmax. */
     float threshold;
+    /* Records unlike every training photo (reject.n == 0: none stored; the
+     * head answers one of its classes for everything, as before version 3). */
+    fb_reject reject;
 } fb_head;
 
 /* "linear" (or "0") -> no hidden layers; "64" or "512,256,128,64" -> widths.

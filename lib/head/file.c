@@ -65,6 +65,16 @@ int fb_head_serialize(const fb_head *h, unsigned char **buf, size_t *len)
         put(&o, h->norm_mean, (size_t)h->in_dim * sizeof(float));
         put(&o, h->norm_inv_std, (size_t)h->in_dim * sizeof(float));
     }
+    /* version 3: the rejection model, k 0 when there is none */
+    const fb_reject *r = &h->reject;
+    put_u32(&o, r->n ? (uint32_t)r->k : 0);
+    if (r->n) {
+        put_u64(&o, r->n);
+        put_f32(&o, r->rate);
+        put_f32(&o, r->cut);
+        put(&o, r->loo, r->n * sizeof(float));
+        put(&o, r->points, r->n * (size_t)r->d * sizeof(float));
+    }
     if (o.oom) { free(o.p); return -1; }
 
     uint64_t payload = o.len - FB_HEAD_HEADER_SIZE;
@@ -125,12 +135,51 @@ static int read_v2_tail(fb_head *h, inbuf *in, char *err, size_t errlen)
         get(in, h->norm_mean, bytes);
         get(in, h->norm_inv_std, bytes);
     }
-    if (in->bad || in->pos != in->len) {
-        snprintf(err, errlen, "head file damaged: %s after the parameters",
-                 in->bad ? "too few bytes" : "unexpected bytes");
+    return 0;
+}
+
+static int all_finite(const float *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(v[i])) return 0;
+    return 1;
+}
+
+/* Version 3's tail: the rejection model.  Sizes are checked against the
+ * bytes present before anything is allocated. */
+static int read_v3_tail(fb_head *h, inbuf *in, char *err, size_t errlen)
+{
+    uint32_t k = get_u32(in);
+    if (in->bad) goto damaged;
+    if (k == 0) return 0;
+    uint64_t n = get_u64(in);
+    float rate = get_f32(in), cut = get_f32(in);
+    size_t d = (size_t)h->in_dim;
+    if (in->bad || k > FB_REJECT_MAX_K || n <= k || n > FB_REJECT_MAX_POINTS ||
+        !(rate >= 0 && rate <= 1) || isnan(cut) ||
+        (n * (d + 1)) * sizeof(float) > in->len - in->pos)
+        goto damaged;
+    fb_reject *r = &h->reject;
+    r->points = malloc(n * d * sizeof(float));
+    r->loo = malloc(n * sizeof(float));
+    if (!r->points || !r->loo) {
+        snprintf(err, errlen, "out of memory");
         return -1;
     }
+    r->k = (int)k;
+    r->d = (int)d;
+    r->n = n;
+    r->rate = rate;
+    r->cut = cut;
+    get(in, r->loo, n * sizeof(float));
+    get(in, r->points, n * d * sizeof(float));
+    if (in->bad || !all_finite(r->loo, n) || !all_finite(r->points, n * d)) goto damaged;
+    for (size_t i = 1; i < n; i++)
+        if (r->loo[i] < r->loo[i - 1]) goto damaged;
     return 0;
+damaged:
+    snprintf(err, errlen, "head file damaged: bad rejection model");
+    return -1;
 }
 
 int fb_head_deserialize(fb_head *h, const unsigned char *buf, size_t len, char *err, size_t errlen)
@@ -204,6 +253,12 @@ int fb_head_deserialize(fb_head *h, const unsigned char *buf, size_t len, char *
         get(&in, h->params, nparams * sizeof(float));
         get(&in, h->stats, nstats * sizeof(float));
         rc = version >= 2 ? read_v2_tail(h, &in, err, errlen) : 0;
+        if (rc == 0 && version >= 3) rc = read_v3_tail(h, &in, err, errlen);
+        if (rc == 0 && (in.bad || in.pos != in.len)) {
+            snprintf(err, errlen, "head file damaged: %s after the parameters",
+                     in.bad ? "too few bytes" : "unexpected bytes");
+            rc = -1;
+        }
         if (rc) fb_head_free(h);
     }
     for (uint32_t i = 0; i < nclasses; i++) free(names[i]);

@@ -148,6 +148,7 @@ void fb_head_free(fb_head *h)
     free(h->stats);
     free(h->norm_mean);
     free(h->norm_inv_std);
+    fb_reject_free(&h->reject);
     memset(h, 0, sizeof *h);
 }
 
@@ -177,6 +178,10 @@ int fb_head_copy(fb_head *dst, const fb_head *src)
         }
         memcpy(dst->norm_mean, src->norm_mean, bytes);
         memcpy(dst->norm_inv_std, src->norm_inv_std, bytes);
+    }
+    if (fb_reject_copy(&dst->reject, &src->reject) != 0) {
+        fb_head_free(dst);
+        return -1;
     }
     return 0;
 }

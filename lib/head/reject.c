@@ -72,11 +72,15 @@ static size_t *choose_points(size_t n, uint64_t seed, size_t *kept)
     return idx;
 }
 
-/* Held-out distances of the stored points, in blocks of rows so that the
- * similarity matrix never needs n x n floats. */
-static int held_out_distances(fb_reject *r, const uint32_t *group)
+enum { BLOCK = 256 };
+
+/* k-th nearest distances of m normalised queries q [m, d] to the stored
+ * points, in blocks of rows so that the similarity matrix never needs
+ * m x n floats.  self: query i is stored point i (left out, with its group);
+ * else nothing is left out.  Into out[m], as float or double. */
+static int kth_distances(const fb_reject *r, const float *q, size_t m, int self,
+                         const uint32_t *group, float *outf, double *outd)
 {
-    enum { BLOCK = 256 };
     size_t n = r->n;
     float *sim = malloc((size_t)BLOCK * n * sizeof *sim), *top = malloc(r->k * sizeof *top);
     if (!sim || !top) {
@@ -84,20 +88,46 @@ static int held_out_distances(fb_reject *r, const uint32_t *group)
         free(top);
         return -1;
     }
-    for (size_t i0 = 0; i0 < n; i0 += BLOCK) {
-        size_t rows = n - i0 < BLOCK ? n - i0 : BLOCK;
-        /* sim[rows x n] = points[i0.., :] . points^T */
+    for (size_t i0 = 0; i0 < m; i0 += BLOCK) {
+        size_t rows = m - i0 < BLOCK ? m - i0 : BLOCK;
+        /* sim[rows x n] = q[i0.., :] . points^T */
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)rows, (int)n, r->d, 1.0f,
-                    r->points + i0 * r->d, r->d, r->points, r->d, 0.0f, sim, (int)n);
+                    q + i0 * r->d, r->d, r->points, r->d, 0.0f, sim, (int)n);
         for (size_t i = 0; i < rows; i++) {
-            uint32_t g = group ? group[i0 + i] : 0;
-            r->loo[i0 + i] = 1.0f - kth_largest(sim + i * n, n, r->k, i0 + i, group, g, top);
+            size_t skip = self ? i0 + i : (size_t)-1;
+            uint32_t g = self && group ? group[i0 + i] : 0;
+            float dist = 1.0f - kth_largest(sim + i * n, n, r->k, skip, group, g, top);
+            if (outf) outf[i0 + i] = dist;
+            else outd[i0 + i] = dist;
         }
     }
     free(sim);
     free(top);
-    qsort(r->loo, n, sizeof *r->loo, cmp_float);
     return 0;
+}
+
+/* Held-out distances of the stored points, sorted. */
+static int held_out_distances(fb_reject *r, const uint32_t *group)
+{
+    if (kth_distances(r, r->points, r->n, 1, group, r->loo, NULL)) return -1;
+    qsort(r->loo, r->n, sizeof *r->loo, cmp_float);
+    return 0;
+}
+
+int fb_reject_held_out(const fb_reject *r, const uint32_t *group, double *dist)
+{
+    return kth_distances(r, r->points, r->n, 1, group, NULL, dist);
+}
+
+int fb_reject_distances(const fb_reject *r, const float *x, size_t n, double *dist)
+{
+    float *q = malloc((n ? n : 1) * (size_t)r->d * sizeof *q);
+    if (!q) return -1;
+    memcpy(q, x, n * (size_t)r->d * sizeof *q);
+    for (size_t i = 0; i < n; i++) fb_reject_normalise(q + i * r->d, r->d);
+    int rc = kth_distances(r, q, n, 0, NULL, NULL, dist);
+    free(q);
+    return rc;
 }
 
 int fb_reject_fit(fb_reject *r, const float *x, size_t n, int d, const uint32_t *group, int k,
@@ -144,6 +174,22 @@ void fb_reject_free(fb_reject *r)
     free(r->points);
     free(r->loo);
     memset(r, 0, sizeof *r);
+}
+
+int fb_reject_copy(fb_reject *dst, const fb_reject *src)
+{
+    *dst = *src;
+    dst->points = dst->loo = NULL;
+    if (src->n == 0) return 0;
+    dst->points = malloc(src->n * (size_t)src->d * sizeof *dst->points);
+    dst->loo = malloc(src->n * sizeof *dst->loo);
+    if (!dst->points || !dst->loo) {
+        fb_reject_free(dst);
+        return -1;
+    }
+    memcpy(dst->points, src->points, src->n * (size_t)src->d * sizeof *dst->points);
+    memcpy(dst->loo, src->loo, src->n * sizeof *dst->loo);
+    return 0;
 }
 
 double fb_reject_distance(const fb_reject *r, const float *x, float *scratch)

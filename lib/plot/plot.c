@@ -216,6 +216,123 @@ char *fb_plot_history_svg(const fb_history *h, int width, int height, const char
     return b.p;
 }
 
+/* ---- the unknown test's trade-off ---- */
+
+void fb_reject_curve_free(fb_reject_curve *c)
+{
+    free(c->cut); free(c->in); free(c->out);
+    memset(c, 0, sizeof *c);
+}
+
+int fb_reject_curve_read(fb_reject_curve *c, FILE *f, const char *name, char *err, size_t errlen)
+{
+    memset(c, 0, sizeof *c);
+    char line[1024];
+    int lineno = 0, cap = 0;
+    while (fgets(line, sizeof line, f)) {
+        lineno++;
+        if (lineno == 1) {
+            static const char header[] = "cut\tin_class_rejected\toutsiders_rejected";
+            if (strncmp(line, header, sizeof header - 1) != 0) {
+                snprintf(err, errlen, "%s: line 1: not an fb-eval --curve file (no 'cut' header)", name);
+                return -1;
+            }
+            continue;
+        }
+        char *col[3];
+        int ncol = 0;
+        for (char *p = line, *tok; ncol < 3 && (tok = strsep(&p, "\t\n")); ) col[ncol++] = tok;
+        double cut = ncol == 3 ? field(col[0]) : NAN, in = ncol == 3 ? field(col[1]) : NAN,
+               o = ncol == 3 ? field(col[2]) : NAN;
+        if (isnan(cut) || !(in >= 0 && in <= 1) || !(o >= 0 && o <= 1)) {
+            snprintf(err, errlen, "%s: line %d: want cut, in-class and outsider shares in 0..1 "
+                     "(fb-eval --curve needs outsiders and in-class records to draw)", name, lineno);
+            fb_reject_curve_free(c);
+            return -1;
+        }
+        if (c->n == cap) {
+            cap = cap ? cap * 2 : 256;
+            double **arrs[3] = { &c->cut, &c->in, &c->out };
+            for (int i = 0; i < 3; i++) {
+                double *p = realloc(*arrs[i], cap * sizeof(double));
+                if (!p) { snprintf(err, errlen, "out of memory"); fb_reject_curve_free(c); return -1; }
+                *arrs[i] = p;
+            }
+        }
+        c->cut[c->n] = cut;
+        c->in[c->n] = in;
+        c->out[c->n] = o;
+        c->n++;
+    }
+    if (ferror(f)) { snprintf(err, errlen, "%s: %s", name, strerror(errno)); fb_reject_curve_free(c); return -1; }
+    if (c->n == 0) { snprintf(err, errlen, "%s: no cuts to plot", name); fb_reject_curve_free(c); return -1; }
+    return 0;
+}
+
+/* Axis ticks along one side of a panel: x (bottom) or y (left). */
+static void ticks(sbuf *b, const panel *p, int is_x)
+{
+    double lo = is_x ? p->xmin : p->ymin, hi = is_x ? p->xmax : p->ymax, step = nice_step(hi - lo, 6);
+    int decimals = step >= 1 ? 0 : (int)ceil(-log10(step) - 1e-9);
+    for (double t = ceil(lo / step) * step; t <= hi + 1e-12; t += step) {
+        double v = fabs(t) < step * 1e-6 ? 0.0 : t;
+        if (is_x) {
+            double x = px(p, t);
+            out(b, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#e0e0e0\"/>\n", x, p->y0, x, p->y0 + p->h);
+            out(b, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"13\" text-anchor=\"middle\" %s>%.*f</text>\n",
+                x, p->y0 + p->h + 21, FONT, decimals, v);
+        } else {
+            double y = py(p, t);
+            out(b, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#e0e0e0\"/>\n", p->x0, y, p->x0 + p->w, y);
+            out(b, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"13\" text-anchor=\"end\" %s>%.*f</text>\n",
+                p->x0 - 8, y + 4.5, FONT, decimals, v);
+        }
+    }
+}
+
+char *fb_plot_reject_curve_svg(const fb_reject_curve *c, int width, int height, const char *title)
+{
+    sbuf b = { 0 };
+    out(&b, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\">\n",
+        width, height, width, height);
+    out(&b, "<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n");
+    double top = 45, bottom = 62, left = 78, right = 25;
+    /* the interesting part is where few insiders are lost: x runs to a
+     * little past the point where outsiders stop gaining (at least 0.05) */
+    double best = 0, xmax = 0;
+    for (int i = 0; i < c->n; i++) best = fmax(best, c->out[i]);
+    xmax = 1;
+    for (int i = 0; i < c->n; i++)
+        if (c->out[i] >= best && c->in[i] < xmax) xmax = c->in[i];
+    xmax = fmin(1, fmax(0.05, xmax * 1.25));
+    panel p = { left, top, width - left - right, height - top - bottom, 0, xmax, 0, 1.02 };
+    out(&b, "<text x=\"%d\" y=\"30\" font-size=\"17\" text-anchor=\"middle\" %s>", width / 2, FONT);
+    const char *t = title && *title ? title : "unknown test: outsiders rejected as the cut moves";
+    for (const char *s = t; *s; s++) {
+        if (*s == '<') out(&b, "&lt;");
+        else if (*s == '>') out(&b, "&gt;");
+        else if (*s == '&') out(&b, "&amp;");
+        else out(&b, "%c", *s);
+    }
+    out(&b, "</text>\n");
+    out(&b, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"white\" stroke=\"black\"/>\n",
+        p.x0, p.y0, p.w, p.h);
+    ticks(&b, &p, 1);
+    ticks(&b, &p, 0);
+    /* points sorted by in-class share, clipped to the panel */
+    out(&b, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"2\" stroke-linejoin=\"round\" points=\"", TRAIN_COLOUR);
+    for (int i = c->n - 1; i >= 0; i--)
+        if (c->in[i] <= xmax) out(&b, "%.1f,%.1f ", px(&p, c->in[i]), py(&p, c->out[i]));
+    out(&b, "\"/>\n");
+    out(&b, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"14\" text-anchor=\"middle\" %s>in-class records rejected (share)</text>\n",
+        p.x0 + p.w / 2, p.y0 + p.h + 42, FONT);
+    out(&b, "<text transform=\"translate(%.1f,%.1f) rotate(-90)\" font-size=\"14\" text-anchor=\"middle\" %s>outsiders rejected (share)</text>\n",
+        p.x0 - 52, p.y0 + p.h / 2, FONT);
+    out(&b, "</svg>\n");
+    if (b.oom) { free(b.p); return NULL; }
+    return b.p;
+}
+
 int fb_plot_svg_to_png(const char *svg, const char *path, char *err, size_t errlen)
 {
     if (VIPS_INIT("fb-plot")) {

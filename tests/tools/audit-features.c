@@ -1,7 +1,12 @@
 /* Fixture maker: a feature stream (float32, 64-d) for fb-audit -f.
  *   audit-features OUT.fbt PATH=SEED ...
  * Records with the same SEED get the same vector (cosine 1); different seeds
- * give independent random vectors (cosine near 0 after centring). */
+ * give independent random vectors (cosine near 0 after centring).  A seed
+ * written ~SEED gives a vector near one shared positive centre instead
+ * (1 + N(0,1) per feature): a cluster of different photos alike (cosine about
+ * 0.5, below fb-audit's same-photo cut) against
+ * which an independent vector is unlike every other (fb-audit's unusual
+ * training photos). */
 #include "fb/rng.h"
 #include "fb/stream.h"
 
@@ -25,9 +30,11 @@ int main(int argc, char **argv)
         if (!eq) { fprintf(stderr, "audit-features: expected PATH=SEED: %s\n", argv[i]); return 2; }
         *eq = 0;
         fb_rng rng;
-        fb_rng_seed(&rng, strtoull(eq + 1, NULL, 10));
+        int near = eq[1] == '~';
+        fb_rng_seed(&rng, strtoull(eq + 1 + near, NULL, 10));
         float v[64];
-        for (int k = 0; k < 64; k++) v[k] = (float)fb_rng_normal(&rng);
+        for (int k = 0; k < 64; k++)
+            v[k] = near ? (float)(1 + fb_rng_normal(&rng)) : (float)fb_rng_normal(&rng);
         if (fb_writer_put(w, argv[i], FB_NO_LABEL, v)) {
             fprintf(stderr, "audit-features: %s\n", fb_writer_error(w));
             return 1;

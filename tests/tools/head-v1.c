@@ -1,5 +1,6 @@
 /* head-v1: rewrites a head.bin as version 1 (the format before normalisation
- * and threshold were stored), to test that old files still load.
+ * and threshold were stored), to test that old files still load; versions
+ * before 3 also lose the rejection model (the tail version 3 added).
  *   head-v1 IN.bin OUT.bin      (IN must have norm none and threshold 0:
  *                                what a version-1 file means)
  *   head-v1 --version N IN OUT  any version number, CRC fixed (refusal tests) */
@@ -26,6 +27,10 @@ int main(int argc, char **argv)
     unsigned char *buf;
     size_t len;
     if (fb_head_serialize(&h, &buf, &len) != 0) fb_die(1, "out of memory");
+    if (version < 3) {             /* version 3's tail: u32 k, then the model */
+        const fb_reject *r = &h.reject;
+        len -= 4 + (r->n ? 8 + 4 + 4 + r->n * (size_t)(r->d + 1) * sizeof(float) : 0);
+    }
     if (version == 1) len -= 8;    /* version 2's tail: u32 norm, f32 threshold */
     uint64_t payload = len - FB_HEAD_HEADER_SIZE;
     uint32_t crc = (uint32_t)crc32(0L, buf + FB_HEAD_HEADER_SIZE, (uInt)payload);

@@ -12,7 +12,9 @@
  * proportional to R^(-c/(k-1)): with two classes, R times as many of class 0
  * as of class 1.  Records are interleaved in a seeded random order.
  * --reverse-table writes the class table in reverse order (same data, same
- * names, different indices), to test that tools match classes by name. */
+ * names, different indices), to test that tools match classes by name.
+ * --shift S moves every centre S along the last axis: with the same --seed,
+ * a cluster far from every class of the unshifted problem (outsiders). */
 #include <getopt.h>
 #include <math.h>
 #include <stdlib.h>
@@ -24,14 +26,15 @@
 
 static const char usage[] =
     "usage: synth-features [-n N] [-d DIM] [-k CLASSES] [-s SEPARATION] [-i IMBALANCE]\n"
-    "                      [-C names] [-p key=value]... [--seed S] [--draw D] [--no-labels]\n";
+    "                      [-C names] [-p key=value]... [--seed S] [--draw D] [--no-labels]\n"
+    "                      [--reverse-table] [--shift S]\n";
 
 int main(int argc, char **argv)
 {
     fb_set_progname(argv[0]);
     fb_handle_help_version(argc, argv, usage);
     long n = 200, dim = 16, k = 2;
-    double sep = 4, imbalance = 1;
+    double sep = 4, imbalance = 1, shift = 0;
     uint64_t seed = 1, draw = 1;
     int labels = 1, reverse = 0;
     char *names = NULL, *prov = NULL;
@@ -40,6 +43,7 @@ int main(int argc, char **argv)
         { "draw", required_argument, NULL, 'D' },
         { "no-labels", no_argument, NULL, 'L' },
         { "reverse-table", no_argument, NULL, 'R' },
+        { "shift", required_argument, NULL, 'F' },
         { NULL, 0, NULL, 0 }
     };
     int c;
@@ -62,6 +66,7 @@ int main(int argc, char **argv)
         case 'D': draw = strtoull(optarg, NULL, 10); break;
         case 'L': labels = 0; break;
         case 'R': reverse = 1; break;
+        case 'F': shift = atof(optarg); break;
         default: fputs(usage, stderr); return FB_EXIT_USAGE;
         }
     }
@@ -112,6 +117,7 @@ int main(int argc, char **argv)
         for (long i = 0; i < k; i++) centre[i * dim + j] = offset;
     }
     for (long i = 0; i < k; i++) centre[i * dim + i % dim] += (float)sep;
+    for (long i = 0; i < k; i++) centre[i * dim + dim - 1] += (float)shift;
 
     char err[256];
     fb_writer *w = fb_writer_open(stdout, &h, 0, err, sizeof err);

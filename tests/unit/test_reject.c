@@ -7,6 +7,9 @@
 #include "fb/rng.h"
 #include "head/reject.h"
 
+#include <math.h>
+#include <zlib.h>
+
 /* Naive: 1 - (k-th largest cosine of sqrt features), skipping `self` and,
  * when group != NULL, every point of self's group. */
 static double naive_kth(const float *pts, size_t n, int d, const float *q, int k, size_t self,
@@ -174,6 +177,83 @@ static void test_cut_and_rank(void)
               strstr(err, "more than 5"), "too few records refused: %s", err);
 }
 
+/* Rewrites the CRC of a head.bin buffer after a test edits its payload. */
+static void fix_crc(unsigned char *buf, size_t len)
+{
+    uint32_t crc = (uint32_t)crc32(0L, buf + FB_HEAD_HEADER_SIZE, (uInt)(len - FB_HEAD_HEADER_SIZE));
+    memcpy(buf + 24, &crc, 4);
+}
+
+/* head.bin version 3 keeps the model bit for bit, fb_head_copy copies it,
+ * and the loader refuses impossible sizes (before allocating), NaNs and
+ * unsorted held-out distances even under a valid checksum. */
+static void test_head_file(void)
+{
+    enum { N = 40, D = 6 };
+    const char *names[2] = { "a", "b" };
+    fb_head h, back, copy;
+    CHECK(fb_head_init(&h, D, 2, names, 0, NULL, 0, "backbone=test\n") == 0, "head init");
+    fb_rng rng;
+    fb_rng_seed(&rng, 9);
+    float c[D], x[N * D];
+    for (int j = 0; j < D; j++) c[j] = (float)fb_rng_uniform(&rng);
+    for (int i = 0; i < N; i++) sample(x + i * D, c, D, 0.3, &rng);
+    char err[256];
+    CHECK(fb_reject_fit(&h.reject, x, N, D, NULL, 3, 0.1, 1, err, sizeof err) == 0, "fit: %s", err);
+    unsigned char *buf;
+    size_t len;
+    CHECK(fb_head_serialize(&h, &buf, &len) == 0, "serialize");
+    uint32_t version;
+    memcpy(&version, buf + 8, 4);
+    CHECK(version == 3, "written as version 3 (%u)", version);
+    CHECK(fb_head_deserialize(&back, buf, len, err, sizeof err) == 0, "deserialize: %s", err);
+    CHECK(back.reject.n == N && back.reject.k == 3 && back.reject.d == D &&
+          back.reject.cut == h.reject.cut && back.reject.rate == h.reject.rate &&
+          memcmp(back.reject.loo, h.reject.loo, N * sizeof(float)) == 0 &&
+          memcmp(back.reject.points, h.reject.points, N * D * sizeof(float)) == 0,
+          "round trip keeps k, n, rate, cut, held-out distances and points");
+    CHECK(fb_head_copy(&copy, &back) == 0 && copy.reject.n == N && copy.reject.points != back.reject.points &&
+          memcmp(copy.reject.points, h.reject.points, N * D * sizeof(float)) == 0, "copy is deep");
+    fb_head_free(&copy);
+    fb_head_free(&back);
+
+    /* the tail: u32 k, u64 n, f32 rate, f32 cut, f32 loo[n], f32 points[n * d] */
+    size_t tail = len - (4 + 8 + 4 + 4 + (size_t)N * (D + 1) * 4), at_n = tail + 4, at_loo = tail + 20;
+    unsigned char *bad = malloc(len);
+    uint64_t huge = (uint64_t)1 << 40;
+    memcpy(bad, buf, len);
+    memcpy(bad + at_n, &huge, 8);
+    fix_crc(bad, len);
+    CHECK(fb_head_deserialize(&back, bad, len, err, sizeof err) != 0 && strstr(err, "rejection model"),
+          "2^40 points refused before allocating (%s)", err);
+    uint64_t more = N + 1;
+    memcpy(bad, buf, len);
+    memcpy(bad + at_n, &more, 8);
+    fix_crc(bad, len);
+    CHECK(fb_head_deserialize(&back, bad, len, err, sizeof err) != 0, "one point more than the bytes refused");
+    float nan = NAN;
+    memcpy(bad, buf, len);
+    memcpy(bad + at_loo + 4, &nan, 4);
+    fix_crc(bad, len);
+    CHECK(fb_head_deserialize(&back, bad, len, err, sizeof err) != 0 && strstr(err, "rejection model"),
+          "a NaN distance refused (%s)", err);
+    float big = 10;
+    memcpy(bad, buf, len);
+    memcpy(bad + at_loo, &big, 4);
+    fix_crc(bad, len);
+    CHECK(fb_head_deserialize(&back, bad, len, err, sizeof err) != 0 && strstr(err, "rejection model"),
+          "unsorted held-out distances refused (%s)", err);
+    uint32_t k0 = 0;    /* k 0 says "none", so the model's bytes are left over */
+    memcpy(bad, buf, len);
+    memcpy(bad + tail, &k0, 4);
+    fix_crc(bad, len);
+    CHECK(fb_head_deserialize(&back, bad, len, err, sizeof err) != 0 && strstr(err, "unexpected bytes"),
+          "bytes after a k of 0 refused (%s)", err);
+    free(bad);
+    free(buf);
+    fb_head_free(&h);
+}
+
 int main(void)
 {
     test_normalise();
@@ -181,5 +261,6 @@ int main(void)
     test_rates();
     test_groups_keep_duplicates_out();
     test_cut_and_rank();
+    test_head_file();
     return check_done();
 }
