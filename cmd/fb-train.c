@@ -8,6 +8,7 @@
 
 #include "common/common.h"
 #include "common/head_input.h"
+#include "common/train_log.h"
 #include "fb/core.h"
 #include "fb/head.h"
 #include "fb/stream.h"
@@ -151,42 +152,16 @@ static void parse_args(int argc, char **argv, options *o)
     o->solve.seed = o->t.seed;
 }
 
-/* ---- what fb-train prints while it trains ---- */
-typedef struct { int verbose; FILE *history; } progress;
-
-static void on_epoch(void *ctx, const fb_epoch *e)
-{
-    const progress *p = ctx;
-    if (p->verbose) {
-        fprintf(stderr, "epoch %d/%d - loss %.4f - accuracy %.4f", e->epoch, e->epochs, e->loss, e->acc);
-        if (e->has_val) fprintf(stderr, " - val_loss %.4f - val_accuracy %.4f", e->val_loss, e->val_acc);
-        fprintf(stderr, " - %.2fs\n", e->seconds);
-    }
-    if (p->history) {
-        fprintf(p->history, "%d\t%.6f\t%.6f\t", e->epoch, e->loss, e->acc);
-        if (e->has_val) fprintf(p->history, "%.6f\t%.6f", e->val_loss, e->val_acc);
-        else fprintf(p->history, "nan\tnan");
-        fprintf(p->history, "\t%.3f\n", e->seconds);
-    }
-}
-
-static void on_fold(void *ctx, int f, int k, const fb_fold *r)
-{
-    (void)ctx;
-    fprintf(stderr, "fold %d/%d: train %zu, test %zu, loss %.4f, accuracy %.4f (%.1fs)\n",
-            f + 1, k, r->ntrain, r->ntest, r->loss, r->acc, r->seconds);
-}
-
 static void cross_validate(const fb_featset *ds, const options *o)
 {
     char err[512];
     double mean, sd;
     fb_fold *folds = fb_xcalloc((size_t)o->folds, sizeof *folds);
     int rc = o->solved
-        ? fb_cross_validate_solve(ds, ds->group, o->folds, &o->solve, folds, on_fold, NULL, &mean, &sd,
+        ? fb_cross_validate_solve(ds, ds->group, o->folds, &o->solve, folds, fb_train_log_fold, NULL, &mean, &sd,
                                   err, sizeof err)
         : fb_cross_validate(ds, o->folds, o->nhidden, o->hidden, (float)o->dropout, &o->t, folds,
-                            on_fold, NULL, &mean, &sd, err, sizeof err);
+                            fb_train_log_fold, NULL, &mean, &sd, err, sizeof err);
     if (rc != 0) fb_die(FB_EXIT_FAILURE, "%s", err);
     fprintf(stderr, "%d-fold cross-validation: accuracy %.4f ± %.4f (mean ± sd)\n", o->folds, mean, sd);
     printf("folds\t%d\naccuracy_mean\t%.6f\naccuracy_sd\t%.6f\n", o->folds, mean, sd);
@@ -217,62 +192,6 @@ static size_t read_validation(fb_featset *val, const fb_featset *train, const op
     return nv;
 }
 
-/* What the solved head's training says: the strength and how it was
- * chosen, the fit's convergence, the threshold. */
-static void report_solve(const fb_head *h, const fb_solve_result *r, const options *o, size_t n)
-{
-    char normstr[64];
-    fb_norm_string(h->norm, normstr, sizeof normstr);
-    if (r->ngrid) {
-        fprintf(stderr, "choosing C by %d-fold cross-validation%s (out-of-fold weighted log loss ± s.e.):\n",
-                r->folds, r->folds_used < r->folds ? " (folds used: enough held-out records)" : "");
-        for (int g = 0; g < r->ngrid; g++)
-            fprintf(stderr, "  C %-8g log loss %.4f ± %.4f  balanced accuracy %.4f%s\n", r->grid[g],
-                    r->logloss[g], r->se[g], r->balacc[g],
-                    g == r->best ? (g == r->best_score ? "  <- chosen (best)" : "  <- chosen (within 1 s.e. of the best)")
-                                 : g == r->best_score ? "  (best)" : "");
-        fprintf(stderr, "cross-validation %.2fs\n", r->cv_seconds);
-    } else if (!(o->solve.C > 0)) {
-        fprintf(stderr, "too few records of a class to cross-validate: C = %g\n", r->C);
-    }
-    fprintf(stderr, "logistic regression (L-BFGS): C %g, norm %s, class weights %s, %zu records: "
-            "%d iterations, loss %.6f, gradient norm %.2g%s, %.2fs\n", r->C, normstr,
-            o->class_weight ? o->class_weight : "none", n, r->iterations, r->loss, r->grad_norm,
-            r->converged ? "" : " (stopped at the precision of float evaluations)", r->seconds);
-    if (h->nclasses == 2 && o->solve.threshold != FB_THRESHOLD_NONE)
-        fprintf(stderr, "threshold: ln(p(%s)/p(%s)) > %.4f, chosen on %zu %s records\n", h->classes[1],
-                h->classes[0], (double)h->threshold, r->threshold_records,
-                o->solve.threshold == FB_THRESHOLD_VAL ? "validation" : "out-of-fold");
-}
-
-/* The rejection model, fitted on the raw features of the training records
- * and the usable validation records (more in-class examples), with their
- * same-photo groups. */
-static void fit_reject(fb_reject *r, const fb_featset *train, const fb_featset *val,
-                       const size_t *vrows, size_t nv, const options *o)
-{
-    char err[512];
-    size_t n = train->n + nv, d = (size_t)train->dim;
-    if (n <= FB_REJECT_DEFAULT_K) {   /* a head can still be trained; it cannot say unknown */
-        fb_warn("%zu training records: the unknown test needs more than %d; this head will "
-                "answer one of its classes for every record", n, FB_REJECT_DEFAULT_K);
-        return;
-    }
-    float *x = fb_xmalloc(n * d * sizeof *x);
-    uint32_t *group = fb_xmalloc(n * sizeof *group);
-    memcpy(x, train->x, train->n * d * sizeof *x);
-    for (size_t i = 0; i < train->n; i++) group[i] = train->group ? train->group[i] : 0;
-    for (size_t i = 0; i < nv; i++) {
-        memcpy(x + (train->n + i) * d, val->x + vrows[i] * d, d * sizeof *x);
-        group[train->n + i] = val->group ? val->group[vrows[i]] : 0;
-    }
-    if (fb_reject_fit(r, x, n, (int)d, group, FB_REJECT_DEFAULT_K, o->reject_rate, o->t.seed,
-                      err, sizeof err) != 0)
-        fb_die(FB_EXIT_FAILURE, "%s (--no-reject to train without the unknown test)", err);
-    free(x);
-    free(group);
-}
-
 static void solve_and_save(fb_head *h, const fb_featset *train, const fb_featset *val,
                            const size_t *vrows, size_t nv, options *o)
 {
@@ -280,7 +199,7 @@ static void solve_and_save(fb_head *h, const fb_featset *train, const fb_featset
     fb_solve_result r;
     if (fb_head_solve(h, train, train->group, val, vrows, nv, &o->solve, &r, err, sizeof err) != 0)
         fb_die(FB_EXIT_FAILURE, "%s", err);
-    if (!o->quiet) report_solve(h, &r, o, train->n);
+    if (!o->quiet) fb_train_log_solve(h, &r, &o->solve, o->class_weight, train->n);
     if (!o->quiet && nv) {
         double loss, acc;
         fb_head_evaluate(h, val, vrows, nv, &loss, &acc);
@@ -300,14 +219,14 @@ static void train_and_save(fb_head *hnorm, const fb_featset *train, const fb_fea
 {
     char err[1024];
     fb_atomic hist = { 0 };
-    progress p = { !o->quiet, NULL };
+    fb_train_log p = { !o->quiet, NULL };
     if (o->history) {
         if (fb_atomic_open(&hist, o->history) != 0)
             fb_die(FB_EXIT_FAILURE, "%s: %s", o->history, strerror(errno));
         p.history = hist.f;
         fprintf(p.history, "epoch\tloss\taccuracy\tval_loss\tval_accuracy\tseconds\n");
     }
-    o->t.on_epoch = on_epoch;
+    o->t.on_epoch = fb_train_log_epoch;
     o->t.ctx = &p;
     size_t *rows = fb_xmalloc((train->n ? train->n : 1) * sizeof(size_t));
     for (size_t i = 0; i < train->n; i++) rows[i] = i;
@@ -364,7 +283,14 @@ int main(int argc, char **argv)
     o.t.class_weight = cw;
 
     o.solve.class_weight = cw;
-    if (o.out && !o.no_reject) fit_reject(&o.reject, &train, &val, vrows, nv, &o);
+    if (o.out && !o.no_reject) {
+        int rc = fb_reject_fit_sets(&o.reject, &train, nv ? &val : NULL, vrows, nv, o.reject_rate,
+                                    o.t.seed, err, sizeof err);
+        if (rc < 0) fb_die(FB_EXIT_FAILURE, "%s (--no-reject to train without the unknown test)", err);
+        if (rc > 0)   /* a head can still be trained; it cannot say unknown */
+            fb_warn("%zu training records: the unknown test needs more than %d; this head will "
+                    "answer one of its classes for every record", train.n + nv, FB_REJECT_DEFAULT_K);
+    }
 
     /* The head carries its input normalisation: fitted on the training
      * stream, applied here to both streams, and by fb-predict/fb-eval later. */

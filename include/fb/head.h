@@ -103,6 +103,7 @@ void fb_reject_normalise(float *x, int d);
  * sample when n > FB_REJECT_MAX_POINTS.  0 ok; -1 with a message in err. */
 int  fb_reject_fit(fb_reject *r, const float *x, size_t n, int d, const uint32_t *group, int k,
                    double rate, uint64_t seed, char *err, size_t errlen);
+
 void fb_reject_free(fb_reject *r);
 /* A deep copy (an empty src gives an empty dst).  0 ok, -1 no memory. */
 int  fb_reject_copy(fb_reject *dst, const fb_reject *src);
@@ -265,6 +266,14 @@ int  fb_featset_relabel(fb_featset *ds, char *const *classes, int nclasses, size
  * "name=w,name=w" (unlisted classes weigh 1; w in [0, 1e6]).  A malloc'd
  * [ds->nclasses]; NULL with a message in err (a bad spec or no memory). */
 float *fb_class_weights(const char *spec, const fb_featset *ds, char *err, size_t errlen);
+
+/* fb-train's fit: the raw features of every training record and of the
+ * validation rows vrows[0..nv) of val (may be NULL), with their same-photo
+ * groups, at k = FB_REJECT_DEFAULT_K.  0 fitted; 1 too few records (no
+ * model: r left empty); -1 with a message in err. */
+int  fb_reject_fit_sets(fb_reject *r, const fb_featset *train, const fb_featset *val,
+                        const size_t *vrows, size_t nv, double rate, uint64_t seed, char *err,
+                        size_t errlen);
 
 /* ================================================================ training */
 

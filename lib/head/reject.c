@@ -222,3 +222,30 @@ float fb_reject_cut_for_rate(const fb_reject *r, double rate)
     if (i >= r->n) i = r->n - 1;
     return r->loo[i];
 }
+
+int fb_reject_fit_sets(fb_reject *r, const fb_featset *train, const fb_featset *val,
+                       const size_t *vrows, size_t nv, double rate, uint64_t seed, char *err,
+                       size_t errlen)
+{
+    memset(r, 0, sizeof *r);
+    size_t n = train->n + nv, d = (size_t)train->dim;
+    if (n <= FB_REJECT_DEFAULT_K) return 1;
+    float *x = malloc(n * d * sizeof *x);
+    uint32_t *group = malloc(n * sizeof *group);
+    if (!x || !group) {
+        free(x);
+        free(group);
+        snprintf(err, errlen, "out of memory for the unknown test (%zu records)", n);
+        return -1;
+    }
+    memcpy(x, train->x, train->n * d * sizeof *x);
+    for (size_t i = 0; i < train->n; i++) group[i] = train->group ? train->group[i] : 0;
+    for (size_t i = 0; i < nv; i++) {
+        memcpy(x + (train->n + i) * d, val->x + vrows[i] * d, d * sizeof *x);
+        group[train->n + i] = val->group ? val->group[vrows[i]] : 0;
+    }
+    int rc = fb_reject_fit(r, x, n, (int)d, group, FB_REJECT_DEFAULT_K, rate, seed, err, errlen);
+    free(x);
+    free(group);
+    return rc;
+}
