@@ -21,6 +21,12 @@
 
 /* ================================================================ heatmaps */
 
+/* ResNet50's last block: 7x7 cells of 2048 channels, whose mean over the
+ * cells is the feature vector fb-feat writes. */
+#define FB_CAM_SIDE 7
+#define FB_CAM_CELLS (FB_CAM_SIDE * FB_CAM_SIDE)
+#define FB_CAM_CHANNELS 2048
+
 /* The head's logits at features x [h->in_dim] (inference mode) and the
  * gradient of logit c with respect to x, grad [h->in_dim].  Computed from
  * the parameter layout of fb/head.h.  0 ok, -1 no memory. */
@@ -50,5 +56,105 @@ void  fb_cam_blend(const uint8_t *rgb, const float *heat, int side, uint8_t *out
  * gets the raw map.  0 ok; -1 with a message. */
 int   fb_cam_draw(const fb_head *h, const float *A, int side, int dim, int c, const uint8_t *rgb,
                   int rgb_side, uint8_t *out, float *cam, char *err, size_t errlen);
+
+/* ================================================================ pictures */
+
+/* A photo as the report shows it.  whole: the whole photo fitted into a
+ * tile x tile square (its shape kept, bars in the page colour); seen: what
+ * the network saw, size x size as fb-prep made it.  Either is NULL when the
+ * photo could not be read, and problem says why. */
+typedef struct {
+    uint8_t *whole, *seen;
+    char *problem;
+} fb_pic;
+
+/* fb-prep's options (resize policy, size, kernel, background) from a
+ * stream's provenance.  0 ok; -1 with a message. */
+int   fb_pic_opts_from_provenance(const char *prov, fb_prep_opts *o, char *err, size_t errlen);
+/* Renders paths[0..n) into pics[0..n) with `jobs` of fb-prep's decoder
+ * processes (fb_prep_run): `seen` with the stream's options, `whole` padded
+ * onto background at tile.  A photo that cannot be read is not an error (its
+ * problem is set).  0 ok; -1 with a message (no memory, no processes). */
+int   fb_pic_render(const char *const *paths, size_t n, const fb_prep_opts *seen, int tile,
+                    const uint8_t background[3], int jobs, fb_pic *pics, char *err, size_t errlen);
+void  fb_pic_free(fb_pic *pics, size_t n);
+/* rgb [h][w][3] as JPEG (quality) or PNG, shrunk to fit side x side when
+ * larger (side 0: as is); *buf is g_malloc'd (g_free it).  0 ok, -1 with a
+ * message. */
+int   fb_pic_encode(const uint8_t *rgb, int w, int h, int side, int quality, int png,
+                    void **buf, size_t *len, char *err, size_t errlen);
+/* The same JPEG as a "data:image/jpeg;base64,..." URI (malloc'd); NULL with
+ * a message. */
+char *fb_pic_data_uri(const uint8_t *rgb, int w, int h, int side, int quality, char *err,
+                      size_t errlen);
+/* rgb as a PNG file at path, atomically.  0 ok; -1 with a message. */
+int   fb_pic_write_png(const uint8_t *rgb, int w, int h, const char *path, char *err,
+                       size_t errlen);
+
+/* ========================================================== contact sheets */
+
+/* One thumbnail: rgb [h][w][3], or NULL for a grey placeholder; a caption of
+ * up to three lines (plain text, '\n' between lines). */
+typedef struct {
+    const uint8_t *rgb;
+    int w, h;
+    const char *caption;
+} fb_sheet_item;
+
+/* Lays items out `columns` across, each fitted into tile x tile with its
+ * caption below, and writes the sheet as a PNG at path, atomically.  0 ok;
+ * -1 with a message. */
+int   fb_sheet_write(const fb_sheet_item *items, size_t n, int columns, int tile,
+                     const char *path, char *err, size_t errlen);
+
+/* ======================================================= numbers in words */
+
+/* Wilson score interval for k successes in n trials at normal quantile z
+ * (1.96 for 95%): [*lo, *hi] within [0, 1]; [0, 1] when n is 0. */
+void  fb_wilson_interval(size_t k, size_t n, double z, double *lo, double *hi);
+/* "87 of 100 photos classified right: 87.0%. With 100 photos ... between
+ * 79.0% and 92.2%." */
+void  fb_words_accuracy(size_t right, size_t n, char *buf, size_t len);
+
+/* ============================================================== the report */
+
+/* The backbone's stage-5 map of one 224x224x3 image: A [FB_CAM_CELLS]
+ * [FB_CAM_CHANNELS], cell-major.  0 ok; -1 with a message. */
+typedef int (*fb_spatial_fn)(void *ctx, const uint8_t *image, float *A, char *err, size_t errlen);
+
+typedef struct {
+    fb_head *head;
+    const char *head_name;
+    const fb_featset *ds;             /* ids are the photos' paths */
+    const char *stream_name;
+    const float *probs;               /* [ds->n, head->nclasses], fb_head_predict_all */
+    const fb_score *score;            /* fb_score_init of the same */
+    /* optional sections (NULL: left out) */
+    const char *audit_json, *audit_name;   /* fb-audit --json output */
+    const fb_history *history;        /* training curves, kept epoch marked */
+    const char *lists_dir;            /* fb-split's train/val/test.tsv */
+    /* pictures */
+    int jobs;                         /* decoder processes */
+    int mistakes, unsure, per_cell;   /* how many to show of each */
+    fb_spatial_fn spatial;            /* NULL: no heatmaps, and no_heatmaps says why */
+    void *spatial_ctx;
+    const char *no_heatmaps;
+    const char *date, *version;
+} fb_report_opts;
+
+/* What the report found while making its pictures (for the tool's messages). */
+typedef struct {
+    size_t pictures, missing, heatmaps, changed;
+    char missing_example[512];        /* the first missing photo and why */
+    char heatmap_note[512];           /* why heatmaps were left out, "" when drawn */
+} fb_report_stats;
+
+/* mistakes 24, unsure 8, per_cell 60, jobs 2; everything else NULL/0. */
+void  fb_report_opts_default(fb_report_opts *o);
+/* Writes the whole self-contained HTML page to f.  Photos that cannot be
+ * read get a placeholder and a note, not a failure.  0 ok; -1 with a
+ * message (bad audit JSON, no memory, a write error). */
+int   fb_report_write(const fb_report_opts *o, FILE *f, fb_report_stats *st, char *err,
+                      size_t errlen);
 
 #endif

@@ -1,0 +1,119 @@
+/* Contact sheets: thumbnails with captions in a grid, one PNG
+ * (include/fb/report.h, "contact sheets"), for the user at a terminal. */
+#include "fb/report.h"
+#include "fb/util.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <vips/vips.h>
+
+enum { CAPTION_LINES = 3, LINE_PX = 14, PAD = 4 };
+
+/* Pango markup needs &, < and > escaped; control characters become spaces. */
+static char *markup_escape(const char *s)
+{
+    size_t n = 0;
+    for (const char *p = s; *p; p++) n += *p == '&' ? 5 : (*p == '<' || *p == '>') ? 4 : 1;
+    char *out = malloc(n + 1), *o = out;
+    if (!out) return NULL;
+    for (const char *p = s; *p; p++) {
+        if (*p == '&') { memcpy(o, "&amp;", 5); o += 5; }
+        else if (*p == '<') { memcpy(o, "&lt;", 4); o += 4; }
+        else if (*p == '>') { memcpy(o, "&gt;", 4); o += 4; }
+        else *o++ = (unsigned char)*p < 32 && *p != '\n' ? ' ' : *p;
+    }
+    *o = 0;
+    return out;
+}
+
+/* One cell: the picture fitted into tile x tile on white (or a grey square
+ * when there is none), the caption in black below it. */
+static VipsImage *cell(const fb_sheet_item *it, int tile)
+{
+    VipsImage *base = vips_image_new();
+    VipsImage **t = (VipsImage **)vips_object_local_array(VIPS_OBJECT(base), 12);
+    double white[3] = { 255, 255, 255 }, grey[3] = { 200, 200, 200 };
+    VipsImage *pic;
+    if (it->rgb) {
+        t[0] = vips_image_new_from_memory(it->rgb, (size_t)it->w * it->h * 3, it->w, it->h, 3,
+                                          VIPS_FORMAT_UCHAR);
+        double scale = (double)tile / (it->w > it->h ? it->w : it->h);
+        if (!t[0] || vips_resize(t[0], &t[1], scale, "kernel", VIPS_KERNEL_LINEAR, NULL) ||
+            vips_gravity(t[1], &t[2], VIPS_COMPASS_DIRECTION_CENTRE, tile, tile,
+                         "extend", VIPS_EXTEND_BACKGROUND,
+                         "background", vips_array_double_new(white, 3), NULL))
+            goto fail;
+        pic = t[2];
+    } else {
+        if (vips_black(&t[0], tile, tile, "bands", 3, NULL) ||
+            vips_linear(t[0], &t[1], (double[]){ 1, 1, 1 }, grey, 3, "uchar", TRUE, NULL))
+            goto fail;
+        pic = t[1];
+    }
+    int cap_h = CAPTION_LINES * LINE_PX + PAD;
+    char *markup = markup_escape(it->caption ? it->caption : "");
+    if (!markup) goto fail;
+    /* The text is a mask (255 = ink): 255 - mask is black on white. */
+    int have_text = *markup &&
+        vips_text(&t[3], markup, "width", tile, "font", "sans 9", "dpi", 72, NULL) == 0;
+    free(markup);
+    if (have_text) {
+        if (vips_crop(t[3], &t[4], 0, 0, t[3]->Xsize, VIPS_MIN(t[3]->Ysize, cap_h - PAD), NULL) ||
+            vips_invert(t[4], &t[5], NULL))
+            goto fail;
+        VipsImage *g[3] = { t[5], t[5], t[5] };
+        if (vips_bandjoin(g, &t[7], 3, NULL) ||
+            vips_embed(t[7], &t[8], 0, PAD, tile, cap_h, "extend", VIPS_EXTEND_WHITE, NULL))
+            goto fail;
+    } else {
+        vips_error_clear();   /* no text renderer: the cell keeps an empty caption */
+        if (vips_black(&t[7], tile, cap_h, "bands", 3, NULL) ||
+            vips_linear(t[7], &t[8], (double[]){ 1, 1, 1 }, white, 3, "uchar", TRUE, NULL))
+            goto fail;
+    }
+    VipsImage *out;
+    if (vips_join(pic, t[8], &out, VIPS_DIRECTION_VERTICAL, NULL)) goto fail;
+    g_object_unref(base);
+    return out;
+fail:
+    g_object_unref(base);
+    return NULL;
+}
+
+int fb_sheet_write(const fb_sheet_item *items, size_t n, int columns, int tile, const char *path,
+                   char *err, size_t errlen)
+{
+    if (n == 0) {
+        snprintf(err, errlen, "%s: nothing to put on the sheet", path);
+        return -1;
+    }
+    VipsImage **cells = calloc(n, sizeof *cells), *sheet = NULL;
+    int rc = -1;
+    if (!cells) { snprintf(err, errlen, "out of memory"); return -1; }
+    for (size_t i = 0; i < n; i++)
+        if (!(cells[i] = cell(&items[i], tile))) goto vips_fail;
+    double white[3] = { 255, 255, 255 };
+    if (vips_arrayjoin(cells, &sheet, (int)n, "across", columns < (int)n ? columns : (int)n,
+                       "shim", 8, "background", vips_array_double_new(white, 3), NULL))
+        goto vips_fail;
+    VipsImage *framed;
+    if (vips_embed(sheet, &framed, 8, 8, sheet->Xsize + 16, sheet->Ysize + 16,
+                   "extend", VIPS_EXTEND_WHITE, NULL))
+        goto vips_fail;
+    void *buf;
+    size_t len;
+    int bad = vips_pngsave_buffer(framed, &buf, &len, "compression", 6, NULL);
+    g_object_unref(framed);
+    if (bad) goto vips_fail;
+    rc = fb_write_file_atomic(path, buf, len, err, errlen);
+    g_free(buf);
+    goto done;
+vips_fail:
+    snprintf(err, errlen, "%s: drawing the sheet: %.200s", path, vips_error_buffer());
+    vips_error_clear();
+done:
+    if (sheet) g_object_unref(sheet);
+    for (size_t i = 0; i < n; i++) if (cells[i]) g_object_unref(cells[i]);
+    free(cells);
+    return rc;
+}
