@@ -8,7 +8,7 @@
 
 #include "common/common.h"
 #include "common/head_input.h"
-#include "fb/prep.h"
+#include "fb/photo.h"
 #include "fb/report.h"
 #include "fb/stream.h"
 #include "fb/util.h"
@@ -145,16 +145,21 @@ int main(int argc, char **argv)
     r.version = FB_VERSION;
     r.no_heatmaps = o.heatmaps ? "this build's backbone does not hand out its 7x7 map yet"
                                : "left out (--no-heatmaps)";
-    if (fb_prep_vips_init(argv[0]) != 0) fb_die(FB_EXIT_FAILURE, "cannot start libvips");
+    r.vipshome = getenv("VIPSHOME");
 
+    /* the decoder processes fork before this process starts libvips */
+    fb_report_stats st;
+    fb_report *rep = fb_report_prepare(&r, &st, err, sizeof err);
+    if (!rep) fb_die(FB_EXIT_FAILURE, "%s", err);
+    if (fb_photo_vips_start(argv[0], err, sizeof err)) fb_die(FB_EXIT_FAILURE, "%s", err);
     fb_atomic a;
     if (fb_atomic_open(&a, o.out) != 0) fb_die(FB_EXIT_FAILURE, "%s: %s", o.out, strerror(errno));
-    fb_report_stats st;
-    if (fb_report_write(&r, a.f, &st, err, sizeof err) != 0) {
+    if (fb_report_write(rep, a.f, err, sizeof err) != 0) {
         fb_atomic_abort(&a);
-        fb_die(FB_EXIT_FAILURE, "%s", err);
+        fb_die(FB_EXIT_FAILURE, "%s: %s", o.out, err);
     }
     if (fb_atomic_commit(&a) != 0) fb_die(FB_EXIT_FAILURE, "%s: %s", o.out, strerror(errno));
+    fb_report_free(rep);
     if (st.missing)
         fb_warn("%zu of %zu photos could not be read (first: %s); placeholders in %s", st.missing,
                 st.pictures, st.missing_example, o.out);

@@ -6,8 +6,11 @@
  * (contact sheets), words.c (uncertainty in words), html.c (the report),
  * audit.c (the audit's JSON as report sections).
  * Nothing here prints, exits or reads the environment: errors come back as
- * -1 (or NULL) with a message in err.  Calls that touch images need libvips
- * started first (fb_prep_vips_init, fb/prep.h). */
+ * -1 (or NULL) with a message in err.  Photos are decoded in fb-prep's
+ * decoder processes (fb_prep_run), which must be forked before this process
+ * starts libvips; the calls that encode or draw (fb_pic_encode and what uses
+ * it, fb_sheet_write, fb_report_write) need libvips started
+ * (fb_photo_vips_start, fb/photo.h). */
 #ifndef FB_REPORT_H
 #define FB_REPORT_H
 
@@ -17,7 +20,7 @@
 
 #include "fb/head.h"
 #include "fb/plot.h"
-#include "fb/prep.h"
+#include "fb/photo.h"
 
 /* ================================================================ heatmaps */
 
@@ -72,8 +75,8 @@ typedef struct {
  * stream's provenance.  0 ok; -1 with a message. */
 int   fb_pic_opts_from_provenance(const char *prov, fb_prep_opts *o, char *err, size_t errlen);
 /* Renders paths[0..n) into pics[0..n) with `jobs` of fb-prep's decoder
- * processes (fb_prep_run): `seen` with the stream's options, `whole` padded
- * onto background at tile.  A photo that cannot be read is not an error (its
+ * processes (fb_prep_run; call it before starting libvips in this process):
+ * `seen` with the stream's options, `whole` padded onto background at tile.  A photo that cannot be read is not an error (its
  * problem is set).  0 ok; -1 with a message (no memory, no processes). */
 int   fb_pic_render(const char *const *paths, size_t n, const fb_prep_opts *seen, int tile,
                     const uint8_t background[3], int jobs, fb_pic *pics, char *err, size_t errlen);
@@ -139,6 +142,7 @@ typedef struct {
     fb_spatial_fn spatial;            /* NULL: no heatmaps, and no_heatmaps says why */
     void *spatial_ctx;
     const char *no_heatmaps;
+    const char *vipshome;             /* for the decoder processes (fb_prep_opts) */
     const char *date, *version;
 } fb_report_opts;
 
@@ -151,10 +155,19 @@ typedef struct {
 
 /* mistakes 24, unsure 8, per_cell 60, jobs 2; everything else NULL/0. */
 void  fb_report_opts_default(fb_report_opts *o);
-/* Writes the whole self-contained HTML page to f.  Photos that cannot be
- * read get a placeholder and a note, not a failure.  0 ok; -1 with a
- * message (bad audit JSON, no memory, a write error). */
-int   fb_report_write(const fb_report_opts *o, FILE *f, fb_report_stats *st, char *err,
-                      size_t errlen);
+
+/* A report with its pictures made, ready to write. */
+typedef struct fb_report fb_report;
+/* Chooses what to show, decodes those photos (fb_pic_render: before libvips
+ * is started in this process) and draws the heatmaps.  Photos that cannot be
+ * read get a placeholder and a note, not a failure.  o and what it points
+ * to must outlive the report.  NULL with a message (bad audit JSON, a
+ * stream not made by fb-prep, no memory). */
+fb_report *fb_report_prepare(const fb_report_opts *o, fb_report_stats *st, char *err,
+                             size_t errlen);
+/* Writes the whole self-contained HTML page to f (libvips started).  0 ok;
+ * -1 with a message. */
+int   fb_report_write(const fb_report *r, FILE *f, char *err, size_t errlen);
+void  fb_report_free(fb_report *r);
 
 #endif

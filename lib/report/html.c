@@ -559,29 +559,57 @@ static const char script[] =
     "  r.style.display=r.textContent.toLowerCase().indexOf(q)<0?'none':'';});});\n"
     "})();\n";
 
-int fb_report_write(const fb_report_opts *o, FILE *f, fb_report_stats *st, char *err,
-                    size_t errlen)
+struct fb_report {
+    const fb_report_opts *o;
+    fb_report_stats st;
+    plan p;
+};
+
+fb_report *fb_report_prepare(const fb_report_opts *o, fb_report_stats *st, char *err,
+                             size_t errlen)
 {
-    memset(st, 0, sizeof *st);
-    plan p = { 0 };
+    fb_report *r = calloc(1, sizeof *r);
+    if (!r) { snprintf(err, errlen, "out of memory"); return NULL; }
+    r->o = o;
+    plan *p = &r->p;
     fb_prep_opts seen;
-    int rc = -1;
-    if (fb_pic_opts_from_provenance(o->ds->provenance, &seen, err, errlen)) return -1;
-    if (make_plan(o, &p, err, errlen)) goto done;
+    if (fb_pic_opts_from_provenance(o->ds->provenance, &seen, err, errlen) ||
+        make_plan(o, p, err, errlen))
+        goto fail;
+    seen.vipshome = o->vipshome;
     static const uint8_t page[3] = { 250, 250, 250 };
-    if (fb_pic_render(p.paths, p.npics, &seen, 224, page, o->jobs, p.pics, err, errlen)) {
-        free(p.pics);
-        p.pics = NULL;
-        p.npics = 0;
-        goto done;
+    if (fb_pic_render(p->paths, p->npics, &seen, 224, page, o->jobs, p->pics, err, errlen)) {
+        free(p->pics);
+        p->pics = NULL;
+        p->npics = 0;
+        goto fail;
     }
-    for (size_t i = 0; i < p.npics; i++) {
-        st->pictures++;
-        if (p.pics[i].problem && !st->missing++)
-            snprintf(st->missing_example, sizeof st->missing_example, "%.300s: %.200s",
-                     p.paths[i], p.pics[i].problem);
+    for (size_t i = 0; i < p->npics; i++) {
+        r->st.pictures++;
+        if (p->pics[i].problem && !r->st.missing++)
+            snprintf(r->st.missing_example, sizeof r->st.missing_example, "%.300s: %.200s",
+                     p->paths[i], p->pics[i].problem);
     }
-    if (draw_heatmaps(o, &p, &seen, st)) { snprintf(err, errlen, "out of memory"); goto done; }
+    if (draw_heatmaps(o, p, &seen, &r->st)) { snprintf(err, errlen, "out of memory"); goto fail; }
+    *st = r->st;
+    return r;
+fail:
+    fb_report_free(r);
+    return NULL;
+}
+
+void fb_report_free(fb_report *r)
+{
+    if (!r) return;
+    free_plan(&r->p, r->o->ds->n);
+    free(r);
+}
+
+int fb_report_write(const fb_report *r, FILE *f, char *err, size_t errlen)
+{
+    const fb_report_opts *o = r->o;
+    const plan p = r->p;
+    const fb_report_stats *st = &r->st;
 
     fprintf(f, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
             "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>fb report: ");
@@ -613,15 +641,13 @@ int fb_report_write(const fb_report_opts *o, FILE *f, fb_report_stats *st, char 
                 st->changed == 1 ? "" : "s");
     plain_numbers(o, f);
     confusion(o, f);
-    if (records(o, &p, st, f, err, errlen) || cells(o, &p, f, err, errlen)) goto done;
+    if (records(o, &p, st, f, err, errlen) || cells(o, &p, f, err, errlen)) return -1;
     every_photo(o, &p, f);
-    if (p.has_audit && rpt_audit_html(&p.audit, f, p.pics, 224, err, errlen)) goto done;
+    if (p.has_audit && rpt_audit_html(&p.audit, f, p.pics, 224, err, errlen)) return -1;
     if (o->history) history(o, f);
     if (o->lists_dir) lists(o, f);
     provenance(o, f);
     fprintf(f, "<script>\n%s</script>\n</body></html>\n", script);
-    rc = 0;
-done:
-    free_plan(&p, o->ds->n);
-    return rc;
+    if (ferror(f)) { snprintf(err, errlen, "write error"); return -1; }
+    return 0;
 }
