@@ -172,12 +172,14 @@ static void draw_panel(sbuf *b, panel *p, const fb_history *h, const double *tra
     out(b, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"none\" stroke=\"black\" stroke-width=\"1\"/>\n",
         p->x0, p->y0, p->w, p->h);
     if (h->kept > 0) {
-        /* the kept epoch: a dashed line across the panel, labelled at the top */
+        /* the kept epoch: a dashed line across the panel, labelled */
         double x = px(p, h->kept);
         out(b, "<line class=\"kept\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#2ca02c\" "
             "stroke-width=\"1.5\" stroke-dasharray=\"6,4\"/>\n", x, p->y0, x, p->y0 + p->h);
         out(b, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"12\" fill=\"#2ca02c\" text-anchor=\"%s\" %s>kept: epoch %d</text>\n",
-            x + (x > p->x0 + p->w / 2 ? -4 : 4), p->y0 + 14, x > p->x0 + p->w / 2 ? "end" : "start",
+            x + (x > p->x0 + p->w / 2 ? -4 : 4),
+            /* away from the legend: bottom for loss, top for accuracy */
+            is_accuracy ? p->y0 + 14 : p->y0 + p->h - 8, x > p->x0 + p->w / 2 ? "end" : "start",
             FONT, h->kept);
     }
     series(b, p, h->epoch, train, h->n, TRAIN_COLOUR);
