@@ -96,8 +96,9 @@ int   fb_pic_write_png(const uint8_t *rgb, int w, int h, const char *path, char 
 
 /* ========================================================== contact sheets */
 
-/* One thumbnail: rgb [h][w][3], or NULL for a grey placeholder; a caption of
- * up to three lines (plain text, '\n' between lines). */
+/* One thumbnail: rgb [h][w][3], or NULL for a grey placeholder (a blank
+ * cell when the caption is NULL too); a caption of up to three lines (plain
+ * text, '\n' between lines). */
 typedef struct {
     const uint8_t *rgb;
     int w, h;
@@ -109,6 +110,12 @@ typedef struct {
  * -1 with a message. */
 int   fb_sheet_write(const fb_sheet_item *items, size_t n, int columns, int tile,
                      const char *path, char *err, size_t errlen);
+/* The same for photo files: each decoded in this process (fb_prep_image,
+ * libvips started) and fitted whole into its tile; one that cannot be read
+ * is a grey square with the reason in its caption.  A NULL path with a NULL
+ * caption is a blank cell (to start each group on a new row). */
+int   fb_sheet_photos(const char *const *paths, const char *const *captions, size_t n,
+                      int columns, int tile, const char *path, char *err, size_t errlen);
 
 /* ======================================================= numbers in words */
 

@@ -45,8 +45,10 @@ static VipsImage *cell(const fb_sheet_item *it, int tile)
             goto fail;
         pic = t[2];
     } else {
+        /* no picture: grey with its caption; no caption either: a blank cell */
         if (vips_black(&t[0], tile, tile, "bands", 3, NULL) ||
-            vips_linear(t[0], &t[1], (double[]){ 1, 1, 1 }, grey, 3, "uchar", TRUE, NULL))
+            vips_linear(t[0], &t[1], (double[]){ 1, 1, 1 }, it->caption ? grey : white, 3,
+                        "uchar", TRUE, NULL))
             goto fail;
         pic = t[1];
     }
@@ -115,5 +117,42 @@ done:
     if (sheet) g_object_unref(sheet);
     for (size_t i = 0; i < n; i++) if (cells[i]) g_object_unref(cells[i]);
     free(cells);
+    return rc;
+}
+
+int fb_sheet_photos(const char *const *paths, const char *const *captions, size_t n, int columns,
+                    int tile, const char *path, char *err, size_t errlen)
+{
+    fb_sheet_item *items = calloc(n ? n : 1, sizeof *items);
+    uint8_t *pixels = malloc((n ? n : 1) * (size_t)tile * tile * 3);
+    char **notes = calloc(n ? n : 1, sizeof *notes);
+    if (!items || !pixels || !notes) {
+        free(items); free(pixels); free(notes);
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    fb_prep_opts o;
+    fb_prep_opts_default(&o);
+    o.size = tile;
+    o.policy = FB_RESIZE_PAD;   /* the whole photo, its shape kept */
+    for (size_t i = 0; i < n; i++) {
+        items[i].caption = captions[i];
+        if (!paths[i]) continue;   /* a blank cell */
+        uint8_t *px = pixels + i * (size_t)tile * tile * 3;
+        char why[256];
+        if (fb_prep_image(paths[i], &o, px, why, sizeof why) == 0) {
+            items[i].rgb = px;
+            items[i].w = items[i].h = tile;
+        } else if ((notes[i] = malloc(strlen(captions[i] ? captions[i] : "") + strlen(why) + 2))) {
+            /* the reason goes under the grey square */
+            sprintf(notes[i], "%s\n%s", captions[i] ? captions[i] : "", why);
+            items[i].caption = notes[i];
+        }
+    }
+    int rc = fb_sheet_write(items, n, columns, tile, path, err, errlen);
+    for (size_t i = 0; i < n; i++) free(notes[i]);
+    free(notes);
+    free(pixels);
+    free(items);
     return rc;
 }

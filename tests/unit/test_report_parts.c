@@ -122,6 +122,30 @@ static void encodings(void)
           "two across, two rows: %dx%d", s ? s->Xsize : 0, s ? s->Ysize : 0);
     if (s) g_object_unref(s);
     CHECK(fb_sheet_write(items, 0, 2, 64, sheet, err, sizeof err) == -1, "an empty sheet is refused");
+
+    /* photo files: one read, one missing (grey, with the reason), one blank cell */
+    for (int i = 0; i < W * H; i++) { rgb[3 * i] = 10; rgb[3 * i + 1] = 120; rgb[3 * i + 2] = 30; }
+    CHECK(fb_pic_write_png(rgb, W, H, png, err, sizeof err) == 0, "a plain green PNG");
+    err[0] = 0;
+    const char *paths[3] = { png, "/nonexistent/fb.jpg", NULL };
+    const char *caps[3] = { "a", "b", NULL };
+    CHECK(fb_sheet_photos(paths, caps, 3, 3, 64, sheet, err, sizeof err) == 0, "sheet of photos: %s", err);
+    s = vips_image_new_from_file(sheet, NULL);
+    double grey = -1, blank = -1, photo[3] = { -1, -1, -1 };
+    if (s) {
+        double *v; int nv;
+        if (!vips_getpoint(s, &v, &nv, 8 + 72 + 32, 8 + 32, NULL)) { grey = v[0]; g_free(v); }
+        if (!vips_getpoint(s, &v, &nv, 8 + 144 + 32, 8 + 32, NULL)) { blank = v[0]; g_free(v); }
+        if (!vips_getpoint(s, &v, &nv, 8 + 32, 8 + 32, NULL)) {
+            memcpy(photo, v, sizeof photo);
+            g_free(v);
+        }
+        g_object_unref(s);
+    }
+    CHECK(grey == 200 && blank == 255, "the missing photo is grey (%g), the blank cell white (%g)",
+          grey, blank);
+    CHECK(fabs(photo[0] - 10) <= 2 && fabs(photo[1] - 120) <= 2 && fabs(photo[2] - 30) <= 2,
+          "the photo is itself: %g,%g,%g", photo[0], photo[1], photo[2]);
     unlink(png);
     unlink(sheet);
     rmdir(path);
