@@ -67,13 +67,14 @@ typedef struct {
     int has_audit;
 } plan;
 
-static const fb_report_opts *cmp_o;
-static int by_confidence(const void *a, const void *b)
+/* Least confident first (the probability of the class said); ties in stream order. */
+static int by_confidence(const void *a, const void *b, void *ctx)
 {
+    const fb_report_opts *o = ctx;
     size_t x = *(const size_t *)a, y = *(const size_t *)b;
-    int k = cmp_o->head->nclasses;
-    float px = cmp_o->probs[x * k + fb_argmax(cmp_o->probs + x * k, k)];
-    float py = cmp_o->probs[y * k + fb_argmax(cmp_o->probs + y * k, k)];
+    int k = o->head->nclasses;
+    float px = o->probs[x * k + fb_argmax(o->probs + x * k, k)];
+    float py = o->probs[y * k + fb_argmax(o->probs + y * k, k)];
     return px < py ? -1 : px > py ? 1 : (x > y) - (x < y);
 }
 
@@ -104,8 +105,7 @@ static int make_plan(const fb_report_opts *o, plan *p, char *err, size_t errlen)
     }
     free(map);
     map = NULL;
-    cmp_o = o;
-    qsort(p->unsure, p->nunsure, sizeof *p->unsure, by_confidence);
+    qsort_r(p->unsure, p->nunsure, sizeof *p->unsure, by_confidence, (void *)o);
     if (p->nunsure > (size_t)o->unsure) p->nunsure = o->unsure;
 
     /* rendered: the shown mistakes and unsure ones, and up to per_cell of each cell */
