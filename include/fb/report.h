@@ -32,7 +32,7 @@
 
 /* The head's logits at features x [h->in_dim] (inference mode) and the
  * gradient of logit c with respect to x, grad [h->in_dim].  Computed from
- * the parameter layout of fb/head.h.  0 ok, -1 no memory. */
+ * the blocks fb_head_block_at lays out.  0 ok, -1 no memory. */
 int   fb_cam_logits_grad(const fb_head *h, const float *x, int c, float *logits, float *grad);
 /* Does fb_cam_logits_grad reproduce the head?  Compares its softmax at x with
  * probs [h->nclasses] (from fb_head_predict_all).  0 yes; -1 with a message. */

@@ -18,35 +18,12 @@
 #include <string.h>
 
 /* ---- the head's input gradient, inference mode ----
- * Written from the parameter layout fb/head.h documents (Dense -> ReLU ->
- * BatchNorm per hidden block, dropout the identity at inference), because the
- * head's own backward pass differentiates the loss in training mode.  The
- * caller checks the logits against fb_head_predict_all (fb_cam_check_head)
- * so that a head this code does not understand is refused, not drawn. */
-
-/* Offsets of block l's weights, as fb/head.h lays them out. */
-static void block_at(const fb_head *h, int l, const float **w, const float **b,
-                     const float **gamma, const float **beta, const float **mean,
-                     const float **var, int *in, int *out)
-{
-    size_t off = 0, soff = 0;
-    for (int i = 0; i < l; i++) {
-        int bi = i == 0 ? h->in_dim : h->hidden[i - 1], bo = h->hidden[i];
-        off += (size_t)bi * bo + 3 * (size_t)bo;
-        soff += 2 * (size_t)bo;
-    }
-    *in = l == 0 ? h->in_dim : h->hidden[l - 1];
-    *out = l == h->nhidden ? h->nclasses : h->hidden[l];
-    *w = h->params + off;
-    *b = *w + (size_t)*in * *out;
-    *gamma = *beta = *mean = *var = NULL;
-    if (l < h->nhidden) {
-        *gamma = *b + *out;
-        *beta = *gamma + *out;
-        *mean = h->stats + soff;
-        *var = *mean + *out;
-    }
-}
+ * Written from the block layout of fb/head.h (fb_head_block_at: Dense ->
+ * ReLU -> BatchNorm per hidden block, dropout the identity at inference),
+ * because the head's own backward pass differentiates the loss in training
+ * mode.  The caller checks the logits against fb_head_predict_all
+ * (fb_cam_check_head) so that a head this code does not understand is
+ * refused, not drawn. */
 
 int fb_cam_logits_grad(const fb_head *h, const float *x, int c, float *logits, float *grad)
 {
@@ -66,12 +43,12 @@ int fb_cam_logits_grad(const fb_head *h, const float *x, int c, float *logits, f
         free(g);
         return -1;
     }
-    const float *w, *b, *gm, *bt, *mu, *var;
-    int in, out;
     /* forward: in [in] -> z = in.W + b, a = relu(z), y = gamma (a - mu) / sqrt(var + eps) + beta */
     const float *cur = x;
     for (int l = 0; l <= L; l++) {
-        block_at(h, l, &w, &b, &gm, &bt, &mu, &var, &in, &out);
+        fb_head_block k = fb_head_block_at(h, l, h->params);
+        const float *w = k.w, *b = k.b, *gm = k.gamma, *bt = k.beta, *mu = k.run_mean, *var = k.run_var;
+        int in = k.in, out = k.out;
         float *dst = l < L ? z[l] : logits;
         for (int o = 0; o < out; o++) dst[o] = b[o];
         for (int i = 0; i < in; i++) {
@@ -91,7 +68,9 @@ int fb_cam_logits_grad(const fb_head *h, const float *x, int c, float *logits, f
     float *gout = g, *gin = g + maxw;
     for (int o = 0; o < h->nclasses; o++) gout[o] = o == c;
     for (int l = L; l >= 0; l--) {
-        block_at(h, l, &w, &b, &gm, &bt, &mu, &var, &in, &out);
+        fb_head_block k = fb_head_block_at(h, l, h->params);
+        const float *w = k.w, *gm = k.gamma, *var = k.run_var;
+        int in = k.in, out = k.out;
         if (l < L)   /* through BatchNorm (a constant scale at inference) and the ReLU */
             for (int o = 0; o < out; o++)
                 gout[o] = z[l][o] > 0 ? gout[o] * gm[o] / sqrtf(var[o] + h->bn_eps) : 0;
