@@ -5,8 +5,8 @@
 load helpers
 
 # A small fixture set, made once: two classes of random colour blobs (the
-# classes differ in nothing, so the head makes mistakes), a linear head
-# trained on them, and a test stream of some of them with two labels
+# classes differ in nothing, so the head makes mistakes), a head with a
+# hidden layer trained on them for a few epochs (a training history; Grad-CAM), and a test stream of some of them with two labels
 # swapped (sure mistakes) and one photo that is gone by report time.
 setup_file() {
     [ -f "${FB_WEIGHTS:-$FB_ROOT/build/share/fb/resnet50.fbw}" ] || return 0
@@ -21,7 +21,8 @@ setup_file() {
         printf 'cool\t%s\n' "$PWD/photos/cool/c$i.png"
     done > train.tsv
     fb-prep < train.tsv 2>/dev/null | fb-feat > train.fbt
-    fb-train -q --seed 1 -v train.fbt --history history.tsv -o head.bin < train.fbt 2>/dev/null
+    fb-train -q --seed 1 --head 16 --epochs 10 -v train.fbt --history history.tsv \
+        -o head.bin < train.fbt 2>/dev/null
     cp photos/warm/w3.jpg gone.jpg
     { printf 'cool\t%s\n' "$PWD/photos/warm/w0.jpg"      # swapped: a sure mistake
       printf 'warm\t%s\n' "$PWD/photos/cool/c0.png"      # swapped: a sure mistake

@@ -30,8 +30,9 @@
 #define FB_CAM_CELLS (FB_CAM_SIDE * FB_CAM_SIDE)
 #define FB_CAM_CHANNELS 2048
 
-/* The head's logits at features x [h->in_dim] (inference mode) and the
- * gradient of logit c with respect to x, grad [h->in_dim].  Computed from
+/* The head's logits at raw features x [h->in_dim] (its normalisation, then
+ * inference mode) and the gradient of logit c with respect to x, grad
+ * [h->in_dim].  Computed from
  * the blocks fb_head_block_at lays out.  0 ok, -1 no memory. */
 int   fb_cam_logits_grad(const fb_head *h, const float *x, int c, float *logits, float *grad);
 /* Does fb_cam_logits_grad reproduce the head?  Compares its softmax at x with
@@ -40,9 +41,10 @@ int   fb_cam_check_head(const fb_head *h, const float *x, const float *probs, ch
                         size_t errlen);
 /* Class activation map: map[i] = grad . A[i,:] for the cells i of a spatial
  * map A [cells, dim] whose mean over cells is the head's input.  With grad
- * from fb_cam_logits_grad this is CAM for the linear head (grad = W[:,c])
- * and, up to the positive factor 1/cells, Grad-CAM for hidden-layer heads
- * (Grad-CAM's channel weights are the gradient averaged over the cells). */
+ * from fb_cam_logits_grad this is CAM for a linear head without
+ * normalisation (grad = W[:,c]) and, up to the positive factor 1/cells,
+ * Grad-CAM otherwise (hidden layers, or fb/head.h's normalisation): Grad-CAM's
+ * channel weights are the gradient averaged over the cells. */
 void  fb_cam_map(const float *A, int cells, int dim, const float *grad, float *map);
 /* ReLU (only evidence for the class), then divided by the largest value;
  * returns that largest value (0: no cell speaks for the class). */
@@ -119,11 +121,8 @@ int   fb_sheet_photos(const char *const *paths, const char *const *captions, siz
 
 /* ======================================================= numbers in words */
 
-/* Wilson score interval for k successes in n trials at normal quantile z
- * (1.96 for 95%): [*lo, *hi] within [0, 1]; [0, 1] when n is 0. */
-void  fb_wilson_interval(size_t k, size_t n, double z, double *lo, double *hi);
 /* "87 of 100 photos classified right: 87.0%. With 100 photos ... between
- * 79.0% and 92.2%." */
+ * 79.0% and 92.2%.": the 95% Wilson interval of fb/head.h in words. */
 void  fb_words_accuracy(size_t right, size_t n, char *buf, size_t len);
 
 /* ============================================================== the report */

@@ -6,8 +6,10 @@
  *   g = dy_c/dx                          (the head's input gradient)
  *   Grad-CAM weights alpha_k = mean over cells of dy_c/dA[cell,k] = g_k / cells
  *   map[cell] = ReLU(sum_k alpha_k A[cell,k])
- * For the linear head g is W[:,c] and g.A[cell] is exactly CAM (Zhou et al.
- * 2016); for hidden-layer heads it is Grad-CAM (Selvaraju et al. 2017).  We
+ * For a linear head without normalisation g is W[:,c] and g.A[cell] is
+ * exactly CAM (Zhou et al. 2016); for hidden layers or a normalised input it
+ * is Grad-CAM (Selvaraju et al. 2017), the gradient taken at the photo's own
+ * features.  We
  * keep map[cell] = g.A[cell] (CAM's scale: its mean over the cells is the
  * logit minus the bias for a linear head) and apply the ReLU when drawing;
  * Grad-CAM's 1/cells is a positive scale that normalising removes. */
@@ -25,6 +27,39 @@
  * (fb_cam_check_head) so that a head this code does not understand is
  * refused, not drawn. */
 
+/* Back through the head's normalisation (fb/head.h: signed sqrt, then unit
+ * length, then minus the mean over the deviation, each if the head has it):
+ * g holds dy/d(normalised x) and becomes dy/dx.  The signed square root has
+ * no slope at 0; a channel that is 0 after the average pool is 0 in every
+ * cell (the block ends in a ReLU), so its weight multiplies only zeros and
+ * is taken as 0. */
+static void norm_backward(const fb_head *h, const float *x, float *g)
+{
+    int d = h->in_dim, s = h->norm;
+    if (s & FB_NORM_STD)
+        for (int j = 0; j < d; j++) g[j] *= h->norm_inv_std[j];
+    if (s & FB_NORM_L2) {
+        double ss = 0, dot = 0;
+        for (int j = 0; j < d; j++) {
+            double a = s & FB_NORM_SQRT ? copysign(sqrt(fabs(x[j])), x[j]) : x[j];
+            ss += a * a;
+        }
+        if (ss > 0) {
+            double r = sqrt(ss);
+            for (int j = 0; j < d; j++) {
+                double a = s & FB_NORM_SQRT ? copysign(sqrt(fabs(x[j])), x[j]) : x[j];
+                dot += g[j] * a / r;
+            }
+            for (int j = 0; j < d; j++) {
+                double a = s & FB_NORM_SQRT ? copysign(sqrt(fabs(x[j])), x[j]) : x[j];
+                g[j] = (float)((g[j] - dot * a / r) / r);
+            }
+        }
+    }
+    if (s & FB_NORM_SQRT)
+        for (int j = 0; j < d; j++) g[j] = x[j] == 0 ? 0 : (float)(g[j] / (2 * sqrt(fabs(x[j]))));
+}
+
 int fb_cam_logits_grad(const fb_head *h, const float *x, int c, float *logits, float *grad)
 {
     int L = h->nhidden, maxw = h->in_dim > h->nclasses ? h->in_dim : h->nclasses;
@@ -38,13 +73,17 @@ int fb_cam_logits_grad(const fb_head *h, const float *x, int c, float *logits, f
         ok = z[l] != NULL;
         if (ok) y[l] = z[l] + h->hidden[l];
     }
-    if (!ok) {
+    float *xn = ok ? malloc((size_t)h->in_dim * sizeof *xn) : NULL;
+    if (!ok || !xn) {
         for (int l = 0; l < L; l++) free(z[l]);
         free(g);
         return -1;
     }
+    /* the head's own normalisation first, as fb_head_predict_all applies it */
+    memcpy(xn, x, (size_t)h->in_dim * sizeof *xn);
+    fb_head_normalise(h, xn, 1);
     /* forward: in [in] -> z = in.W + b, a = relu(z), y = gamma (a - mu) / sqrt(var + eps) + beta */
-    const float *cur = x;
+    const float *cur = xn;
     for (int l = 0; l <= L; l++) {
         fb_head_block k = fb_head_block_at(h, l, h->params);
         const float *w = k.w, *b = k.b, *gm = k.gamma, *bt = k.beta, *mu = k.run_mean, *var = k.run_var;
@@ -83,8 +122,10 @@ int fb_cam_logits_grad(const fb_head *h, const float *x, int c, float *logits, f
         }
         float *t = gout; gout = gin; gin = t;
     }
+    norm_backward(h, x, grad);
     for (int l = 0; l < L; l++) free(z[l]);
     free(g);
+    free(xn);
     return 0;
 }
 

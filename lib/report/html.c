@@ -73,8 +73,8 @@ static int by_confidence(const void *a, const void *b, void *ctx)
     const fb_report_opts *o = ctx;
     size_t x = *(const size_t *)a, y = *(const size_t *)b;
     int k = o->head->nclasses;
-    float px = o->probs[x * k + fb_argmax(o->probs + x * k, k)];
-    float py = o->probs[y * k + fb_argmax(o->probs + y * k, k)];
+    float px = o->probs[x * k + fb_head_decide(o->head, o->probs + x * k)];
+    float py = o->probs[y * k + fb_head_decide(o->head, o->probs + y * k)];
     return px < py ? -1 : px > py ? 1 : (x > y) - (x < y);
 }
 
@@ -95,11 +95,11 @@ static int make_plan(const fb_report_opts *o, plan *p, char *err, size_t errlen)
     p->slot = malloc(n * sizeof *p->slot);
     p->heat = calloc(n ? n : 1, sizeof *p->heat);
     if (!map || !p->truth || !p->pred || !p->unsure || !p->slot || !p->heat) goto oom;
-    /* the same matching by name and argmax as fb_score_init */
+    /* the same matching by name and decision as fb_score_init */
     fb_class_map(ds->classes, ds->nclasses, o->head->classes, k, map);
     for (size_t r = 0; r < n; r++) {
         p->truth[r] = ds->y[r] >= 0 ? map[ds->y[r]] : -1;
-        p->pred[r] = fb_argmax(o->probs + r * k, k);
+        p->pred[r] = fb_head_decide(o->head, o->probs + r * k);
         p->slot[r] = -1;
         if (p->truth[r] >= 0 && p->truth[r] == p->pred[r]) p->unsure[p->nunsure++] = r;
     }
@@ -244,17 +244,11 @@ static void plain_numbers(const fb_report_opts *o, FILE *f)
     const fb_head *h = o->head;
     char words[512];
     fb_words_accuracy(m->correct, m->n, words, sizeof words);
-    size_t largest = 0;
-    for (int t = 0; t < h->nclasses; t++) {
-        size_t s = 0;
-        for (int c = 0; c < h->nclasses; c++) s += m->confusion[(size_t)t * h->nclasses + c];
-        if (s > largest) largest = s;
-    }
     fprintf(f, "<section id=\"numbers\"><h2>The numbers</h2>\n<p><strong>%s</strong></p>\n", words);
     fprintf(f, "<p>Always guessing the largest class would score %.1f%%. Balanced accuracy "
             "(the mean of each class's recall, which a lopsided test set cannot flatter) is "
             "%.1f%%. Mean loss (cross-entropy) is %.3f.",
-            m->n ? 100.0 * largest / m->n : 0.0, 100 * fb_metrics_macro_recall(m),
+            100 * fb_majority_baseline(m->confusion, m->k), 100 * fb_balanced_accuracy(m->confusion, m->k),
             fb_metrics_mean_loss(m));
     if (h->nclasses == 2) {
         double auc = fb_metrics_auc(m);
@@ -262,6 +256,12 @@ static void plain_numbers(const fb_report_opts *o, FILE *f)
             fprintf(f, " ROC AUC is %.3f: the chance that a random <em>%s</em> photo scores "
                     "higher for <em>%s</em> than a random <em>%s</em> photo.",
                     auc, h->classes[1], h->classes[1], h->classes[0]);
+    }
+    if (h->nclasses == 2 && h->threshold != 0) {
+        fprintf(f, " This head answers <em>");
+        rpt_esc(f, h->classes[1]);
+        fprintf(f, "</em> when ln(p(%s) / p(%s)) &gt; %.3f, a threshold chosen in training, "
+                "not when its probability passes one half.", "1", "0", h->threshold);
     }
     fprintf(f, "</p>\n");
     if (o->score->unlabelled || o->score->unknown_total)
@@ -517,6 +517,9 @@ static void provenance(const fb_report_opts *o, FILE *f)
             arch, h->in_dim, h->nclasses);
     rpt_esc(f, o->stream_name);
     fprintf(f, "</code>: %zu records</dd>\n", o->ds->n);
+    char norm[64];
+    fb_norm_string(h->norm, norm, sizeof norm);
+    fprintf(f, "<dt>normalisation</dt><dd>%s</dd>\n", norm);
     const char *text[2] = { o->ds->provenance, h->training };
     for (int i = 0; i < 2; i++)
         for (const char *line = text[i]; line && *line;) {

@@ -22,8 +22,9 @@ enum { SIDE = 2, CELLS = SIDE * SIDE, C = 6, K = 3 };
 static fb_rng rng;
 
 /* A head with every parameter and statistic random (gamma, beta and the
- * running statistics too, so BatchNorm is not the identity). */
-static void random_head(fb_head *h, int nhidden, const int *hidden)
+ * running statistics too, so BatchNorm is not the identity), and the
+ * normalisation steps norm fitted on random records. */
+static void random_head(fb_head *h, int nhidden, const int *hidden, int norm)
 {
     const char *names[K] = { "a", "b", "c" };
     if (fb_head_init(h, C, K, names, nhidden, hidden, 0.5f, "") != 0) exit(2);
@@ -35,22 +36,30 @@ static void random_head(fb_head *h, int nhidden, const int *hidden)
         }
         off += 2 * hidden[l];
     }
+    if (norm) {
+        float train[20 * C];
+        char err[128];
+        for (int i = 0; i < 20 * C; i++) train[i] = (float)fb_rng_uniform(&rng) * 3;
+        if (fb_head_fit_norm(h, norm, train, 20, err, sizeof err) != 0) exit(2);
+    }
 }
 
-/* The head's logit c at the mean of A, by lib/head's inference forward. */
+/* The head's logit c at the mean of A, by lib/head's normalisation and
+ * inference forward. */
 static double head_logit(fb_head *h, fb_head_work *w, const float *A, int c)
 {
     float x[C] = { 0 };
     for (int i = 0; i < CELLS; i++)
         for (int k = 0; k < C; k++) x[k] += A[i * C + k] / CELLS;
+    fb_head_normalise(h, x, 1);
     fb_head_forward(h, w, x, 1, 0, 0, 0, NULL);
     return w->logits[c];
 }
 
-static void check_gradcam(int nhidden, const int *hidden, const char *what)
+static void check_gradcam(int nhidden, const int *hidden, int norm, const char *what)
 {
     fb_head h;
-    random_head(&h, nhidden, hidden);
+    random_head(&h, nhidden, hidden, norm);
     fb_head_work w;
     if (fb_head_work_init(&w, &h, 1) != 0) exit(2);
     float A[CELLS * C];
@@ -102,7 +111,7 @@ static void check_gradcam(int nhidden, const int *hidden, const char *what)
 static void check_linear_cam(void)
 {
     fb_head h;
-    random_head(&h, 0, NULL);
+    random_head(&h, 0, NULL, 0);
     float A[CELLS * C], x[C] = { 0 }, logits[K], grad[C], map[CELLS];
     for (int i = 0; i < CELLS * C; i++) A[i] = (float)fb_rng_uniform(&rng);
     for (int i = 0; i < CELLS; i++)
@@ -126,11 +135,29 @@ static void check_linear_cam(void)
     fb_head_free(&h);
 }
 
+/* A channel that is 0 in every cell (a dead unit after the block's ReLU):
+ * the signed square root has no slope there; the map must stay finite. */
+static void check_zero_channel(void)
+{
+    fb_head h;
+    random_head(&h, 0, NULL, FB_NORM_SQRT | FB_NORM_L2 | FB_NORM_STD);
+    float A[CELLS * C], x[C] = { 0 }, logits[K], grad[C], map[CELLS];
+    for (int i = 0; i < CELLS * C; i++) A[i] = (i % C == 2) ? 0 : (float)fb_rng_uniform(&rng);
+    for (int i = 0; i < CELLS; i++)
+        for (int k = 0; k < C; k++) x[k] += A[i * C + k] / CELLS;
+    fb_cam_logits_grad(&h, x, 1, logits, grad);
+    fb_cam_map(A, CELLS, C, grad, map);
+    int finite = 1;
+    for (int i = 0; i < CELLS; i++) finite &= isfinite(map[i]);
+    CHECK(finite && grad[2] == 0, "a channel that is 0 everywhere weighs 0, the map stays finite");
+    fb_head_free(&h);
+}
+
 static void check_check_head(void)
 {
     int hidden[1] = { 5 };
     fb_head h;
-    random_head(&h, 1, hidden);
+    random_head(&h, 1, hidden, FB_NORM_SQRT | FB_NORM_L2 | FB_NORM_STD);
     fb_featset ds = { 0 };
     float x[C];
     for (int k = 0; k < C; k++) x[k] = (float)fb_rng_uniform(&rng);
@@ -181,9 +208,14 @@ int main(void)
 {
     fb_rng_seed(&rng, 13);
     int one[1] = { 5 }, two[2] = { 7, 4 };
-    check_gradcam(1, one, "one hidden layer");
-    check_gradcam(2, two, "two hidden layers");
-    check_gradcam(0, NULL, "linear");
+    const int all = FB_NORM_SQRT | FB_NORM_L2 | FB_NORM_STD;
+    check_gradcam(1, one, 0, "one hidden layer");
+    check_gradcam(2, two, 0, "two hidden layers");
+    check_gradcam(0, NULL, 0, "linear");
+    check_gradcam(0, NULL, all, "linear, sqrt+l2+std");
+    check_gradcam(2, two, all, "two hidden layers, sqrt+l2+std");
+    check_gradcam(0, NULL, FB_NORM_L2, "linear, l2");
+    check_zero_channel();
     check_linear_cam();
     check_check_head();
     check_upsample_and_normalise();
