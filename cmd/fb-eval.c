@@ -10,6 +10,8 @@
 #include "common/common.h"
 #include "common/head_input.h"
 #include "fb/head.h"
+#include "fb/photo.h"
+#include "fb/report.h"
 #include "fb/util.h"
 
 static const char usage[] =
@@ -20,6 +22,7 @@ static const char usage[] =
     "  --force        score a stream whose preprocessing differs from the head's training data\n"
     "  --mistakes N   list at most N misclassified records in the text report (default 20;\n"
     "                 --json lists all)\n"
+    "  --sheet FILE   also draw the first 100 mistakes as a contact sheet (PNG)\n"
     "  --help, --version\n";
 
 /* JSON number, or null for NaN (undefined metrics). */
@@ -184,11 +187,11 @@ int main(int argc, char **argv)
     fb_handle_help_version(argc, argv, usage);
     fb_tune_blas(argv);
     int as_json = 0, force = 0, max_mistakes = 20, c;
-    const char *positive_name = NULL;
+    const char *positive_name = NULL, *sheet = NULL;
     static const struct option longopts[] = {
         { "json", no_argument, NULL, 'j' }, { "force", no_argument, NULL, 'f' },
         { "mistakes", required_argument, NULL, 'm' }, { "positive", required_argument, NULL, 'p' },
-        { NULL, 0, NULL, 0 }
+        { "sheet", required_argument, NULL, 'S' }, { NULL, 0, NULL, 0 }
     };
     while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
         switch (c) {
@@ -196,6 +199,7 @@ int main(int argc, char **argv)
         case 'f': force = 1; break;
         case 'm': max_mistakes = (int)fb_opt_long("--mistakes", optarg, 0, 1000000); break;
         case 'p': positive_name = optarg; break;
+        case 'S': sheet = optarg; break;
         default: fputs(usage, stderr); return FB_EXIT_USAGE;
         }
     }
@@ -229,6 +233,9 @@ int main(int argc, char **argv)
     if (as_json) print_json(&r);
     else print_text(&r, max_mistakes);
     if (fflush(stdout) != 0 || ferror(stdout)) fb_die(FB_EXIT_FAILURE, "stdout: write error");
+    if (sheet && (fb_photo_vips_start(argv[0], err, sizeof err) ||
+                  fb_sheet_mistakes(&h, &ds, &s, 100, sheet, err, sizeof err)))
+        fb_die(FB_EXIT_FAILURE, "%s", err);
 
     fb_score_free(&s);
     free(probs);

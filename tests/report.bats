@@ -166,3 +166,22 @@ print(min(rows, key=lambda r: float(r[3]))[0])')
     grep -q "kept: epoch $kept<" "$BATS_TEST_TMPDIR/c.svg"
     [ "$(grep -c 'class="kept"' "$BATS_TEST_TMPDIR/c.svg")" -eq 2 ]
 }
+
+@test "fb-eval --sheet and fb-audit --sheet draw the mistakes and the near-duplicate groups" {
+    fixture_or_skip
+    run fb-eval --sheet "$BATS_TEST_TMPDIR/mistakes.png" head.bin < test.fbt
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"misclassified"* ]]
+    n=$(python3 -c 'import json; print(len(json.load(open("eval.json"))["misclassified"]))')
+    # six across, 160-pixel tiles, 8 apart, 8 around
+    cols=$(( n < 6 ? n : 6 ))
+    [ "$(vipsheader -f width "$BATS_TEST_TMPDIR/mistakes.png")" -eq $(( 8 + cols * 168 )) ]
+    # a copy of a photo in another split: one group, a leak
+    mkdir -p dup && cp photos/warm/w1.jpg dup/w1-copy.jpg
+    { cat train.tsv; printf 'warm\t%s\n' "$PWD/dup/w1-copy.jpg"; } > dup/train.tsv
+    cp test.tsv dup/test.tsv && : > dup/val.tsv
+    run fb-audit --sheet "$BATS_TEST_TMPDIR/groups.png" -l dup
+    [ -s "$BATS_TEST_TMPDIR/groups.png" ]
+    # one group of at least two: two columns at least, one row
+    [ "$(vipsheader -f width "$BATS_TEST_TMPDIR/groups.png")" -ge $(( 8 + 2 * 168 )) ]
+}

@@ -18,6 +18,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "fb/audit.h"
 #include "fb/head.h"
 #include "fb/plot.h"
 #include "fb/photo.h"
@@ -118,6 +119,16 @@ int   fb_sheet_write(const fb_sheet_item *items, size_t n, int columns, int tile
  * caption is a blank cell (to start each group on a new row). */
 int   fb_sheet_photos(const char *const *paths, const char *const *captions, size_t n,
                       int columns, int tile, const char *path, char *err, size_t errlen);
+/* fb-eval --sheet: the first max mistakes of s (most confident first), the
+ * whole photo (ds's ids are paths) with its true and said class and the
+ * probability.  No mistakes: a sheet that says so.  0 ok; -1 with a message. */
+int   fb_sheet_mistakes(const fb_head *h, const fb_featset *ds, const fb_score *s, size_t max,
+                        const char *path, char *err, size_t errlen);
+/* fb-audit --sheet: each near-duplicate group on its own row, each copy with
+ * its split and class (LEAK when the group spans splits).  No groups: a sheet
+ * that says so.  0 ok; -1 with a message. */
+int   fb_sheet_groups(const fb_audit_file *files, const fb_photo_group *groups, size_t ngroups,
+                      char *const *classes, const char *path, char *err, size_t errlen);
 
 /* ======================================================= numbers in words */
 

@@ -156,3 +156,79 @@ int fb_sheet_photos(const char *const *paths, const char *const *captions, size_
     free(items);
     return rc;
 }
+
+/* The file name of a path, for captions. */
+static const char *base_name(const char *path)
+{
+    const char *s = strrchr(path, '/');
+    return s ? s + 1 : path;
+}
+
+int fb_sheet_mistakes(const fb_head *h, const fb_featset *ds, const fb_score *s, size_t max,
+                      const char *path, char *err, size_t errlen)
+{
+    size_t n = s->nmistakes < max ? s->nmistakes : max;
+    if (n == 0) {
+        /* a perfect score is not an error: the sheet says so */
+        fb_sheet_item none = { NULL, 0, 0, "no mistakes" };
+        return fb_sheet_write(&none, 1, 1, 160, path, err, errlen);
+    }
+    const char **paths = calloc(n, sizeof *paths);
+    char **caps = calloc(n, sizeof *caps);
+    int rc = -1;
+    if (!paths || !caps) { snprintf(err, errlen, "out of memory"); goto done; }
+    for (size_t i = 0; i < n; i++) {
+        const fb_mistake *m = &s->mistakes[i];
+        paths[i] = ds->ids[m->row];
+        size_t len = strlen(h->classes[m->truth]) + strlen(h->classes[m->pred]) + strlen(paths[i]) + 64;
+        if (!(caps[i] = malloc(len))) { snprintf(err, errlen, "out of memory"); goto done; }
+        /* most confident first, as fb-eval lists them */
+        snprintf(caps[i], len, "%zu. true %s\nsaid %s (p %.2f)\n%s", i + 1, h->classes[m->truth],
+                 h->classes[m->pred], m->prob, base_name(paths[i]));
+    }
+    rc = fb_sheet_photos(paths, (const char *const *)caps, n, 6, 160, path, err, errlen);
+done:
+    for (size_t i = 0; caps && i < n; i++) free(caps[i]);
+    free(caps);
+    free(paths);
+    return rc;
+}
+
+int fb_sheet_groups(const fb_audit_file *files, const fb_photo_group *groups, size_t ngroups,
+                    char *const *classes, const char *path, char *err, size_t errlen)
+{
+    if (ngroups == 0) {
+        fb_sheet_item none = { NULL, 0, 0, "no near-duplicates" };
+        return fb_sheet_write(&none, 1, 1, 160, path, err, errlen);
+    }
+    /* one group per row, side by side; a larger group wraps onto more rows */
+    size_t columns = 2, cells = 0;
+    for (size_t g = 0; g < ngroups; g++) if (groups[g].n > columns) columns = groups[g].n;
+    if (columns > 6) columns = 6;
+    for (size_t g = 0; g < ngroups; g++) cells += (groups[g].n + columns - 1) / columns * columns;
+    const char **paths = calloc(cells, sizeof *paths);
+    char **caps = calloc(cells, sizeof *caps);
+    int rc = -1;
+    if (!paths || !caps) { snprintf(err, errlen, "out of memory"); goto done; }
+    size_t k = 0;
+    for (size_t g = 0; g < ngroups; g++) {
+        const fb_photo_group *gr = &groups[g];
+        for (size_t i = 0; i < gr->n; i++, k++) {
+            const fb_audit_file *f = &files[gr->members[i]];
+            const char *split = f->split >= 0 ? fb_split_names[f->split] : "no split";
+            const char *cls = f->label >= 0 ? classes[f->label] : "-";
+            size_t len = strlen(split) + strlen(cls) + strlen(f->path) + 64;
+            if (!(caps[k] = malloc(len))) { snprintf(err, errlen, "out of memory"); goto done; }
+            snprintf(caps[k], len, "group %zu%s: %s\n%s\n%s", g + 1,
+                     fb_photo_group_is_leak(gr) ? " LEAK" : "", split, cls, base_name(f->path));
+            paths[k] = f->path;
+        }
+        while (k % columns) k++;   /* blank cells to the end of the row */
+    }
+    rc = fb_sheet_photos(paths, (const char *const *)caps, cells, (int)columns, 160, path, err, errlen);
+done:
+    for (size_t i = 0; caps && i < cells; i++) free(caps[i]);
+    free(caps);
+    free(paths);
+    return rc;
+}
