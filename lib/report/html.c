@@ -216,7 +216,7 @@ static int draw_heatmaps(const fb_report_opts *o, plan *p, const fb_prep_opts *s
 /* ---- sections ---- */
 
 static const char style[] =
-    "body{font:15px/1.45 system-ui,'DejaVu Sans',sans-serif;margin:0 auto;max-width:1180px;"
+    "body{font:15px/1.45 system-ui,'DejaVu Sans',sans-serif;margin:0 auto;max-width:1480px;"
     "padding:0 16px 40px;color:#1b1b1b;background:#fafafa}\n"
     "h1{font-size:26px;margin:24px 0 4px}h2{border-bottom:2px solid #ddd;padding-top:18px}\n"
     "nav a{margin-right:14px}code{font-size:13px;word-break:break-all}\n"
