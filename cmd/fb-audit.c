@@ -27,7 +27,7 @@ static const char usage[] =
     "  -c, --cosine COS      feature cosine similarity for 'same photo', default 0.95\n"
     "  -s, --seed N          seed of the cross-validation, default 1\n"
     "      --json            machine-readable report\n"
-    "      --sheet FILE      also draw the near-duplicate groups as a contact sheet (PNG)\n"
+    "      --sheet FILE      also draw the near-duplicate groups as one sheet (PNG)\n"
     "Exit status: 0 clean, 1 unusable files or errors, 2 usage, 3 leak, 4 shortcut,\n"
     "5 leak and shortcut.  See fb-audit(1).\n";
 

@@ -22,7 +22,7 @@ static const char usage[] =
     "  --force        score a stream whose preprocessing differs from the head's training data\n"
     "  --mistakes N   list at most N misclassified records in the text report (default 20;\n"
     "                 --json lists all)\n"
-    "  --sheet FILE   also draw the first 100 mistakes as a contact sheet (PNG)\n"
+    "  --sheet FILE   also draw the first 100 mistakes as one contact sheet (PNG)\n"
     "  --help, --version\n";
 
 /* JSON number, or null for NaN (undefined metrics). */

@@ -22,9 +22,9 @@ static const char *usage =
     "                 same-photo group\n"
     "                 of the tensor (to compare two runs record by record)\n"
     "  -c, --count    print only the number of records\n"
-    "      --png DIR  also write each image record (fb-prep's output) as DIR/INDEX-NAME.png:\n"
-    "                 what the network saw\n"
-    "      --sheet FILE  also write the first 100 image records as one contact sheet (PNG)\n"
+    "      --png DIR  also write each image record (fb-prep's output) as a PNG,\n"
+    "                 DIR/INDEX-NAME.png: what the network saw\n"
+    "      --sheet FILE  also the first 100 image records as one contact sheet (PNG)\n"
     "      --help     this text;  --version  the version\n";
 
 /* Pictures of an image stream's records (--png, --sheet). */

@@ -15,19 +15,19 @@
 
 static const char usage[] =
     "usage: fb-report -o report.html [options] head.bin < test.fbt\n"
-    "  The feature stream's ids must be the photos' paths (as fb-prep was given them).\n"
+    "  The stream's ids must be the photos' paths (as fb-prep was given them).\n"
     "  -o, --output FILE    the HTML page to write (atomically)\n"
     "      --audit FILE     add the audit: fb-audit --json output\n"
     "      --history FILE   add the training curves: fb-train --history output\n"
     "      --lists DIR      add the split: fb-split's train/val/test.tsv\n"
-    "      --mistakes N     show the N most confident mistakes with pictures (default 24)\n"
-    "      --unsure N       show the N least confident right answers (default 8)\n"
+    "      --mistakes N     the N most confident mistakes, with pictures (default 24)\n"
+    "      --unsure N       the N least confident right answers (default 8)\n"
     "      --per-cell N     thumbnails per confusion-matrix cell (default 60)\n"
     "      --no-heatmaps    leave out where the network looked (no backbone run)\n"
-    "  -w, --weights FILE   ResNet50 weights for the heatmaps (default: $FB_WEIGHTS, then\n"
-    "                       the installed ones)\n"
+    "  -w, --weights FILE   ResNet50 weights for the heatmaps (default: $FB_WEIGHTS,\n"
+    "                       then the installed ones)\n"
     "  -j, --jobs N         decoder processes and backbone threads (default 2)\n"
-    "      --force          report on a stream made differently from the head's training data\n"
+    "      --force          report on a stream made unlike the head's training data\n"
     "      --help, --version\n";
 
 typedef struct {
