@@ -10,8 +10,10 @@
 #include "common/head_input.h"
 #include "fb/photo.h"
 #include "fb/report.h"
+#include "fb/resnet.h"
 #include "fb/stream.h"
 #include "fb/util.h"
+#include "fb/weights.h"
 
 static const char usage[] =
     "usage: fb-report -o report.html [options] head.bin < test.fbt\n"
@@ -88,6 +90,59 @@ static char *slurp(const char *path)
     return buf;
 }
 
+/* The backbone for the heatmaps: the weights the stream's features were
+ * made with, run at the stream's precision. */
+typedef struct {
+    fb_weights w;
+    fb_resnet net;
+    fb_resnet_runner *runner;
+} backbone;
+
+static int stage5(void *ctx, const uint8_t *image, float *A, char *err, size_t errlen)
+{
+    (void)err; (void)errlen;
+    fb_resnet_run_spatial(((backbone *)ctx)->runner, image, 1, NULL, A);
+    return 0;
+}
+
+/* NULL, with why (the page says it), when the heatmaps cannot be drawn. */
+static backbone *open_backbone(const char *weights, const fb_featset *ds, int threads, char *why,
+                               size_t n)
+{
+    char err[1024];
+    char *path = fb_weights_locate(weights, getenv("FB_WEIGHTS"), err, sizeof err);
+    if (!path) { snprintf(why, n, "%s", err); return NULL; }
+    backbone *b = fb_xcalloc(1, sizeof *b);
+    char *crc = fb_prov_get(ds->provenance, "weights_crc32");
+    char *precision = fb_prov_get(ds->provenance, "precision");
+    fb_resnet_options o;
+    fb_resnet_options_init(&o, threads);
+    if (precision && strcmp(precision, "bf16") == 0) o.precision = FB_PRECISION_BF16;
+    int loaded = fb_weights_load(&b->w, path, err, sizeof err) == 0;
+    if (!loaded || fb_resnet_init(&b->net, &b->w, err, sizeof err))
+        snprintf(why, n, "%s", err);
+    else if (!crc || strcmp(crc, b->w.checksum) != 0)
+        snprintf(why, n, "the stream's features were made with weights %s; %s holds %s",
+                 crc ? crc : "(not said)", path, b->w.checksum);
+    else if (!(b->runner = fb_resnet_runner_new(&b->net, &o, err, sizeof err)))
+        snprintf(why, n, "%s", err);
+    free(crc);
+    free(precision);
+    free(path);
+    if (b->runner) return b;
+    if (loaded) fb_weights_free(&b->w);
+    free(b);
+    return NULL;
+}
+
+static void close_backbone(backbone *b)
+{
+    if (!b) return;
+    fb_resnet_runner_free(b->runner);
+    fb_weights_free(&b->w);
+    free(b);
+}
+
 /* The date the page says it was made: SOURCE_DATE_EPOCH when set (for
  * byte-identical reports), else now; UTC. */
 static void report_date(char *buf, size_t n)
@@ -143,8 +198,11 @@ int main(int argc, char **argv)
     report_date(date, sizeof date);
     r.date = date;
     r.version = FB_VERSION;
-    r.no_heatmaps = o.heatmaps ? "this build's backbone does not hand out its 7x7 map yet"
-                               : "left out (--no-heatmaps)";
+    char why[1024] = "left out (--no-heatmaps)";
+    backbone *bb = o.heatmaps ? open_backbone(o.weights, &ds, r.jobs, why, sizeof why) : NULL;
+    r.spatial = bb ? stage5 : NULL;
+    r.spatial_ctx = bb;
+    r.no_heatmaps = why;
     r.vipshome = getenv("VIPSHOME");
 
     /* the decoder processes fork before this process starts libvips */
@@ -160,6 +218,7 @@ int main(int argc, char **argv)
     }
     if (fb_atomic_commit(&a) != 0) fb_die(FB_EXIT_FAILURE, "%s: %s", o.out, strerror(errno));
     fb_report_free(rep);
+    close_backbone(bb);
     if (st.missing)
         fb_warn("%zu of %zu photos could not be read (first: %s); placeholders in %s", st.missing,
                 st.pictures, st.missing_example, o.out);

@@ -225,8 +225,8 @@ void fb_cam_blend(const uint8_t *rgb, const float *heat, int side, uint8_t *out)
     for (size_t i = 0; i < (size_t)side * side; i++) {
         double c[3], t = heat[i];
         turbo(t, c);
-        /* strong evidence covers more of the photo; none leaves it visible */
-        double a = 0.25 + 0.45 * t;
+        /* strong evidence covers more of the photo; none leaves it as it is */
+        double a = 0.6 * t;
         for (int k = 0; k < 3; k++) {
             double v = rgb[3 * i + k] * (1 - a) + c[k] * a;
             out[3 * i + k] = (uint8_t)(v + 0.5);
