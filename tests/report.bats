@@ -185,3 +185,26 @@ print(min(rows, key=lambda r: float(r[3]))[0])')
     # one group of at least two: two columns at least, one row
     [ "$(vipsheader -f width "$BATS_TEST_TMPDIR/groups.png")" -ge $(( 8 + 2 * 168 )) ]
 }
+
+@test "heatmaps: drawn with the stream's weights; without them, a note on the page, not a failure" {
+    fixture_or_skip
+    run fb-report -o "$BATS_TEST_TMPDIR/r.html" head.bin < test.fbt
+    [ "$status" -eq 0 ]
+    [[ "$output" != *"no heatmaps"* ]]
+    ! grep -q 'Heatmaps unavailable' "$BATS_TEST_TMPDIR/r.html"
+    # each shown mistake: the photo, what the network saw, where it looked
+    n=$(grep -o '<div class="record mistake"' "$BATS_TEST_TMPDIR/r.html" | wc -l)
+    [ "$n" -ge 2 ]
+    [ "$(grep -o 'alt="where it looked" src="data:image/jpeg' "$BATS_TEST_TMPDIR/r.html" | wc -l)" -ge "$n" ]
+
+    FB_WEIGHTS=/nonexistent/resnet50.fbw run fb-report -o "$BATS_TEST_TMPDIR/r.html" head.bin < test.fbt
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"no heatmaps: "*"/nonexistent/resnet50.fbw"* ]]
+    grep -q 'Heatmaps unavailable' "$BATS_TEST_TMPDIR/r.html"
+    ! grep -q 'alt="where it looked" src=' "$BATS_TEST_TMPDIR/r.html"
+
+    run fb-report --no-heatmaps -o "$BATS_TEST_TMPDIR/r.html" head.bin < test.fbt
+    [ "$status" -eq 0 ]
+    [[ "$output" != *"no heatmaps"* ]]
+    grep -q 'left out (--no-heatmaps)' "$BATS_TEST_TMPDIR/r.html"
+}
