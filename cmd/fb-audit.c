@@ -5,6 +5,7 @@
 #include "common/common.h"
 #include "fb/audit.h"
 #include "fb/head.h"
+#include "fb/report.h"
 #include "fb/util.h"
 
 #include <errno.h>
@@ -28,12 +29,13 @@ static const char usage[] =
     "  -c, --cosine COS      feature cosine similarity for 'same photo', default 0.95\n"
     "  -s, --seed N          seed of the cross-validation, default 1\n"
     "      --json            machine-readable report\n"
+    "      --sheet FILE      also draw the near-duplicate groups as one sheet (PNG)\n"
     "Exit status: 0 clean, 1 unusable files or errors, 2 usage, 3 leak, 4 shortcut,\n"
     "5 leak and shortcut.  See fb-audit(1).\n";
 
 typedef struct {
     int json;
-    const char *lists, *dir, *features;
+    const char *lists, *dir, *features, *sheet;
     int near_dup_bits;
     double cosine;
     uint64_t seed;
@@ -45,7 +47,7 @@ static void parse_args(int argc, char **argv, options *o)
         { "json", no_argument, 0, 'J' }, { "lists", required_argument, 0, 'l' },
         { "features", required_argument, 0, 'f' }, { "near-dup", required_argument, 0, 'd' },
         { "cosine", required_argument, 0, 'c' }, { "seed", required_argument, 0, 's' },
-        { 0, 0, 0, 0 } };
+        { "sheet", required_argument, 0, 'S' }, { 0, 0, 0, 0 } };
     memset(o, 0, sizeof *o);
     o->near_dup_bits = FB_PHASH_DEFAULT_MAXDIST;
     o->cosine = 0.95;
@@ -54,6 +56,7 @@ static void parse_args(int argc, char **argv, options *o)
     while ((c = getopt_long(argc, argv, "l:f:d:c:s:", longopts, NULL)) != -1) {
         switch (c) {
         case 'J': o->json = 1; break;
+        case 'S': o->sheet = optarg; break;
         case 'l': o->lists = optarg; break;
         case 'f': o->features = optarg; break;
         case 'd': o->near_dup_bits = (int)fb_opt_long("--near-dup", optarg, 0, 64); break;
@@ -250,6 +253,8 @@ int main(int argc, char **argv)
     }
     free(odd);
     if (fflush(stdout) != 0) fb_die(FB_EXIT_FAILURE, "cannot write the report: %s", strerror(errno));
+    if (opt.sheet && fb_sheet_groups(files, groups, a.ngroups, ds.classes, opt.sheet, err, sizeof err))
+        fb_die(FB_EXIT_FAILURE, "%s", err);
 
     fb_photo_groups_free(groups, a.ngroups);
     for (int c = 0; c < ds.nclasses; c++) fb_class_summary_free(&classes[c]);

@@ -10,6 +10,8 @@
 #include "common/common.h"
 #include "common/head_input.h"
 #include "fb/head.h"
+#include "fb/photo.h"
+#include "fb/report.h"
 #include "fb/util.h"
 
 static const char usage[] =
@@ -28,6 +30,7 @@ static const char usage[] =
     "  --force        score a stream whose preprocessing differs from the head's training data\n"
     "  --mistakes N   list at most N misclassified records in the text report (default 20;\n"
     "                 --json lists all)\n"
+    "  --sheet FILE   also draw the first 100 mistakes as one contact sheet (PNG)\n"
     "  --help, --version\n";
 
 /* JSON number, or null for NaN (undefined metrics). */
@@ -335,13 +338,13 @@ int main(int argc, char **argv)
     fb_tune_blas(argv);
     int as_json = 0, force = 0, max_mistakes = 20, no_reject = 0, c;
     double reject_rate = -1;
-    const char *positive_name = NULL, *unknown_path = NULL, *curve_path = NULL;
+    const char *positive_name = NULL, *unknown_path = NULL, *curve_path = NULL, *sheet = NULL;
     static const struct option longopts[] = {
         { "json", no_argument, NULL, 'j' }, { "force", no_argument, NULL, 'f' },
         { "mistakes", required_argument, NULL, 'm' }, { "positive", required_argument, NULL, 'p' },
         { "unknown", required_argument, NULL, 'u' }, { "curve", required_argument, NULL, 'c' },
         { "reject-rate", required_argument, NULL, 'R' }, { "no-reject", no_argument, NULL, 'n' },
-        { NULL, 0, NULL, 0 }
+        { "sheet", required_argument, NULL, 'S' }, { NULL, 0, NULL, 0 }
     };
     while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
         switch (c) {
@@ -353,6 +356,7 @@ int main(int argc, char **argv)
         case 'c': curve_path = optarg; break;
         case 'R': reject_rate = fb_opt_double("--reject-rate", optarg, 0, 1); break;
         case 'n': no_reject = 1; break;
+        case 'S': sheet = optarg; break;
         default: fputs(usage, stderr); return FB_EXIT_USAGE;
         }
     }
@@ -403,6 +407,9 @@ int main(int argc, char **argv)
     if (as_json) print_json(&r);
     else print_text(&r, max_mistakes);
     if (fflush(stdout) != 0 || ferror(stdout)) fb_die(FB_EXIT_FAILURE, "stdout: write error");
+    if (sheet && (fb_photo_vips_start(argv[0], err, sizeof err) ||
+                  fb_sheet_mistakes(&h, &ds, &s, 100, sheet, err, sizeof err)))
+        fb_die(FB_EXIT_FAILURE, "%s", err);
 
     fb_score_free(&s);
     free(u.out_as);

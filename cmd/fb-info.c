@@ -1,5 +1,7 @@
 /* fb-info: what is in an fb stream — the head and wc of fb. */
+#include <ctype.h>
 #include <errno.h>
+#include <sys/stat.h>
 #include <getopt.h>
 #include <math.h>
 #include <stdlib.h>
@@ -7,6 +9,8 @@
 
 #include <zlib.h>
 
+#include "fb/photo.h"
+#include "fb/report.h"
 #include "fb/stream.h"
 #include "fb/util.h"
 
@@ -18,7 +22,69 @@ static const char *usage =
     "                 same-photo group\n"
     "                 of the tensor (to compare two runs record by record)\n"
     "  -c, --count    print only the number of records\n"
+    "      --png DIR  also write each image record (fb-prep's output) as a PNG,\n"
+    "                 DIR/INDEX-NAME.png: what the network saw\n"
+    "      --sheet FILE  also the first 100 image records as one contact sheet (PNG)\n"
     "      --help     this text;  --version  the version\n";
+
+/* Pictures of an image stream's records (--png, --sheet). */
+enum { SHEET_MAX = 100 };
+typedef struct {
+    const char *dir, *sheet;
+    unsigned long long index;     /* across every stream read */
+    fb_sheet_item items[SHEET_MAX];
+    size_t nitems;
+    int failed;
+} pictures;
+
+/* DIR/000012-cat.4008.png: the record's index and its id's file name, without
+ * the extension, in characters safe in any file name. */
+static void png_name(char *buf, size_t n, const char *dir, unsigned long long index, const char *id)
+{
+    const char *base = strrchr(id, '/');
+    base = base ? base + 1 : id;
+    char safe[64];
+    size_t k = 0;
+    const char *dot = strrchr(base, '.');
+    for (const char *p = base; *p && (!dot || dot == base || p < dot) && k < sizeof safe - 1; p++)
+        safe[k++] = (isalnum((unsigned char)*p) || strchr("._-", *p)) ? *p : '_';
+    safe[k] = 0;
+    snprintf(buf, n, "%s/%06llu%s%s.png", dir, index, k ? "-" : "", safe);
+}
+
+static void picture_record(pictures *p, const fb_header *h, const fb_record *rec, const char *name)
+{
+    unsigned long long index = p->index++;
+    if (p->failed) return;
+    if (h->dtype != FB_U8 || h->rank != 3 || h->dims[2] != 3) {
+        fb_warn("%s: --png and --sheet need an image stream (fb-prep's output), not %s records",
+                name, fb_dtype_name(h->dtype));
+        p->failed = 1;
+        return;
+    }
+    int w = (int)h->dims[1], ht = (int)h->dims[0];
+    char err[1024];
+    if (p->dir) {
+        char path[4096];
+        png_name(path, sizeof path, p->dir, index, rec->id);
+        if (fb_pic_write_png(rec->data, w, ht, path, err, sizeof err)) {
+            fb_warn("%s", err);
+            p->failed = 1;
+        }
+    }
+    if (p->sheet && p->nitems < SHEET_MAX) {
+        fb_sheet_item *it = &p->items[p->nitems++];
+        it->rgb = fb_xmalloc(rec->nbytes);
+        memcpy((void *)it->rgb, rec->data, rec->nbytes);
+        it->w = w;
+        it->h = ht;
+        const char *base = strrchr(rec->id, '/');
+        char cap[512];
+        snprintf(cap, sizeof cap, "%llu %s\n%s", index,
+                 rec->label == FB_NO_LABEL ? "-" : h->classes[rec->label], base ? base + 1 : rec->id);
+        it->caption = fb_xstrdup(cap);
+    }
+}
 
 enum mode { SUMMARY, RECORDS, COUNT };
 
@@ -83,7 +149,7 @@ static void print_record(const fb_reader *r, const fb_header *h, const fb_record
     else printf("%u\n", (unsigned)rec->group);
 }
 
-static int info(FILE *f, const char *name, enum mode mode)
+static int info(FILE *f, const char *name, enum mode mode, pictures *pics)
 {
     char err[512];
     fb_reader *r = fb_reader_open(f, name, err, sizeof err);
@@ -96,6 +162,7 @@ static int info(FILE *f, const char *name, enum mode mode)
     int rc;
     while ((rc = fb_reader_next(r, &rec)) == 1) {
         const fb_header *h = fb_reader_header(r);
+        if (pics->dir || pics->sheet) picture_record(pics, h, &rec, name);
         if (mode == RECORDS)
             print_record(r, h, &rec);
         else if (mode == SUMMARY)
@@ -117,19 +184,28 @@ int main(int argc, char **argv)
     fb_set_progname(argv[0]);
     fb_handle_help_version(argc, argv, usage);
     static const struct option longopts[] = {
-        {"records", no_argument, 0, 'r'}, {"count", no_argument, 0, 'c'}, {0, 0, 0, 0}};
+        {"records", no_argument, 0, 'r'}, {"count", no_argument, 0, 'c'},
+        {"png", required_argument, 0, 'P'}, {"sheet", required_argument, 0, 'S'}, {0, 0, 0, 0}};
     enum mode mode = SUMMARY;
+    pictures pics = {0};
     int c;
     while ((c = getopt_long(argc, argv, "rc", longopts, NULL)) != -1) {
         if (c == 'r') mode = RECORDS;
         else if (c == 'c') mode = COUNT;
+        else if (c == 'P') pics.dir = optarg;
+        else if (c == 'S') pics.sheet = optarg;
         else {
             fputs(usage, stderr);
             return FB_EXIT_USAGE;
         }
     }
+    char err[1024];
+    if (pics.dir && mkdir(pics.dir, 0777) != 0 && errno != EEXIST)
+        fb_die(FB_EXIT_FAILURE, "%s: %s", pics.dir, strerror(errno));
+    if ((pics.dir || pics.sheet) && fb_photo_vips_start(argv[0], err, sizeof err))
+        fb_die(FB_EXIT_FAILURE, "%s", err);
     int failed = 0;
-    if (optind == argc) return info(stdin, "-", mode) ? FB_EXIT_FAILURE : FB_EXIT_OK;
+    if (optind == argc) failed = info(stdin, "-", mode, &pics) != 0;
     for (int i = optind; i < argc; i++) {
         FILE *f = fb_open_input(argv[i]);
         if (!f) {
@@ -138,8 +214,17 @@ int main(int argc, char **argv)
             continue;
         }
         if (i > optind && mode == SUMMARY) printf("\n");
-        failed += info(f, argv[i], mode) != 0;
+        failed += info(f, argv[i], mode, &pics) != 0;
         if (f != stdin) fclose(f);
     }
-    return failed ? FB_EXIT_FAILURE : FB_EXIT_OK;
+    if (pics.sheet && pics.nitems && !pics.failed &&
+        fb_sheet_write(pics.items, pics.nitems, 10, 160, pics.sheet, err, sizeof err)) {
+        fb_warn("%s", err);
+        failed++;
+    }
+    for (size_t i = 0; i < pics.nitems; i++) {
+        free((void *)pics.items[i].rgb);
+        free((void *)pics.items[i].caption);
+    }
+    return failed || pics.failed ? FB_EXIT_FAILURE : FB_EXIT_OK;
 }

@@ -18,4 +18,4 @@ _fb_complete() {
 }
 
 complete -o default -F _fb_complete \
-    fb-split fb-audit fb-prep fb-feat fb-train fb-eval fb-predict fb-plot fb-info fb-weights fb-export
+    fb-split fb-audit fb-prep fb-feat fb-train fb-eval fb-predict fb-plot fb-report fb-info fb-weights fb-export

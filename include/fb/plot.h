@@ -11,10 +11,15 @@
 typedef struct {
     int n;
     double *epoch, *loss, *acc, *val_loss, *val_acc;   /* NaN where absent */
+    /* The epoch fb-train kept (the first with the lowest validation loss,
+     * its rule), marked on the plot; 0 when there was no validation.  A
+     * caller that knows better (the head's best_epoch note) may set it. */
+    int kept;
 } fb_history;
 
 /* Reads fb-train's history TSV (header line, then epoch, loss, accuracy,
- * val_loss, val_accuracy, seconds).  0 ok; -1 with a message in err. */
+ * val_loss, val_accuracy, seconds) and finds the kept epoch.  0 ok; -1 with
+ * a message in err. */
 int  fb_history_read(fb_history *h, FILE *f, const char *name, char *err, size_t errlen);
 void fb_history_free(fb_history *h);
 /* The SVG text (malloc'd), width x height pixels; NULL on no memory. */

@@ -12,6 +12,7 @@
 #define FB_RESNET_PIXELS (FB_RESNET_SIDE * FB_RESNET_SIDE)
 #define FB_RESNET_INPUT (FB_RESNET_PIXELS * 3)   /* uint8 per image */
 #define FB_RESNET_FEATURES 2048
+#define FB_RESNET_CELLS 49                        /* stage 5's 7x7 output */
 #define FB_RESNET_CLASSES 1000
 #define FB_RESNET_NBLOCKS 16
 /* Multiply-adds x 2 per image, counted over every conv and fc1000. */
@@ -105,6 +106,11 @@ int fb_resnet_runner_profile(const fb_resnet_runner *r, fb_resnet_profile *out);
  * system refused to create threads; the results are the same). */
 int  fb_resnet_run(fb_resnet_runner *r, const uint8_t *images, int n,
                    float *features, float *logits);
+/* The same, handing out stage 5's output, the 7x7 grid of 2048 channels the
+ * features are the mean of (for heatmaps): spatial n x 49 x 2048, cell-major
+ * (row by row), channels contiguous.  features may be NULL; no fc1000. */
+int  fb_resnet_run_spatial(fb_resnet_runner *r, const uint8_t *images, int n, float *features,
+                           float *spatial);
 
 /* probs = softmax(logits) over the 1000 ImageNet classes, as Keras computes
  * it (max subtracted first). */

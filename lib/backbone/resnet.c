@@ -259,11 +259,12 @@ static void block_forward(const team *t, const packed_net *pn, const fb_resnet_b
     *w = w1;
 }
 
-/* image [224][224][3] uint8 RGB -> features [2048], logits [1000] (if not NULL).
+/* image [224][224][3] uint8 RGB -> features [2048], logits [1000], and
+ * stage 5's output [7][7][2048] (each if not NULL).
  * Every thread of the team calls this with the same arguments. */
 static void forward(const team *t, const fb_resnet *net, const packed_net *pn, activations *a,
                     float *scratch,
-                    const uint8_t *image, float *features, float *logits)
+                    const uint8_t *image, float *features, float *logits, float *spatial)
 {
     int lo, hi, h = FB_RESNET_SIDE, w = FB_RESNET_SIDE;
     team_rows(t, FB_RESNET_PIXELS, &lo, &hi);
@@ -284,6 +285,7 @@ static void forward(const team *t, const fb_resnet *net, const packed_net *pn, a
         float pooled[FB_RESNET_FEATURES];
         fb_kern_avgpool(a->x, (size_t)h * w, FB_RESNET_FEATURES, pooled); /* [2048] */
         if (features) memcpy(features, pooled, sizeof pooled);
+        if (spatial) memcpy(spatial, a->x, sizeof(float) * h * w * FB_RESNET_FEATURES);
         if (logits && pn->packed16)                                       /* [1000] */
             fb_kern_conv2d_bf16(pn->native, pooled, 1, 1, FB_RESNET_FEATURES,
                                 pn->packed16[net->fc - pn->tensors], net->fc->b, 1, 1, 0,
@@ -329,7 +331,7 @@ struct fb_resnet_runner {
     int pool_ready;               /* lock and conds initialised */
     /* the current job */
     const uint8_t *images;
-    float *features, *logits;
+    float *features, *logits, *spatial;
     int n;
     atomic_int next;
     spin_barrier barrier;
@@ -588,7 +590,8 @@ static void run_image(fb_resnet_runner *r, const team *t, activations *a, float 
     packed_net pn = {r->net->weights->tensors, r->packed, r->packed16, r->native, r->winograd};
     forward(t, r->net, &pn, a, scratch, r->images + (size_t)i * FB_RESNET_INPUT,
             r->features ? r->features + (size_t)i * FB_RESNET_FEATURES : NULL,
-            r->logits ? r->logits + (size_t)i * FB_RESNET_CLASSES : NULL);
+            r->logits ? r->logits + (size_t)i * FB_RESNET_CLASSES : NULL,
+            r->spatial ? r->spatial + (size_t)i * FB_RESNET_CELLS * FB_RESNET_FEATURES : NULL);
 }
 
 /* Thread tid's part of the current job. */
@@ -671,12 +674,14 @@ static void stop_pool(fb_resnet_runner *r)
     pthread_mutex_destroy(&r->lock);
 }
 
-int fb_resnet_run(fb_resnet_runner *r, const uint8_t *images, int n, float *features, float *logits)
+static int run(fb_resnet_runner *r, const uint8_t *images, int n, float *features, float *logits,
+               float *spatial)
 {
     if (n <= 0) return 0;
     r->images = images;
     r->features = features;
     r->logits = logits;
+    r->spatial = spatial;
     r->n = n;
     atomic_store(&r->next, 0);
     r->barrier.n = r->active;
@@ -696,4 +701,15 @@ int fb_resnet_run(fb_resnet_runner *r, const uint8_t *images, int n, float *feat
     }
     r->images_done += n;
     return r->active;
+}
+
+int fb_resnet_run(fb_resnet_runner *r, const uint8_t *images, int n, float *features, float *logits)
+{
+    return run(r, images, n, features, logits, NULL);
+}
+
+int fb_resnet_run_spatial(fb_resnet_runner *r, const uint8_t *images, int n, float *features,
+                          float *spatial)
+{
+    return run(r, images, n, features, NULL, spatial);
 }

@@ -63,6 +63,14 @@ int fb_history_read(fb_history *h, FILE *f, const char *name, char *err, size_t 
     }
     if (ferror(f)) { snprintf(err, errlen, "%s: %s", name, strerror(errno)); fb_history_free(h); return -1; }
     if (h->n == 0) { snprintf(err, errlen, "%s: no epochs to plot", name); fb_history_free(h); return -1; }
+    /* fb-train keeps the epoch whose validation loss is strictly lowest, so
+     * the first of equal ones (lib/head/train.c) */
+    double best = INFINITY;
+    for (int i = 0; i < h->n; i++)
+        if (isfinite(h->val_loss[i]) && h->val_loss[i] < best) {
+            best = h->val_loss[i];
+            h->kept = (int)h->epoch[i];
+        }
     return 0;
 }
 
@@ -163,6 +171,17 @@ static void draw_panel(sbuf *b, panel *p, const fb_history *h, const double *tra
     }
     out(b, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"none\" stroke=\"black\" stroke-width=\"1\"/>\n",
         p->x0, p->y0, p->w, p->h);
+    if (h->kept > 0) {
+        /* the kept epoch: a dashed line across the panel, labelled */
+        double x = px(p, h->kept);
+        out(b, "<line class=\"kept\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#2ca02c\" "
+            "stroke-width=\"1.5\" stroke-dasharray=\"6,4\"/>\n", x, p->y0, x, p->y0 + p->h);
+        out(b, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"12\" fill=\"#2ca02c\" text-anchor=\"%s\" %s>kept: epoch %d</text>\n",
+            x + (x > p->x0 + p->w / 2 ? -4 : 4),
+            /* away from the legend: bottom for loss, top for accuracy */
+            is_accuracy ? p->y0 + 14 : p->y0 + p->h - 8, x > p->x0 + p->w / 2 ? "end" : "start",
+            FONT, h->kept);
+    }
     series(b, p, h->epoch, train, h->n, TRAIN_COLOUR);
     if (has_val) series(b, p, h->epoch, val, h->n, VAL_COLOUR);
 
