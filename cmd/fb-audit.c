@@ -6,7 +6,6 @@
 #include "fb/audit.h"
 #include "fb/head.h"
 #include "fb/report.h"
-#include "fb/util.h"
 
 #include <errno.h>
 #include <getopt.h>

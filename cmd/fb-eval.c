@@ -12,7 +12,6 @@
 #include "fb/head.h"
 #include "fb/photo.h"
 #include "fb/report.h"
-#include "fb/util.h"
 
 static const char usage[] =
     "usage: fb-eval [options] head.bin < test.fbt\n"

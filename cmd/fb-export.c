@@ -6,10 +6,8 @@
 #include "common/common.h"
 #include "fb/export.h"
 #include "fb/head.h"
-#include "fb/resnet.h"
+#include "fb/backbone.h"
 #include "fb/stream.h"
-#include "fb/util.h"
-#include "fb/weights.h"
 
 #include <errno.h>
 #include <getopt.h>

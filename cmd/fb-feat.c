@@ -3,10 +3,8 @@
  * Reads a batch, runs it on all threads, writes it, repeats: memory is
  * bounded by one batch whatever the number of images. */
 #include "common/common.h"
-#include "fb/resnet.h"
+#include "fb/backbone.h"
 #include "fb/stream.h"
-#include "fb/util.h"
-#include "fb/weights.h"
 
 #include <errno.h>
 #include <getopt.h>

@@ -12,7 +12,7 @@
 #include "fb/photo.h"
 #include "fb/report.h"
 #include "fb/stream.h"
-#include "fb/util.h"
+#include "common/common.h"
 
 static const char *usage =
     "usage: fb-info [-r | -c] [FILE...]\n"

@@ -7,7 +7,6 @@
 
 #include "common/common.h"
 #include "fb/plot.h"
-#include "fb/util.h"
 
 static const char usage[] =
     "usage: fb-plot -o curves.png [--title TEXT] [--size WxH] [history.tsv]\n"

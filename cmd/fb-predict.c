@@ -7,7 +7,6 @@
 #include "common/common.h"
 #include "common/head_input.h"
 #include "fb/head.h"
-#include "fb/util.h"
 
 static const char usage[] =
     "usage: fb-predict [options] head.bin < features.fbt\n"

@@ -5,7 +5,6 @@
 #include "fb/dataset.h"
 #include "fb/photo.h"
 #include "fb/stream.h"
-#include "fb/util.h"
 
 #include <errno.h>
 #include <getopt.h>

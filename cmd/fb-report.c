@@ -10,10 +10,8 @@
 #include "common/head_input.h"
 #include "fb/photo.h"
 #include "fb/report.h"
-#include "fb/resnet.h"
+#include "fb/backbone.h"
 #include "fb/stream.h"
-#include "fb/util.h"
-#include "fb/weights.h"
 
 static const char usage[] =
     "usage: fb-report -o report.html [options] head.bin < test.fbt\n"

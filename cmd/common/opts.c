@@ -1,6 +1,5 @@
 /* The one checked parser for numeric options (common.h). */
 #include "common/common.h"
-#include "fb/util.h"
 
 #include <errno.h>
 #include <limits.h>

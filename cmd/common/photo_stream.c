@@ -1,6 +1,6 @@
 /* fb-prep's stream header (photo_stream.h). */
 #include "common/photo_stream.h"
-#include "fb/util.h"
+#include "common/common.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,8 +1,52 @@
-/* lib/core: what every area may use.  Today: the small persistent thread
- * pool that splits the head's dense layers.  (The stream format has its own
- * door, fb/stream.h; random numbers fb/rng.h; atomic files fb/util.h.) */
+/* lib/core: what every area may use: seeded random numbers, files written
+ * atomically, a monotonic clock, and the small persistent thread pool that
+ * splits the head's dense layers.  Nothing here prints or exits. */
 #ifndef FB_CORE_H
 #define FB_CORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+/* ---- random numbers: xoshiro256**, seeded; never the C library's rand() ---- */
+typedef struct { uint64_t s[4]; } fb_rng;
+
+void     fb_rng_seed(fb_rng *r, uint64_t seed);
+uint64_t fb_rng_u64(fb_rng *r);
+/* Uniform in [0, n), unbiased. */
+uint64_t fb_rng_below(fb_rng *r, uint64_t n);
+/* Uniform in [0, 1). */
+double   fb_rng_uniform(fb_rng *r);
+/* Standard normal. */
+double   fb_rng_normal(fb_rng *r);
+/* Fisher-Yates shuffle of n elements of size `size`. */
+void     fb_rng_shuffle(fb_rng *r, void *base, size_t n, size_t size);
+
+
+/* ---- files and time ---- */
+/* Seconds on a monotonic clock. */
+double fb_now(void);
+
+/* Atomic output file: write to a temporary file beside `path`, then rename.
+ * fb_atomic_commit renames (after fsync); fb_atomic_abort removes the temp.
+ * A crash never leaves a half-written file where a good one was. */
+typedef struct {
+    FILE *f;
+    char *path, *tmp;
+} fb_atomic;
+int  fb_atomic_open(fb_atomic *a, const char *path);      /* 0 ok, -1 errno set */
+int  fb_atomic_commit(fb_atomic *a);                      /* 0 ok, -1 errno set */
+void fb_atomic_abort(fb_atomic *a);
+
+/* Writes len bytes to path through fb_atomic.  0 ok; -1 with "path: reason"
+ * in err. */
+int  fb_write_file_atomic(const char *path, const void *data, size_t len, char *err,
+                          size_t errlen);
+
+/* Opens "-" as stdin, else the named file, for binary reading.  NULL on error. */
+FILE *fb_open_input(const char *path);
+
+/* ---- the thread pool ---- */
 
 /* Starts nthreads-1 workers (nthreads 1..8) and fixes OpenBLAS to one thread:
  * parallelism comes from splitting each layer's work over output rows or

@@ -22,7 +22,7 @@
 #include <stdio.h>
 
 #include "fb/head.h"
-#include "fb/resnet.h"
+#include "fb/backbone.h"
 #include "fb/stream.h"
 
 /* ---- TSV fields ---- */

@@ -61,7 +61,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
-#include "fb/rng.h"
+#include "fb/core.h"
 
 /* ==================================================== rejecting outsiders */
 

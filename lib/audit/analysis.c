@@ -2,7 +2,7 @@
  * summaries, the metadata shortcut test and the verdict (fb/audit.h). */
 #include "fb/audit.h"
 #include "fb/stream.h"
-#include "fb/util.h"
+#include "fb/core.h"
 
 #include <cblas.h>
 #include <errno.h>

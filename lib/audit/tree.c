@@ -1,7 +1,7 @@
 /* The metadata shortcut test's decision tree and its stratified k-fold
  * cross-validation (fb/audit.h). */
 #include "fb/audit.h"
-#include "fb/rng.h"
+#include "fb/core.h"
 
 #include <stdlib.h>
 #include <string.h>

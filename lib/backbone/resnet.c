@@ -1,7 +1,7 @@
 /* Keras ImageNet ResNet50 forward pass, one image at a time per team of
- * threads (see include/fb/resnet.h).  Shapes follow keras 2.2.4
+ * threads (see include/fb/backbone.h).  Shapes follow keras 2.2.4
  * applications.ResNet50: the stride of stages 3-5 is on the first 1x1. */
-#include "fb/resnet.h"
+#include "fb/backbone.h"
 #include "kern.h"
 
 #include <cblas.h>

@@ -1,7 +1,7 @@
 /* The fb weights file: load + verify, locate, and convert from the tfjs
- * layers-model export of Keras ResNet50.  Layout in include/fb/weights.h. */
-#include "fb/weights.h"
-#include "fb/util.h"
+ * layers-model export of Keras ResNet50.  Layout in include/fb/backbone.h. */
+#include "fb/backbone.h"
+#include "fb/core.h"
 
 #include <errno.h>
 #include <jansson.h>

@@ -1,5 +1,5 @@
 /* xoshiro256** (Blackman & Vigna), seeded through splitmix64. */
-#include "fb/rng.h"
+#include "fb/core.h"
 
 #include <math.h>
 #include <string.h>

@@ -1,7 +1,7 @@
 /* Class-per-folder scanning, and the train/val/test lists of a set
  * (fb/dataset.h). */
 #include "fb/dataset.h"
-#include "fb/util.h"
+#include "fb/core.h"
 
 #include <dirent.h>
 #include <errno.h>

@@ -1,6 +1,6 @@
 /* Stratified, group-aware train/val/test splits (fb/dataset.h). */
 #include "fb/dataset.h"
-#include "fb/rng.h"
+#include "fb/core.h"
 
 #include <errno.h>
 #include <stdio.h>

@@ -6,7 +6,7 @@
  * 'shape': (...), } padded with spaces and a newline so the data starts at a
  * multiple of 64, then the array's elements in C order. */
 #include "fb/export.h"
-#include "fb/util.h"
+#include "fb/core.h"
 
 #include <ctype.h>
 #include <errno.h>

@@ -1,6 +1,6 @@
 /* fb_export_onnx: backbone [+ head] as one ONNX model file (see fb/export.h). */
 #include "fb/export.h"
-#include "fb/util.h"
+#include "fb/core.h"
 #include "onnx_parts.h"
 
 #include <errno.h>

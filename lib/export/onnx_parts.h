@@ -5,7 +5,7 @@
 #define FB_EXPORT_ONNX_PARTS_H
 
 #include "fb/head.h"
-#include "fb/resnet.h"
+#include "fb/backbone.h"
 #include "onnx.h"
 
 /* Graph input "pixels", uint8 [N,224,224,3] RGB, through the caffe

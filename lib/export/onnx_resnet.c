@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "fb/weights.h"
+#include "fb/backbone.h"
 
 /* conv [+ ReLU]: the weights file's kernel [kh][kw][cin][cout] becomes
  * ONNX's [cout][cin][kh][kw]; padding symmetric, as every Keras ResNet50

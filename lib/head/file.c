@@ -1,6 +1,6 @@
 /* head.bin: the head serialised, loaded, checked (layout in include/fb/head.h). */
 #include "fb/head.h"
-#include "fb/util.h"
+#include "fb/core.h"
 
 #include <errno.h>
 #include <math.h>

@@ -13,7 +13,7 @@
 #define FB_LAYERS_H
 
 #include <stddef.h>
-#include "fb/rng.h"
+#include "fb/core.h"
 
 /* ---- dense: out = inp . w + bias ----
  * inp [B,K], w [K,N], bias [N], out [B,N] */

@@ -9,7 +9,7 @@
 #include <string.h>
 #include <time.h>
 #include "fb/head.h"
-#include "fb/rng.h"
+#include "fb/core.h"
 
 void fb_logreg_cv_opts_default(fb_logreg_cv_opts *o)
 {

@@ -1,6 +1,6 @@
 /* Rejection of records unlike every training photo: see reject.h. */
 #include "reject.h"
-#include "fb/rng.h"
+#include "fb/core.h"
 
 #include <cblas.h>
 #include <math.h>

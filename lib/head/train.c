@@ -3,7 +3,7 @@
  * a head was trained that go into head.bin. */
 #include "fb/head.h"
 #include "fb/stream.h"
-#include "fb/util.h"
+#include "fb/core.h"
 #include "layers.h"
 #include "model.h"
 

@@ -15,7 +15,7 @@
  */
 #include "fb/photo.h"
 #include "allowlist.h"
-#include "fb/util.h"
+#include "fb/core.h"
 
 #include <errno.h>
 #include <fcntl.h>

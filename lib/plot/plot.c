@@ -1,6 +1,6 @@
 /* Training curves as SVG, rendered with libvips (include/fb/plot.h). */
 #include "fb/plot.h"
-#include "fb/util.h"
+#include "fb/core.h"
 
 #include <errno.h>
 #include <math.h>

@@ -4,7 +4,7 @@
  * a tile; JPEG and PNG encodings. */
 #include "fb/report.h"
 #include "fb/stream.h"
-#include "fb/util.h"
+#include "fb/core.h"
 
 #include <stdlib.h>
 #include <string.h>

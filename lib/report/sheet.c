@@ -1,7 +1,7 @@
 /* Contact sheets: thumbnails with captions in a grid, one PNG
  * (include/fb/report.h, "contact sheets"), for the user at a terminal. */
 #include "fb/report.h"
-#include "fb/util.h"
+#include "fb/core.h"
 
 #include <stdlib.h>
 #include <string.h>

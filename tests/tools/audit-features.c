@@ -7,7 +7,7 @@
  * 0.5, below fb-audit's same-photo cut) against
  * which an independent vector is unlike every other (fb-audit's unusual
  * training photos). */
-#include "fb/rng.h"
+#include "fb/core.h"
 #include "fb/stream.h"
 
 #include <stdio.h>

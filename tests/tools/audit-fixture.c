@@ -7,7 +7,7 @@
  *       JPEG whose pixels are stored turned so that a viewer applying EXIF
  *       orientation ORIENT (1, 3, 6 or 8) shows IN; MAKE/MODEL ("" = none)
  *       and, with "gps", a GPS position 48.8584 N 2.2945 E. */
-#include "fb/rng.h"
+#include "fb/core.h"
 
 #include <libexif/exif-data.h>
 #include <stdio.h>

@@ -8,9 +8,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "fb/rng.h"
+#include "fb/core.h"
 #include "fb/stream.h"
-#include "fb/util.h"
+#include "common/common.h"
 
 int main(int argc, char **argv)
 {

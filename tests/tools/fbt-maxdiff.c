@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "fb/stream.h"
-#include "fb/util.h"
+#include "common/common.h"
 
 static size_t argmax(const float *v, size_t n)
 {

@@ -10,7 +10,7 @@
 #include <zlib.h>
 
 #include "fb/head.h"
-#include "fb/util.h"
+#include "common/common.h"
 
 int main(int argc, char **argv)
 {

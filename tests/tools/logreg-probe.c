@@ -29,7 +29,7 @@
 #include <time.h>
 
 #include "fb/head.h"
-#include "fb/rng.h"
+#include "fb/core.h"
 #include "fb/stream.h"
 #include "../../lib/head/logreg.h"
 #include "../../lib/head/norm.h"

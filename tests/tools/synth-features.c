@@ -20,9 +20,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "fb/rng.h"
+#include "fb/core.h"
 #include "fb/stream.h"
-#include "fb/util.h"
+#include "common/common.h"
 
 static const char usage[] =
     "usage: synth-features [-n N] [-d DIM] [-k CLASSES] [-s SEPARATION] [-i IMBALANCE]\n"

@@ -11,7 +11,7 @@
  * - the same bits whichever way the rows or columns are split (threads). */
 #include "check.h"
 #include "backbone/kern.h"
-#include "fb/rng.h"
+#include "fb/core.h"
 
 #include <float.h>
 #include <stdint.h>

@@ -8,8 +8,7 @@
  * weights; skips without them. */
 #include "check.h"
 #include "backbone/kern.h"
-#include "fb/resnet.h"
-#include "fb/weights.h"
+#include "fb/backbone.h"
 
 #include <limits.h>
 #include <stdint.h>

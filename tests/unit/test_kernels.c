@@ -3,7 +3,7 @@
  * and row ranges. */
 #include "check.h"
 #include "backbone/kern.h"
-#include "fb/rng.h"
+#include "fb/core.h"
 
 #include <float.h>
 #include <stdint.h>

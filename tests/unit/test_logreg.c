@@ -6,7 +6,7 @@
 #include "head/logreg.h"
 #include "fb/head.h"
 #include "head/norm.h"
-#include "fb/rng.h"
+#include "fb/core.h"
 
 #include <string.h>
 

@@ -3,7 +3,7 @@
 #include "fb/audit.h"
 #include "fb/dataset.h"
 #include "fb/photo.h"
-#include "fb/rng.h"
+#include "fb/core.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "check.h"
-#include "fb/rng.h"
+#include "fb/core.h"
 #include "head/reject.h"
 
 #include <math.h>

@@ -11,7 +11,7 @@
 #include "check.h"
 #include "fb/head.h"
 #include "fb/report.h"
-#include "fb/rng.h"
+#include "fb/core.h"
 #include "head/model.h"
 
 #include <stdlib.h>

@@ -4,9 +4,8 @@
  * images spread one per thread), and asking for the map must not change
  * the features.  Needs the weights (`make weights`). */
 #include "check.h"
-#include "fb/resnet.h"
-#include "fb/rng.h"
-#include "fb/weights.h"
+#include "fb/backbone.h"
+#include "fb/core.h"
 
 #include <limits.h>
 #include <stdlib.h>

@@ -6,8 +6,7 @@
 #include "check.h"
 #include "common/common.h"
 #include "backbone/kern.h"
-#include "fb/resnet.h"
-#include "fb/weights.h"
+#include "fb/backbone.h"
 
 #include <limits.h>
 #include <stdint.h>

@@ -1,8 +1,8 @@
 /* Ratio parsing, largest-remainder targets and group-aware assignment. */
 #include "check.h"
-#include "fb/rng.h"
+#include "fb/core.h"
 #include "fb/dataset.h"
-#include "fb/util.h"
+#include "common/common.h"
 
 #include <stdio.h>
 #include <stdlib.h>

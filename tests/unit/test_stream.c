@@ -3,7 +3,7 @@
 #include <stdlib.h>
 
 #include "check.h"
-#include "fb/rng.h"
+#include "fb/core.h"
 #include "fb/stream.h"
 
 /* Writes n records of the given type into a memory buffer; returns it. */

@@ -2,9 +2,8 @@
  * by the test: BatchNorm folding, padding, shards, labels; then damaged,
  * truncated and foreign files must be refused with the right message. */
 #include "check.h"
-#include "fb/resnet.h"
-#include "fb/rng.h"
-#include "fb/weights.h"
+#include "fb/backbone.h"
+#include "fb/core.h"
 
 #include <stdint.h>
 #include <string.h>

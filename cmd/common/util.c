@@ -1,11 +1,10 @@
-/* Messages, allocation, atomic files, terminals and progress for fb tools. */
-#include "fb/util.h"
+/* Messages, allocation that dies, terminals, progress and --help for the
+ * tools (common.h); never linked into lib. */
+#include "common/common.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 static const char *progname = "fb";
@@ -90,13 +89,6 @@ int fb_use_color(void)
     return fb_stderr_is_tty() && !(no && *no);
 }
 
-double fb_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
 void fb_progress_init(fb_progress *p, const char *what)
 {
     p->start = p->last = fb_now();
@@ -124,86 +116,6 @@ void fb_progress_done(fb_progress *p, unsigned long done)
     double secs = fb_now() - p->start;
     fprintf(stderr, "\r%s: %lu %s in %.1f s (%.1f/s)        \n", progname, done, p->what,
             secs, secs > 0 ? done / secs : 0.0);
-}
-
-int fb_atomic_open(fb_atomic *a, const char *path)
-{
-    memset(a, 0, sizeof *a);
-    size_t n = strlen(path) + 16;
-    a->path = strdup(path);
-    a->tmp = malloc(n);
-    if (!a->path || !a->tmp) goto fail;
-    snprintf(a->tmp, n, "%s.tmpXXXXXX", path);
-    int fd = mkstemp(a->tmp);
-    if (fd < 0) goto fail;
-    a->f = fdopen(fd, "wb");
-    if (!a->f) {
-        int e = errno;
-        close(fd);
-        unlink(a->tmp);
-        errno = e;
-        goto fail;
-    }
-    return 0;
-fail:;
-    int e = errno;
-    free(a->path);
-    free(a->tmp);
-    a->path = a->tmp = NULL;
-    errno = e;
-    return -1;
-}
-
-int fb_atomic_commit(fb_atomic *a)
-{
-    int rc = 0;
-    if (fflush(a->f) != 0 || fsync(fileno(a->f)) != 0) rc = -1;
-    int e = errno;
-    if (fclose(a->f) != 0 && rc == 0) { rc = -1; e = errno; }
-    a->f = NULL;
-    /* mkstemp makes 0600; a model or list is an ordinary file for the user. */
-    mode_t mask = umask(0);
-    umask(mask);
-    if (rc == 0 && chmod(a->tmp, 0666 & ~mask) != 0) { rc = -1; e = errno; }
-    if (rc == 0 && rename(a->tmp, a->path) != 0) { rc = -1; e = errno; }
-    if (rc != 0) unlink(a->tmp);
-    free(a->path);
-    free(a->tmp);
-    a->path = a->tmp = NULL;
-    errno = e;
-    return rc;
-}
-
-void fb_atomic_abort(fb_atomic *a)
-{
-    if (a->f) fclose(a->f);
-    if (a->tmp) unlink(a->tmp);
-    free(a->path);
-    free(a->tmp);
-    memset(a, 0, sizeof *a);
-}
-
-int fb_write_file_atomic(const char *path, const void *data, size_t len, char *err,
-                         size_t errlen)
-{
-    fb_atomic a;
-    if (fb_atomic_open(&a, path) != 0) goto fail;
-    if (fwrite(data, 1, len, a.f) != len) {
-        int e = errno;
-        fb_atomic_abort(&a);
-        errno = e;
-        goto fail;
-    }
-    if (fb_atomic_commit(&a) == 0) return 0;
-fail:
-    snprintf(err, errlen, "%s: %s", path, strerror(errno));
-    return -1;
-}
-
-FILE *fb_open_input(const char *path)
-{
-    if (!path || strcmp(path, "-") == 0) return stdin;
-    return fopen(path, "rb");
 }
 
 void fb_handle_help_version(int argc, char **argv, const char *usage)
