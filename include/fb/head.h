@@ -460,6 +460,28 @@ typedef struct {
 int  fb_score_positive(const fb_head *h, const fb_featset *ds, const float *probs, int positive,
                        fb_binary_report *b);
 
+/* The unknown test measured (fb-eval): records of the stream ds whose class
+ * the head has are in-class, the others (a label the head lacks) and every
+ * record of extra (may be NULL: --unknown) are outsiders.  dist/dx are the
+ * records' distances (fb_reject_distances), probs/px the head's
+ * probabilities; a record is rejected when its distance is beyond cut. */
+typedef struct {
+    double cut, rate;
+    size_t in_n, in_rejected, in_accepted_right;
+    size_t out_n, out_rejected;
+    size_t *out_as;          /* [h->nclasses]: outsiders accepted as each class */
+    double *in_d, *out_d;    /* the distances, ascending */
+} fb_unknown_score;
+/* 0 ok, -1 no memory. */
+int  fb_unknown_score_run(fb_unknown_score *u, const fb_head *h, double cut, double rate,
+                          const fb_featset *ds, const double *dist, const float *probs,
+                          const fb_featset *extra, const double *dx, const float *px);
+void fb_unknown_score_free(fb_unknown_score *u);
+/* The trade-off as the cut moves: *m rows of (cut, share of in-class records
+ * beyond it, share of outsiders beyond it), one per distance seen and 0,
+ * ascending.  Malloc'd [*m x 3]; NULL when out of memory. */
+double *fb_unknown_curve(const fb_unknown_score *u, size_t *m);
+
 /* ================================================= folds, cross-validation */
 
 /* Stratified k-fold split: fold[i] in 0..k-1 for every row, each class's
