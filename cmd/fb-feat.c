@@ -3,6 +3,7 @@
  * Reads a batch, runs it on all threads, writes it, repeats: memory is
  * bounded by one batch whatever the number of images. */
 #include "common/common.h"
+#include "common/feat_print.h"
 #include "fb/backbone.h"
 #include "fb/stream.h"
 
@@ -143,35 +144,6 @@ static void sync_classes(fb_writer *wr, const fb_header *in)
             fb_die(FB_EXIT_FAILURE, "stdout: %s", fb_writer_error(wr));
 }
 
-/* An id printed in a TAB-separated line: TAB, newline and backslash escaped. */
-static void print_id(const char *id)
-{
-    for (const char *p = id; *p; p++) {
-        if (*p == '\t') fputs("\\t", stdout);
-        else if (*p == '\n') fputs("\\n", stdout);
-        else if (*p == '\\') fputs("\\\\", stdout);
-        else putchar(*p);
-    }
-}
-
-static void print_top(const char *id, const float *probs, int k, const fb_weights *w)
-{
-    int best[FB_RESNET_CLASSES];
-    /* Partial selection sort: K is small. Ties keep the lower class index. */
-    char taken[FB_RESNET_CLASSES] = {0};
-    for (int r = 0; r < k; r++) {
-        int b = -1;
-        for (int c = 0; c < FB_RESNET_CLASSES; c++)
-            if (!taken[c] && (b < 0 || probs[c] > probs[b])) b = c;
-        taken[b] = 1;
-        best[r] = b;
-    }
-    for (int r = 0; r < k; r++) {
-        print_id(id);
-        printf("\t%d\t%s\t%.4f\n", r + 1, w->labels[best[r]], probs[best[r]]);
-    }
-}
-
 typedef struct {
     uint8_t *images;              /* batch x 224x224x3 */
     char **ids;
@@ -211,7 +183,7 @@ static void write_batch(const batch *b, const options *o, fb_writer *wr, const f
                 out = probs;
             }
         }
-        if (o->top) print_top(b->ids[i], probs, o->top, w);
+        if (o->top) fb_feat_print_top(b->ids[i], probs, o->top, w);
         else if (fb_writer_put_grouped(wr, b->ids[i], b->labels[i], b->groups[i], out) != 0)
             fb_die(FB_EXIT_FAILURE, "stdout: %s", fb_writer_error(wr));
     }
@@ -224,41 +196,6 @@ static int env_flag(const char *name)
 {
     const char *v = getenv(name);
     return v && *v && strcmp(v, "0") != 0;
-}
-
-/* FB_PROFILE's table on stderr (see fb-feat(1)): per step, thread-ms per
- * image as the mean and for the fastest image, and for convs the GFLOP/s
- * per core those give, counting each conv as done directly. */
-static void print_profile(const fb_resnet_runner *runner)
-{
-    static fb_resnet_profile p;
-    if (fb_resnet_runner_profile(runner, &p) != 0 || p.images <= 0) return;
-    double total[2] = {0, 0}, conv[2] = {0, 0}, conv_flop = 0;
-    fprintf(stderr, "FB_PROFILE: %ld images on %d threads; thread-ms per image; GFLOP/s per core, "
-            "counting each conv as done directly\n", p.images, p.nthreads);
-    fprintf(stderr, "%-16s %5s %5s %5s %8s %8s %8s %8s\n", "step", "M", "K", "N", "mean ms", "GFLOP/s",
-            "best ms", "GFLOP/s");
-    for (int i = 0; i < p.nrows; i++) {
-        const fb_resnet_profile_row *row = &p.rows[i];
-        double mean = row->mean_seconds, best = row->best_seconds;
-        total[0] += mean;
-        total[1] += best;
-        if (!row->is_conv) {
-            fprintf(stderr, "%-16s %17s %8.3f %8s %8.3f\n", row->name, "", mean * 1e3, "", best * 1e3);
-            continue;
-        }
-        conv[0] += mean;
-        conv[1] += best;
-        conv_flop += row->flop;
-        fprintf(stderr, "%-16s %5d %5d %5d %8.3f %8.1f %8.3f %8.1f\n", row->name, row->m, row->k, row->n,
-                mean * 1e3, row->flop / mean * 1e-9, best * 1e3, row->flop / best * 1e-9);
-    }
-    fprintf(stderr, "%-16s %17s %8.3f %8.1f %8.3f %8.1f\n", "all convs", "", conv[0] * 1e3,
-            conv_flop / conv[0] * 1e-9, conv[1] * 1e3, conv_flop / conv[1] * 1e-9);
-    fprintf(stderr, "%-16s %17s %8.3f %8.1f %8.3f %8.1f\n", "total", "", total[0] * 1e3,
-            FB_RESNET_GFLOP / total[0], total[1] * 1e3, FB_RESNET_GFLOP / total[1]);
-    fprintf(stderr, "images/s on %d threads: %.1f mean, %.1f at the best of each step\n", p.nthreads,
-            p.nthreads / total[0], p.nthreads / total[1]);
 }
 
 int main(int argc, char **argv)
@@ -318,7 +255,7 @@ int main(int argc, char **argv)
     if (!wr && fflush(stdout) != 0) fb_die(FB_EXIT_FAILURE, "stdout: %s", strerror(errno));
 
     fb_reader_close(r);
-    print_profile(runner);
+    fb_feat_print_profile(runner);
     fb_resnet_runner_free(runner);
     for (int i = 0; i < o.batch; i++) free(b.ids[i]);
     free(b.ids); free(b.images); free(b.labels); free(b.groups); free(b.features); free(b.logits);

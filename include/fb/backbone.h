@@ -200,4 +200,8 @@ int  fb_resnet_run_spatial(fb_resnet_runner *r, const uint8_t *images, int n, fl
  * it (max subtracted first). */
 void fb_resnet_probs(const float *logits, float *probs);
 
+/* best[0..k) = the k most probable classes, most probable first; ties keep
+ * the lower class index (as fb_argmax).  1 <= k <= FB_RESNET_CLASSES. */
+void fb_resnet_top(const float *probs, int k, int *best);
+
 #endif

@@ -37,6 +37,19 @@ static const fb_conv_params *expect(const fb_weights *w, const char *name, int k
     return p;
 }
 
+void fb_resnet_top(const float *probs, int k, int *best)
+{
+    /* Partial selection sort: k is small. */
+    char taken[FB_RESNET_CLASSES] = {0};
+    for (int r = 0; r < k; r++) {
+        int b = -1;
+        for (int c = 0; c < FB_RESNET_CLASSES; c++)
+            if (!taken[c] && (b < 0 || probs[c] > probs[b])) b = c;
+        taken[b] = 1;
+        best[r] = b;
+    }
+}
+
 void fb_resnet_probs(const float *logits, float *probs)
 {
     fb_kern_softmax(logits, FB_RESNET_CLASSES, probs);
