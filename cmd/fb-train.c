@@ -167,29 +167,6 @@ static void cross_validate(const fb_featset *ds, const options *o)
     free(folds);
 }
 
-/* The validation stream, checked against the training stream and relabelled
- * onto its classes; its usable rows into *vrows.  Returns how many. */
-static size_t read_validation(fb_featset *val, const fb_featset *train, const options *o, size_t **vrows)
-{
-    char err[1024];
-    fb_head_input_read_stream(val, o->val);
-    if (val->dim != train->dim)
-        fb_die(FB_EXIT_FAILURE, "%s: %d features per record, the training stream has %d",
-               o->val, val->dim, train->dim);
-    if (fb_prov_compare(train->provenance, val->provenance, err, sizeof err) && !o->force)
-        fb_die(FB_EXIT_FAILURE, "%s: made differently from the training stream (%s); "
-               "--force to use it anyway", o->val, err);
-    size_t unknown, unlabelled, nv = 0;
-    if (fb_featset_relabel(val, train->classes, train->nclasses, &unknown, &unlabelled) != 0)
-        fb_die(FB_EXIT_FAILURE, "out of memory");
-    if (unknown) fb_warn("%s: %zu records of classes the training stream does not have; not used", o->val, unknown);
-    if (unlabelled) fb_warn("%s: %zu unlabelled records; not used", o->val, unlabelled);
-    *vrows = fb_xmalloc((val->n ? val->n : 1) * sizeof(size_t));
-    for (size_t i = 0; i < val->n; i++)
-        if (val->y[i] >= 0) (*vrows)[nv++] = i;
-    if (nv == 0) fb_warn("%s: no usable validation records", o->val);
-    return nv;
-}
 
 static void solve_and_save(fb_head *h, const fb_featset *train, const fb_featset *val,
                            const size_t *vrows, size_t nv, options *o)
@@ -275,7 +252,7 @@ int main(int argc, char **argv)
                FB_REJECT_CLASS);
     if (o.folds && fb_folds_check(&train, o.folds, err, sizeof err) != 0)
         fb_die(FB_EXIT_USAGE, "--folds: %s", err);
-    size_t *vrows = NULL, nv = o.val ? read_validation(&val, &train, &o, &vrows) : 0;
+    size_t *vrows = NULL, nv = o.val ? fb_head_input_read_val(&val, &train, o.val, o.force, &vrows) : 0;
     float *cw = NULL;
     if (o.class_weight && !(cw = fb_class_weights(o.class_weight, &train, err, sizeof err)))
         fb_die(FB_EXIT_USAGE, "--class-weight: %s", err);

@@ -65,3 +65,28 @@ double *fb_head_input_reject(const fb_head *h, const fb_featset *ds, const char 
         fb_die(FB_EXIT_FAILURE, "out of memory");
     return dist;
 }
+
+/* The validation stream, checked against the training stream and relabelled
+ * onto its classes; its usable rows into *vrows.  Returns how many. */
+size_t fb_head_input_read_val(fb_featset *val, const fb_featset *train, const char *path, int force,
+                              size_t **vrows)
+{
+    char err[1024];
+    fb_head_input_read_stream(val, path);
+    if (val->dim != train->dim)
+        fb_die(FB_EXIT_FAILURE, "%s: %d features per record, the training stream has %d",
+               path, val->dim, train->dim);
+    if (fb_prov_compare(train->provenance, val->provenance, err, sizeof err) && !force)
+        fb_die(FB_EXIT_FAILURE, "%s: made differently from the training stream (%s); "
+               "--force to use it anyway", path, err);
+    size_t unknown, unlabelled, nv = 0;
+    if (fb_featset_relabel(val, train->classes, train->nclasses, &unknown, &unlabelled) != 0)
+        fb_die(FB_EXIT_FAILURE, "out of memory");
+    if (unknown) fb_warn("%s: %zu records of classes the training stream does not have; not used", path, unknown);
+    if (unlabelled) fb_warn("%s: %zu unlabelled records; not used", path, unlabelled);
+    *vrows = fb_xmalloc((val->n ? val->n : 1) * sizeof(size_t));
+    for (size_t i = 0; i < val->n; i++)
+        if (val->y[i] >= 0) (*vrows)[nv++] = i;
+    if (nv == 0) fb_warn("%s: no usable validation records", path);
+    return nv;
+}

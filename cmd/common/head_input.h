@@ -40,4 +40,11 @@ float *fb_head_input_probs(fb_head *h, const fb_featset *ds);
 double *fb_head_input_reject(const fb_head *h, const fb_featset *ds, const char *head_path,
                              int off, double rate, double *cut);
 
+/* fb-train's validation stream at path: checked against the training stream
+ * (dimension; provenance unless force) and relabelled onto its classes; the
+ * usable rows into *vrows (malloc'd).  Returns how many; says on stderr what
+ * it could not use; dies on a mismatch. */
+size_t fb_head_input_read_val(fb_featset *val, const fb_featset *train, const char *path, int force,
+                              size_t **vrows);
+
 #endif
