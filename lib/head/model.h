@@ -45,4 +45,10 @@ void fb_head_backward_apply(fb_head *h, fb_head_work *w, const int *labels, cons
 /* Inference on n records of x, in chunks of w->cap: probs [n, C]. */
 void fb_head_predict(fb_head *h, fb_head_work *w, const float *x, size_t n, float *probs);
 
+/* The training notes just written (fb_prov_set lines): when bad (a set
+ * failed: no memory) they are freed and -1 returned; else they replace
+ * h->training and 0 is returned.  One end for fb_head_note_training and
+ * fb_head_note_solve. */
+int fb_head_take_notes(fb_head *h, char *notes, int bad);
+
 #endif

@@ -3,6 +3,7 @@
  * two-class threshold. */
 #include "fb/head.h"
 #include "fb/stream.h"
+#include "model.h"
 #include "logreg.h"
 
 #include <math.h>
@@ -179,13 +180,7 @@ int fb_head_note_solve(fb_head *h, const fb_solve_opts *o, const char *class_wei
     NOTE("train_records", "%zu", n);
     if (nv) NOTE("val_records", "%zu", nv);
 #undef NOTE
-    if (bad) {
-        free(notes);
-        return -1;
-    }
-    free(h->training);
-    h->training = notes;
-    return 0;
+    return fb_head_take_notes(h, notes, bad);
 }
 
 /* ------------------------------------------------------ cross-validation */

@@ -224,6 +224,11 @@ int fb_head_note_training(fb_head *h, const fb_train_opts *o, const char *class_
         NOTE("val_loss", "%.6f", res->best_val_loss);
     }
 #undef NOTE
+    return fb_head_take_notes(h, notes, bad);
+}
+
+int fb_head_take_notes(fb_head *h, char *notes, int bad)
+{
     if (bad) {
         free(notes);
         return -1;
