@@ -38,8 +38,11 @@ static const char usage[] =
     "  -j, --threads N          threads (default 2, or 1 on a single CPU)\n"
     "      --history FILE       per-epoch TSV for fb-plot\n"
     "      --folds K            stratified K-fold cross-validation on the training stream\n"
-    "      --reject-rate R      share of in-class photos the \"unknown\" test rejects\n"
-    "                           (default 0.02; the cut fb-predict uses)\n"
+    "      --reject-rate R      share of in-class photos of unseen subjects the \"unknown\"\n"
+    "                           test rejects (default 0.01; the cut fb-predict uses)\n"
+    "      --reject-subject N   calibrate that cut holding out clusters of about N similar\n"
+    "                           training photos of a class at a time, standing in for\n"
+    "                           subjects never seen (default 5; 0: one photo at a time)\n"
     "      --no-reject          store no rejection model (fb-predict never says unknown)\n"
     "      --force              accept a validation stream with different preprocessing\n"
     "  -q, --quiet              no per-epoch lines\n"
@@ -48,7 +51,7 @@ static const char usage[] =
 typedef struct {
     const char *out, *val, *arch, *history, *class_weight;
     double dropout, reject_rate;
-    int no_reject;
+    int no_reject, reject_subject;
     int folds, threads, quiet, force;
     int nhidden, hidden[FB_HEAD_MAX_HIDDEN];
     int solved;              /* the linear head by L-BFGS (else epochs of adam/sgd) */
@@ -73,7 +76,7 @@ static void parse_args(int argc, char **argv, options *o)
         { "norm", required_argument, NULL, 'N' }, { "C", required_argument, NULL, 'C' },
         { "cv-folds", required_argument, NULL, 'K' }, { "threshold", required_argument, NULL, 'T' },
         { "reject-rate", required_argument, NULL, 'R' }, { "no-reject", no_argument, NULL, 'n' },
-        { NULL, 0, NULL, 0 }
+        { "reject-subject", required_argument, NULL, 'U' }, { NULL, 0, NULL, 0 }
     };
     memset(o, 0, sizeof *o);
     fb_train_opts_default(&o->t);
@@ -84,6 +87,7 @@ static void parse_args(int argc, char **argv, options *o)
     int optimizer = -1;   /* -1: the head's default */
     o->dropout = 0.5;
     o->reject_rate = FB_REJECT_DEFAULT_RATE;
+    o->reject_subject = FB_REJECT_SUBJECT_SIZE;
     /* two threads when there are two CPUs: same bits as one, and the pool
      * sleeps rather than spin when its partner is descheduled */
     o->threads = sysconf(_SC_NPROCESSORS_ONLN) >= 2 ? 2 : 1;
@@ -126,6 +130,7 @@ static void parse_args(int argc, char **argv, options *o)
         case 'k': o->folds = (int)fb_opt_long("--folds", optarg, 2, 1000); break;
         case 'R': o->reject_rate = fb_opt_double("--reject-rate", optarg, 0, 1); break;
         case 'n': o->no_reject = 1; break;
+        case 'U': o->reject_subject = (int)fb_opt_long("--reject-subject", optarg, 0, 100000); break;
         case 'f': o->force = 1; break;
         case 'q': o->quiet = 1; break;
         default: fputs(usage, stderr); exit(FB_EXIT_USAGE);
@@ -261,7 +266,7 @@ int main(int argc, char **argv)
     o.solve.class_weight = cw;
     if (o.out && !o.no_reject) {
         int rc = fb_reject_fit_sets(&o.reject, &train, nv ? &val : NULL, vrows, nv, o.reject_rate,
-                                    o.t.seed, err, sizeof err);
+                                    o.reject_subject, o.t.seed, err, sizeof err);
         if (rc < 0) fb_die(FB_EXIT_FAILURE, "%s (--no-reject to train without the unknown test)", err);
         if (rc > 0)   /* a head can still be trained; it cannot say unknown */
             fb_warn("%zu training records: the unknown test needs more than %d; this head will "
@@ -283,9 +288,10 @@ int main(int argc, char **argv)
     if (o.out && o.solved) solve_and_save(&h, &train, &val, vrows, nv, &o);
     else if (o.out) train_and_save(&h, &train, &val, vrows, nv, &o);
     if (h.reject.n && !o.quiet)   /* after the training lines, as it is saved */
-        fprintf(stderr, "unknown test: %d-th nearest of %zu training photos%s, rate %g, cut %.4f\n",
-                h.reject.k, h.reject.n, h.reject.n < train.n + nv ? " (a sample)" : "",
-                (double)h.reject.rate, (double)h.reject.cut);
+        fprintf(stderr, "unknown test: %d-th nearest of %zu training photos%s, rate %g, cut %.4f "
+                "(held out %s)\n", h.reject.k, h.reject.n, h.reject.n < train.n + nv ? " (a sample)" : "",
+                (double)h.reject.rate, (double)h.reject.cut,
+                o.reject_subject ? "by clusters of similar photos" : "one photo at a time");
     fb_par_shutdown();
     fb_head_free(&h);
     free(cw);
