@@ -91,7 +91,7 @@ static void parse_args(int argc, char **argv, options *o)
     /* two threads when there are two CPUs: same bits as one, and the pool
      * sleeps rather than spin when its partner is descheduled */
     o->threads = sysconf(_SC_NPROCESSORS_ONLN) >= 2 ? 2 : 1;
-    int lr_set = 0, c;
+    int lr_set = 0, reject_set = 0, c;
     while ((c = getopt_long(argc, argv, "o:v:s:j:q", longopts, NULL)) != -1) {
         switch (c) {
         case 'o': o->out = optarg; break;
@@ -128,9 +128,12 @@ static void parse_args(int argc, char **argv, options *o)
         case 'j': o->threads = (int)fb_opt_long("--threads", optarg, 1, 8); break;
         case 'y': o->history = optarg; break;
         case 'k': o->folds = (int)fb_opt_long("--folds", optarg, 2, 1000); break;
-        case 'R': o->reject_rate = fb_opt_double("--reject-rate", optarg, 0, 1); break;
+        case 'R': o->reject_rate = fb_opt_double("--reject-rate", optarg, 0, 1); reject_set = 1; break;
         case 'n': o->no_reject = 1; break;
-        case 'U': o->reject_subject = (int)fb_opt_long("--reject-subject", optarg, 0, 100000); break;
+        case 'U':
+            o->reject_subject = (int)fb_opt_long("--reject-subject", optarg, 0, 100000);
+            reject_set = 1;
+            break;
         case 'f': o->force = 1; break;
         case 'q': o->quiet = 1; break;
         default: fputs(usage, stderr); exit(FB_EXIT_USAGE);
@@ -139,6 +142,9 @@ static void parse_args(int argc, char **argv, options *o)
     if (optind < argc)
         fb_die(FB_EXIT_USAGE, "unexpected argument '%s': the training stream comes on stdin", argv[optind]);
     if (!o->out && !o->folds) fb_die(FB_EXIT_USAGE, "no output: give -o head.bin (or --folds K)");
+    if (o->no_reject && reject_set)
+        fb_die(FB_EXIT_USAGE, "--no-reject stores no unknown test; --reject-rate and --reject-subject "
+               "calibrate it");
     if (o->t.opt == FB_OPT_SGD && !lr_set) o->t.lr = 0.01;
     char err[512];
     if (fb_head_parse_arch(o->arch, &o->nhidden, o->hidden, err, sizeof err) != 0)

@@ -102,6 +102,20 @@ unknown_share() { awk -F'\t' '{ n++; u += $2 == "unknown" } END { printf "%.4f\n
     [ ! -e "$T/bad.bin" ]
 }
 
+@test "fb-train: --reject-subject is checked, and calibrating a test --no-reject turns off is a usage error" {
+    for bad in -1 x 1e9; do
+        run fb-train --reject-subject "$bad" -o "$T/h.bin" < "$T/train.fbt"
+        [ "$status" -eq 2 ]
+        [[ "$output" == *"--reject-subject"* ]]
+    done
+    run fb-train --no-reject --reject-subject 3 -o "$T/h.bin" < "$T/train.fbt"
+    [ "$status" -eq 2 ]
+    [[ "$output" == *"--no-reject stores no unknown test"* ]]
+    run fb-train --no-reject --reject-rate 0.1 -o "$T/h.bin" < "$T/train.fbt"
+    [ "$status" -eq 2 ]
+    [ ! -e "$T/h.bin" ]
+}
+
 @test "fb-eval --unknown and outsider labels: shares rejected, accepted as which class; --json; --curve" {
     fb-train -q -o "$T/head.bin" < "$T/train.fbt"
     run fb-eval --unknown "$T/far.fbt" "$T/head.bin" < "$T/test.fbt"
