@@ -1,6 +1,7 @@
 /* fb-prep: decode and resize photos into a stream of size×size×3 uint8 RGB
  * records, one per usable input file, in input order.  See man/fb-prep.1. */
 #include "common/common.h"
+#include "common/input.h"
 #include "common/photo_stream.h"
 #include "fb/dataset.h"
 #include "fb/photo.h"
@@ -176,8 +177,10 @@ int main(int argc, char **argv)
     } else {
         if (isatty(STDIN_FILENO))
             fb_die(FB_EXIT_USAGE, "no files: name them, or give a 'label<TAB>path' list on stdin");
-        if (fb_list_read(stdin, &inputs, err, sizeof err) != 0)
+        FILE *list = fb_input_text(stdin, "stdin", "a list of photo paths");
+        if (fb_list_read(list, &inputs, err, sizeof err) != 0)
             fb_die(FB_EXIT_FAILURE, "reading the file list: %s", err);
+        fclose(list);
     }
     apply_label_options(&inputs, &o);
 
@@ -228,7 +231,7 @@ int main(int argc, char **argv)
     if (o.output && fb_atomic_commit(&out) != 0)
         fb_die(FB_EXIT_FAILURE, "%s: %s", o.output, strerror(errno));
     if (s.failed) {
-        fb_warn("%zu of %zu files failed", s.failed, inputs.n);
+        fb_warn("%zu of %zu %s failed", s.failed, inputs.n, fb_plural(inputs.n, "file", "files"));
         return FB_EXIT_FAILURE;
     }
     return FB_EXIT_OK;

@@ -8,13 +8,15 @@
 
 #include "common/common.h"
 #include "common/head_input.h"
+#include "common/input.h"
 #include "common/train_log.h"
 #include "fb/core.h"
 #include "fb/head.h"
 #include "fb/stream.h"
 
 static const char usage[] =
-    "usage: fb-train [options] -o head.bin < train.fbt\n"
+    "usage: fb-train [options] -o head.bin [STREAM...] < train.fbt\n"
+    "  trains on the feature streams named (read as one; - or none: standard input)\n"
     "  -o, --output FILE        write the head here (atomically)\n"
     "  -v, --val FILE           validation stream: per-epoch val_loss/val_accuracy;\n"
     "                           the epoch with the lowest val_loss is kept\n"
@@ -139,8 +141,6 @@ static void parse_args(int argc, char **argv, options *o)
         default: fputs(usage, stderr); exit(FB_EXIT_USAGE);
         }
     }
-    if (optind < argc)
-        fb_die(FB_EXIT_USAGE, "unexpected argument '%s': the training stream comes on stdin", argv[optind]);
     if (!o->out && !o->folds) fb_die(FB_EXIT_USAGE, "no output: give -o head.bin (or --folds K)");
     if (o->no_reject && reject_set)
         fb_die(FB_EXIT_USAGE, "--no-reject stores no unknown test; --reject-rate and --reject-subject "
@@ -190,15 +190,17 @@ static void solve_and_save(fb_head *h, const fb_featset *train, const fb_featset
     if (!o->quiet && nv) {
         double loss, acc;
         fb_head_evaluate(h, val, vrows, nv, &loss, &acc);
-        fprintf(stderr, "validation: %zu records, loss %.4f, accuracy %.4f\n", nv, loss, acc);
+        fprintf(stderr, "validation: %zu %s, loss %.4f, accuracy %.4f\n", nv,
+                fb_plural(nv, "record", "records"), loss, acc);
     }
     if (fb_head_note_solve(h, &o->solve, o->class_weight, &r, train->n, nv) != 0)
         fb_die(FB_EXIT_FAILURE, "out of memory");
     h->reject = o->reject;
     if (fb_head_save(h, o->out, err, sizeof err) != 0) fb_die(FB_EXIT_FAILURE, "%s", err);
     if (!o->quiet)
-        fprintf(stderr, "%s: wrote %s: linear head solved, %d classes, %zu records, %.1fs\n",
-                fb_progname(), o->out, h->nclasses, train->n, r.cv_seconds + r.seconds);
+        fprintf(stderr, "%s: wrote %s: linear head solved, %d classes, %zu %s, %.1fs\n",
+                fb_progname(), o->out, h->nclasses, train->n, fb_plural(train->n, "record", "records"),
+                r.cv_seconds + r.seconds);
 }
 
 static void train_and_save(fb_head *hnorm, const fb_featset *train, const fb_featset *val,
@@ -224,7 +226,8 @@ static void train_and_save(fb_head *hnorm, const fb_featset *train, const fb_fea
         fb_die(FB_EXIT_FAILURE, "out of memory");
     }
     if (p.verbose && res.stopped_early)
-        fprintf(stderr, "stopping early: val_loss has not improved for %d epochs\n", o->t.patience);
+        fprintf(stderr, "stopping early: val_loss has not improved for %d %s\n", o->t.patience,
+                fb_plural(o->t.patience, "epoch", "epochs"));
     if (p.verbose && nv && res.best_epoch > 0 && res.best_epoch != res.epochs_run)
         fprintf(stderr, "restored the weights of epoch %d (val_loss %.4f)\n", res.best_epoch, res.best_val_loss);
     if (o->history && fb_atomic_commit(&hist) != 0)
@@ -236,8 +239,9 @@ static void train_and_save(fb_head *hnorm, const fb_featset *train, const fb_fea
     if (p.verbose) {
         char arch[256];
         fb_head_arch_string(&h, arch, sizeof arch);
-        fprintf(stderr, "%s: wrote %s: head %s, %d classes, %zu records, %d epochs",
-                fb_progname(), o->out, arch, h.nclasses, train->n, res.epochs_run);
+        fprintf(stderr, "%s: wrote %s: head %s, %d classes, %zu %s, %d %s", fb_progname(), o->out,
+                arch, h.nclasses, train->n, fb_plural(train->n, "record", "records"), res.epochs_run,
+                fb_plural(res.epochs_run, "epoch", "epochs"));
         if (nv) fprintf(stderr, ", kept epoch %d (val_loss %.4f)", res.best_epoch, res.best_val_loss);
         fprintf(stderr, ", %.1fs\n", res.seconds);
     }
@@ -254,13 +258,17 @@ int main(int argc, char **argv)
     parse_args(argc, argv, &o);
     char err[1024];
     fb_featset train, val = { 0 };
-    fb_head_input_read_stream(&train, "-");
-    if (fb_featset_check_trainable(&train, "stdin", o.nhidden, err, sizeof err) != 0)
+    fb_input in;
+    fb_input_open(&in, argc - optind, argv + optind,
+                  "fb-train -o head.bin train.fbt, or fb-feat < images.fbt | fb-train -o head.bin");
+    fb_head_input_read_features(&train, in.f, in.name);
+    fb_input_close(&in);
+    if (fb_featset_check_trainable(&train, in.name, o.nhidden, err, sizeof err) != 0)
         fb_die(FB_EXIT_FAILURE, "%s", err);
     if (fb_class_index(train.classes, train.nclasses, FB_REJECT_CLASS) >= 0)
-        fb_die(FB_EXIT_USAGE, "stdin: a class is named '%s'; that name is reserved for the answer "
+        fb_die(FB_EXIT_USAGE, "%s: a class is named '%s'; that name is reserved for the answer "
                "fb-predict gives a record unlike every class: rename the folder (e.g. 'other')",
-               FB_REJECT_CLASS);
+               in.name, FB_REJECT_CLASS);
     if (o.folds && fb_folds_check(&train, o.folds, err, sizeof err) != 0)
         fb_die(FB_EXIT_USAGE, "--folds: %s", err);
     size_t *vrows = NULL, nv = o.val ? fb_head_input_read_val(&val, &train, o.val, o.force, &vrows) : 0;

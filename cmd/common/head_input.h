@@ -9,6 +9,11 @@
 
 #include "fb/head.h"
 
+/* Reads the whole feature stream in (called name in messages) into ds, or
+ * dies; a stream of something other than features (images, say) is named
+ * with the tool that reads it (fb_input_expect). */
+void fb_head_input_read_features(fb_featset *ds, FILE *in, const char *name);
+
 /* Reads the whole feature stream at path ("-" or NULL: stdin) into ds, or
  * dies naming it. */
 void fb_head_input_read_stream(fb_featset *ds, const char *path);

@@ -262,6 +262,10 @@ typedef struct {
 /* Reads a whole float32 rank-1 feature stream.  0 ok; -1 with a message
  * (naming `name`) in err. */
 int  fb_featset_read(fb_featset *ds, FILE *f, const char *name, char *err, size_t errlen);
+typedef struct fb_reader fb_reader;   /* fb/stream.h */
+/* The same from a reader already open (the caller may have looked at its
+ * header first): reads the rest of it; r stays open. */
+int  fb_featset_read_from(fb_featset *ds, fb_reader *r, const char *name, char *err, size_t errlen);
 void fb_featset_free(fb_featset *ds);
 /* Records of class c, for each of ds's classes: count [ds->nclasses]. */
 void fb_featset_class_counts(const fb_featset *ds, size_t *count);
