@@ -77,6 +77,7 @@ int main(int argc, char **argv)
     fb_head_input_read(&ds, stdin, "stdin", &h, head_path, force, "predict", "predicting");
 
     float *probs = fb_head_input_probs(&h, &ds);
+    fb_head_input_merge_variants(&ds, probs, h.nclasses, "stdin");   /* test-time augmentation */
     double cut = 0, *dist = fb_head_input_reject(&h, &ds, head_path, no_reject, reject_rate, &cut);
 
     if (header) {
