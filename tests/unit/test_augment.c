@@ -177,6 +177,32 @@ static void test_merge(void)
     fb_featset_free(&ds);
 }
 
+/* fb-prep --augment 3 on 40 photos, one in four with a group from the list
+ * (two photos to a group): every fold holds a photo with all its variants. */
+static void test_folds(void)
+{
+    enum { PHOTOS = 40, N = 3, R = PHOTOS * (N + 1) };
+    int y[R], fold[R];
+    uint32_t group[R];
+    for (int p = 0; p < PHOTOS; p++) {
+        char path[32];
+        snprintf(path, sizeof path, "photos/%d.jpg", p);
+        uint32_t g = fb_augment_group(path, p % 4 == 0 ? (uint32_t)(p / 8 + 1) : 0);
+        for (int v = 0; v <= N; v++) {
+            y[p * (N + 1) + v] = p % 3 == 0;
+            group[p * (N + 1) + v] = g;
+        }
+    }
+    int ok = fb_group_folds(y, group, R, 2, 5, 1, fold) == 0, used[5] = { 0 };
+    for (int r = 0; r < R; r++) {
+        used[fold[r]] = 1;
+        for (int q = 0; q < R; q++)
+            if (group[q] == group[r] && fold[q] != fold[r]) ok = 0;
+    }
+    CHECK(ok && used[0] && used[1] && used[2] && used[3] && used[4],
+          "5 grouped folds: every photo's variants in its fold");
+}
+
 int main(int argc, char **argv)
 {
     (void)argc;
@@ -184,6 +210,7 @@ int main(int argc, char **argv)
     test_draw();
     test_group_and_names();
     test_merge();
+    test_folds();
     if (fb_photo_vips_start(argv[0], err, sizeof err) != 0) {
         printf("# %s\n", err);
         CHECK(0, "libvips starts");
