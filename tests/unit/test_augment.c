@@ -12,6 +12,8 @@ static void test_draw(void)
 {
     const double box[4] = { 10, 20, 410, 320 };   /* 400×300 */
     fb_augment a, b;
+    memset(&a, 0, sizeof a);   /* memcmp below: the padding too */
+    memset(&b, 0, sizeof b);
     fb_augment_draw("dogs/rex.jpg", 7, 1, box, &a);
     fb_augment_draw("dogs/rex.jpg", 7, 1, box, &b);
     CHECK(memcmp(&a, &b, sizeof a) == 0, "same id, seed and variant: same transform");
