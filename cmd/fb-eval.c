@@ -105,6 +105,7 @@ int main(int argc, char **argv)
     fb_head_input_read(&ds, in.f, in.name, &h, head_path, force, "score it", "scoring");
     fb_input_close(&in);
     float *probs = fb_head_input_probs(&h, &ds);
+    fb_head_input_merge_variants(&ds, probs, h.nclasses, "stdin");   /* test-time augmentation */
     fb_score s;
     char err[256];
     if (fb_score_init(&s, &h, &ds, probs, err, sizeof err) != 0) fb_die(FB_EXIT_FAILURE, "%s", err);

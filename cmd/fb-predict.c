@@ -83,6 +83,7 @@ int main(int argc, char **argv)
     fb_input_close(&in);
 
     float *probs = fb_head_input_probs(&h, &ds);
+    fb_head_input_merge_variants(&ds, probs, h.nclasses, "stdin");   /* test-time augmentation */
     double cut = 0, *dist = fb_head_input_reject(&h, &ds, head_path, no_reject, reject_rate, &cut);
 
     if (header) {

@@ -59,6 +59,15 @@ float *fb_head_input_probs(fb_head *h, const fb_featset *ds)
     return probs;
 }
 
+void fb_head_input_merge_variants(fb_featset *ds, float *probs, int k, const char *name)
+{
+    size_t before = ds->n, merged = fb_featset_merge_variants(ds, probs, k);
+    if (merged)
+        fb_warn("note: %s: %zu records are %zu photos and their variants (fb-prep --augment or "
+                "--tta): one verdict per photo, its probabilities averaged over them",
+                name, before, ds->n);
+}
+
 double *fb_head_input_reject(const fb_head *h, const fb_featset *ds, const char *head_path,
                              int off, double rate, double *cut)
 {

@@ -36,6 +36,12 @@ void fb_head_input_read(fb_featset *ds, FILE *in, const char *name, const fb_hea
  * (malloc'd), on one thread; or dies. */
 float *fb_head_input_probs(fb_head *h, const fb_featset *ds);
 
+/* Test-time augmentation for fb-eval, fb-predict and fb-report: merges the
+ * variants fb-prep --augment/--tta wrote after each photo into it, their
+ * probabilities averaged (fb_featset_merge_variants), and says so on
+ * stderr, naming the stream `name`. */
+void fb_head_input_merge_variants(fb_featset *ds, float *probs, int k, const char *name);
+
 /* The unknown test of fb-predict and fb-eval: each record's distance to
  * the head's training photos (fb_reject_distances on the raw features),
  * malloc'd [ds->n], and the cut into *cut -- the stored one, or, with

@@ -405,6 +405,16 @@ void fb_head_evaluate(fb_head *h, const fb_featset *ds, const size_t *idx, size_
  * ds->dim must be h->in_dim.  0 ok; -1 with a message. */
 int  fb_head_predict_all(fb_head *h, const fb_featset *ds, float **probs, char *err, size_t errlen);
 
+/* Test-time augmentation.  A photo's variants (fb-prep --augment, --tta)
+ * follow it in the stream: same label, same non-zero group, ids "<its
+ * id>#<anything>".  Each photo and its variants become one record: its
+ * probabilities (probs [ds->n, k], in place) the mean over them, its
+ * features, id, label and group the photo's own.  ds and probs are
+ * compacted in place, order kept; near-duplicate photos (one group,
+ * different ids) stay apart.  Returns how many records were merged into
+ * their photo (0: ds and probs unchanged). */
+size_t fb_featset_merge_variants(fb_featset *ds, float *probs, int k);
+
 /* ============================================================== metrics */
 
 typedef struct {
