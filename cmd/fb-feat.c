@@ -29,6 +29,8 @@ static const char usage[] =
     "  -o, --output KIND    features: 2048 pooled features (default)\n"
     "                       logits:   1000 ImageNet class scores before softmax\n"
     "                       probs:    1000 ImageNet class probabilities\n"
+    "                       stage4:   stage 4's 14x14x1024 map (800 KB per image),\n"
+    "                                 for fb-train --fine-tune\n"
     "  -t, --top K          print the K most likely ImageNet classes per image as\n"
     "                       text lines: ID<TAB>RANK<TAB>CLASS<TAB>PROBABILITY\n"
     "  -p, --precision P    fp32: float arithmetic (default)\n"
@@ -41,7 +43,7 @@ static const char usage[] =
     "Example: fb-prep photo.jpg | fb-feat --top 5\n"
     "See fb-feat(1).\n";
 
-enum output_kind { OUT_FEATURES, OUT_LOGITS, OUT_PROBS };
+enum output_kind { OUT_FEATURES, OUT_LOGITS, OUT_PROBS, OUT_STAGE4 };
 
 typedef struct {
     const char *weights;
@@ -68,8 +70,9 @@ static void parse_args(int argc, char **argv, options *o)
             if (strcmp(optarg, "features") == 0) o->output = OUT_FEATURES;
             else if (strcmp(optarg, "logits") == 0) o->output = OUT_LOGITS;
             else if (strcmp(optarg, "probs") == 0) o->output = OUT_PROBS;
+            else if (strcmp(optarg, "stage4") == 0) o->output = OUT_STAGE4;
             else {
-                fb_warn("--output is features, logits or probs, not '%s'", optarg);
+                fb_warn("--output is features, logits or probs (or stage4, for fb-train --fine-tune), not '%s'", optarg);
                 exit(FB_EXIT_USAGE);
             }
             break;
@@ -86,6 +89,10 @@ static void parse_args(int argc, char **argv, options *o)
         case 'b': o->batch = (int)fb_opt_long("-b", optarg, 1, 1024); break;
         default: fputs(usage, stderr); exit(FB_EXIT_USAGE);
         }
+    }
+    if (o->output == OUT_STAGE4 && o->top) {
+        fb_warn("--top prints ImageNet classes; it cannot go with --output stage4");
+        exit(FB_EXIT_USAGE);
     }
     if (optind < argc) {
         fb_warn("unexpected argument '%s' (images come on standard input)", argv[optind]);
@@ -110,13 +117,18 @@ static void check_input(const fb_header *h)
 /* The output header: input classes and provenance, plus where the numbers came from. */
 static fb_writer *open_output(const fb_header *in, const options *o, const fb_weights *w)
 {
-    uint32_t dims[1] = {o->output == OUT_FEATURES ? FB_RESNET_FEATURES : FB_RESNET_CLASSES};
+    uint32_t dims[3] = {o->output == OUT_FEATURES ? FB_RESNET_FEATURES : FB_RESNET_CLASSES};
     fb_header h;
-    fb_header_init(&h, FB_F32, 1, dims);
+    if (o->output == OUT_STAGE4) {   /* 14 x 14 x 1024, cell-major, channels contiguous */
+        uint32_t map[3] = {FB_STAGE4_SIDE, FB_STAGE4_SIDE, FB_STAGE4_CHANNELS};
+        fb_header_init(&h, FB_F32, 3, map);
+    } else {
+        fb_header_init(&h, FB_F32, 1, dims);
+    }
     for (int i = 0; i < in->nclasses; i++)
         if (fb_header_add_class(&h, in->classes[i]) < 0) fb_die(FB_EXIT_FAILURE, "out of memory");
     /* Everything upstream said stays; these keys describe this stage. */
-    static const char *kind[] = {"features", "logits", "probs"};
+    static const char *kind[] = {"features", "logits", "probs", "stage4"};
     free(h.provenance);
     h.provenance = fb_xstrdup(in->provenance ? in->provenance : "");
     if (fb_prov_set(&h.provenance, "backbone", "keras-resnet50-imagenet") ||
@@ -150,6 +162,7 @@ typedef struct {
     int32_t *labels;
     uint32_t *groups;
     float *features, *logits;
+    float *stage4;                /* batch x 14x14x1024 with --output stage4, else NULL */
     int n;
 } batch;
 
@@ -176,7 +189,9 @@ static void write_batch(const batch *b, const options *o, fb_writer *wr, const f
     float probs[FB_RESNET_CLASSES];
     for (int i = 0; i < b->n; i++) {
         const float *out = b->features + (size_t)i * FB_RESNET_FEATURES;
-        if (o->output != OUT_FEATURES || o->top) {
+        if (o->output == OUT_STAGE4) {
+            out = b->stage4 + (size_t)i * FB_STAGE4_SIZE;
+        } else if (o->output != OUT_FEATURES || o->top) {
             out = b->logits + (size_t)i * FB_RESNET_CLASSES;
             if (o->output == OUT_PROBS || o->top) {
                 fb_resnet_probs(out, probs);
@@ -236,6 +251,8 @@ int main(int argc, char **argv)
     b.groups = malloc((size_t)o.batch * sizeof *b.groups);
     b.features = malloc((size_t)o.batch * FB_RESNET_FEATURES * sizeof(float));
     b.logits = malloc((size_t)o.batch * FB_RESNET_CLASSES * sizeof(float));
+    if (o.output == OUT_STAGE4 && !(b.stage4 = malloc((size_t)o.batch * FB_STAGE4_SIZE * sizeof(float))))
+        fb_die(FB_EXIT_FAILURE, "out of memory for a batch of %d stage-4 maps (-b)", o.batch);
     if (!b.images || !b.ids || !b.labels || !b.groups || !b.features || !b.logits)
         fb_die(FB_EXIT_FAILURE, "out of memory");
     int need_logits = o.output != OUT_FEATURES || o.top;
@@ -244,7 +261,8 @@ int main(int argc, char **argv)
     fb_progress_init(&progress, "images");
     unsigned long done = 0;
     while (read_batch(r, &b, o.batch) > 0) {
-        fb_resnet_run(runner, b.images, b.n, b.features, need_logits ? b.logits : NULL);
+        if (o.output == OUT_STAGE4) fb_resnet_run_stage4(runner, b.images, b.n, b.stage4);
+        else fb_resnet_run(runner, b.images, b.n, b.features, need_logits ? b.logits : NULL);
         if (wr) sync_classes(wr, fb_reader_header(r));
         write_batch(&b, &o, wr, &w);
         done += (unsigned long)b.n;
@@ -258,7 +276,7 @@ int main(int argc, char **argv)
     fb_feat_print_profile(runner);
     fb_resnet_runner_free(runner);
     for (int i = 0; i < o.batch; i++) free(b.ids[i]);
-    free(b.ids); free(b.images); free(b.labels); free(b.groups); free(b.features); free(b.logits);
+    free(b.ids); free(b.images); free(b.labels); free(b.groups); free(b.features); free(b.logits); free(b.stage4);
     fb_weights_free(&w);
     free(wpath);
     return FB_EXIT_OK;
