@@ -249,6 +249,8 @@ int  fb_stage5_init(fb_stage5 *s, int side, int cin, int width);
  * 0 ok, -1 with a message in err. */
 int  fb_stage5_from_resnet(fb_stage5 *s, const fb_resnet *net, char *err, size_t errlen);
 void fb_stage5_free(fb_stage5 *s);
+/* Parameters of a stage of this input depth and width (as init counts them). */
+size_t fb_stage5_nparams(int cin, int width);
 int  fb_stage5_copy(fb_stage5 *dst, const fb_stage5 *src);   /* 0 ok, -1 no memory */
 /* Output channels (4f) and the output grid's side (side / 2). */
 int  fb_stage5_channels(const fb_stage5 *s);

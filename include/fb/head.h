@@ -52,8 +52,12 @@
  *   version 3 adds, after that, the rejection model (see fb_reject):
  *     u32 k (0: none, and nothing follows),
  *     u64 n, f32 rate, f32 cut, f32 loo[n] (ascending), f32 points[n, in_dim]
+ *   version 4 (only a fine-tuned head: others are still written as version
+ *   3) adds, after that, its stage 5 (fb_stage5's layout):
+ *     u32 side, cin, width, f32 params[nparams]
  *   Version 1 files load as norm none, threshold 0: what they did; version 1
- *   and 2 files load without a rejection model (reject.n == 0).
+ *   and 2 files load without a rejection model (reject.n == 0); versions 1-3
+ *   without a stage 5 (stage5.params NULL: the head reads features).
  */
 #ifndef FB_HEAD_H
 #define FB_HEAD_H
@@ -61,6 +65,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include "fb/backbone.h"
 #include "fb/core.h"
 
 /* ==================================================== rejecting outsiders */
@@ -132,7 +137,7 @@ float fb_reject_cut_for_rate(const fb_reject *r, double rate);
 /* ================================================================ the model */
 
 #define FB_HEAD_MAGIC "fbhead\0\0"
-#define FB_HEAD_VERSION 3
+#define FB_HEAD_VERSION 4
 #define FB_HEAD_HEADER_SIZE 32
 #define FB_HEAD_MAX_HIDDEN 8
 #define FB_HEAD_MAX_WIDTH 65536
@@ -157,6 +162,10 @@ typedef struct {
     /* Records unlike every training photo (reject.n == 0: none stored; the
      * head answers one of its classes for everything, as before version 3). */
     fb_reject reject;
+    /* A fine-tuned head (fb-train --fine-tune) carries its own stage 5 of
+     * ResNet50 and reads stage-4 maps: the features its first layer sees are
+     * that stage's pooled output.  stage5.params NULL: a head on features. */
+    fb_stage5 stage5;
 } fb_head;
 
 /* "linear" (or "0") -> no hidden layers; "64" or "512,256,128,64" -> widths.

@@ -154,9 +154,17 @@ int fb_stage5_init(fb_stage5 *s, int side, int cin, int width)
         at = add_conv(&c[1], at, 3, f, f, 1);
         at = add_conv(&c[2], at, 1, f, 4 * f, 1);
     }
-    s->nparams = at;
+    s->nparams = at;   /* = fb_stage5_nparams(cin, width) */
     s->params = calloc(at, sizeof *s->params);
     return s->params ? 0 : -1;
+}
+
+size_t fb_stage5_nparams(int cin, int width)
+{
+    size_t f = (size_t)width, c = (size_t)cin;
+    size_t first = (c * f + f) + (9 * f * f + f) + (f * 4 * f + 4 * f) + (c * 4 * f + 4 * f);
+    size_t other = (4 * f * f + f) + (9 * f * f + f) + (f * 4 * f + 4 * f);
+    return first + 2 * other;
 }
 
 void fb_stage5_free(fb_stage5 *s)

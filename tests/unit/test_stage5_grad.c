@@ -89,6 +89,8 @@ int main(void)
     fb_stage5 s;
     CHECK(fb_stage5_init(&s, SIDE, CIN, WIDTH) == 0, "init %dx%dx%d, width %d: %zu parameters", SIDE, SIDE,
           CIN, WIDTH, s.nparams);
+    CHECK(fb_stage5_nparams(CIN, WIDTH) == s.nparams && fb_stage5_nparams(1024, 512) == 14953472,
+          "the parameter count without allocating (the real stage: 14953472)");
     CHECK(fb_stage5_channels(&s) == 16 && fb_stage5_out_side(&s) == 3, "out 3x3x16");
     fb_rng rng;
     fb_rng_seed(&rng, 11);
