@@ -67,6 +67,7 @@
 #include <stdio.h>
 #include "fb/backbone.h"
 #include "fb/core.h"
+#include "fb/stream.h"
 
 /* ==================================================== rejecting outsiders */
 
@@ -334,6 +335,65 @@ int  fb_train(fb_head *h, const fb_featset *train, const size_t *idx, size_t n,
  * spec as given, or NULL.  0 ok, -1 no memory. */
 int  fb_head_note_training(fb_head *h, const fb_train_opts *o, const char *class_weight,
                            const fb_train_result *res, size_t n, size_t nv);
+
+/* =================================================== fine-tuning stage 5 */
+
+/* fb-train --fine-tune (lib/head/finetune.c): ResNet50's stage 5
+ * (fb_stage5, lib/backbone/stage5.c) trained together with a linear head
+ * on stage-4 maps (`fb-feat --output stage4`, 14x14x1024 float32, 784 KiB
+ * per record).  The head keeps its normalisation (l2 and/or std; not sqrt,
+ * whose slope is infinite at the zeros a ReLU makes) fixed; the stage's
+ * BatchNorm stays folded (inference mode).  Adam, the stage at a lower
+ * rate than the head. */
+
+/* 0 when h describes stage-4 maps; -1 with a message naming `name` and
+ * saying what to run (a feature stream: fb-feat --output stage4). */
+int  fb_stage4_check(const fb_header *h, const char *name, char *err, size_t errlen);
+
+/* A stage-4 stream kept for passes: in memory, or re-read from its file. */
+typedef struct fb_maps fb_maps;
+/* Reads the stage-4 stream f (called `name`) into *ds: every record's id,
+ * label and group, and as its features the pooled output of s5 on its map
+ * (what a head on top of s5 reads), computed as the records arrive.  With
+ * keep, the maps are kept for fb_finetune: in memory while they fit in
+ * max_bytes, else read again from f each pass (f must then be a file that
+ * can seek, and stay open).  Without keep, memory is one batch of maps.
+ * 0 ok; -1 with a message in err. */
+int  fb_maps_read(fb_featset *ds, FILE *f, const char *name, const fb_stage5 *s5, size_t max_bytes,
+                  fb_maps **keep, char *err, size_t errlen);
+void fb_maps_free(fb_maps *m);
+size_t fb_maps_count(const fb_maps *m);
+int  fb_maps_streamed(const fb_maps *m);   /* 1: read from the file each pass */
+/* out [n][4f] = the pooled output of s5 on every map, in stream order. */
+int  fb_maps_features(fb_maps *m, const fb_stage5 *s5, float *out, char *err, size_t errlen);
+
+typedef struct {
+    double head_lr, stage_lr;     /* Adam's rates (1e-3, 1e-4) */
+    int batch, epochs, patience;  /* 16, 5, 2 (0: never stop early) */
+    uint64_t seed;
+    const float *class_weight;    /* [nclasses] or NULL */
+    void (*on_epoch)(void *ctx, const fb_epoch *e);
+    void *ctx;
+} fb_finetune_opts;
+
+void fb_finetune_opts_default(fb_finetune_opts *o);
+
+/* The head's loss on raw pooled features feat [n][in_dim] with labels y:
+ * the class-weighted mean cross-entropy after h's normalisation.  With
+ * dfeat (not NULL): dfeat [n][in_dim] = its gradient by feat, and gparams
+ * [nparams] += by the head's parameters.  *correct (may be NULL) +=
+ * records fb_head_decide answers right.  NaN when out of memory. */
+double fb_finetune_head_loss(const fb_head *h, const float *feat, const int *y, const float *cw, int n,
+                             float *dfeat, float *gparams, size_t *correct);
+
+/* Trains h->stage5 and h's linear layer together on the maps of rows
+ * rows[0..n) of train, labelled by tlab->y (head classes); validation on
+ * vrows[0..nv) of val labelled by vlab->y (val may be NULL when nv is 0).
+ * With validation, h ends with the epoch of the lowest validation loss.
+ * 0 ok; -1 with a message in err. */
+int  fb_finetune(fb_head *h, fb_maps *train, const fb_featset *tlab, const size_t *rows, size_t n,
+                 fb_maps *val, const fb_featset *vlab, const size_t *vrows, size_t nv,
+                 const fb_finetune_opts *o, fb_train_result *res, char *err, size_t errlen);
 
 /* ================================================ the solved linear head */
 
