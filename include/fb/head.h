@@ -395,6 +395,11 @@ int  fb_finetune(fb_head *h, fb_maps *train, const fb_featset *tlab, const size_
                  fb_maps *val, const fb_featset *vlab, const size_t *vrows, size_t nv,
                  const fb_finetune_opts *o, fb_train_result *res, char *err, size_t errlen);
 
+/* The training notes of a fine-tuned head; C is the strength of the solved
+ * head it started from. */
+int  fb_head_note_finetune(fb_head *h, const fb_finetune_opts *o, const char *class_weight, double C,
+                           const fb_train_result *res, size_t n, size_t nv);
+
 /* ================================================ the solved linear head */
 
 #define FB_SOLVE_MAX_GRID 32

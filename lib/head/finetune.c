@@ -5,6 +5,7 @@
  * and its backward through the normalisation, and the epochs. */
 #include "fb/head.h"
 #include "fb/stream.h"
+#include "model.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -499,4 +500,40 @@ int fb_maps_features(fb_maps *m, const fb_stage5 *s5, float *out, char *err, siz
     int rc = maps_pass(m, chunk_features, &p, err, errlen);
     fb_stage5_work_free(p.wk);
     return rc;
+}
+
+/* ------------------------------------------------------------ notes */
+
+int fb_head_note_finetune(fb_head *h, const fb_finetune_opts *o, const char *class_weight, double C,
+                          const fb_train_result *res, size_t n, size_t nv)
+{
+    char buf[300];
+    char *notes = NULL;
+    int bad = 0;
+#define NOTE(key, fmt, val) do { snprintf(buf, sizeof buf, fmt, val); bad |= fb_prov_set(&notes, key, buf); } while (0)
+    NOTE("head", "%s", "linear");
+    NOTE("fine_tune", "%s", "stage5");
+    NOTE("solved_C", "%g", C);
+    NOTE("optimizer", "%s", "adam");
+    NOTE("lr", "%g", o->head_lr);
+    NOTE("stage_lr", "%g", o->stage_lr);
+    NOTE("batch", "%d", o->batch);
+    NOTE("epochs", "%d", o->epochs);
+    NOTE("epochs_run", "%d", res->epochs_run);
+    NOTE("class_weight", "%s", class_weight ? class_weight : "none");
+    char normstr[64];
+    fb_norm_string(h->norm, normstr, sizeof normstr);
+    NOTE("norm", "%s", normstr);
+    NOTE("seed", "%llu", (unsigned long long)o->seed);
+    NOTE("train_records", "%zu", n);
+    NOTE("train_loss", "%.6f", res->train_loss);
+    NOTE("train_accuracy", "%.6f", res->train_acc);
+    if (nv) {
+        NOTE("val_records", "%zu", nv);
+        NOTE("best_epoch", "%d", res->best_epoch);
+        NOTE("val_loss", "%.6f", res->best_val_loss);
+    }
+    NOTE("seconds", "%.1f", res->seconds);
+#undef NOTE
+    return fb_head_take_notes(h, notes, bad);
 }
