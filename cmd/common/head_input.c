@@ -27,7 +27,10 @@ void fb_head_input_read(fb_featset *ds, FILE *in, const char *name, const fb_hea
                         const char *head_path, int force, const char *to_do, const char *doing)
 {
     char err[1024];
-    if (fb_featset_read(ds, in, name, err, sizeof err) != 0) fb_die(FB_EXIT_FAILURE, "%s", err);
+    /* A fine-tuned head reads stage-4 maps through its own stage 5. */
+    if (h->stage5.params ? fb_maps_read(ds, in, name, &h->stage5, 0, NULL, err, sizeof err) != 0
+                         : fb_featset_read(ds, in, name, err, sizeof err) != 0)
+        fb_die(FB_EXIT_FAILURE, "%s", err);
     if (ds->dim != h->in_dim)
         fb_die(FB_EXIT_FAILURE, "%s: %d features per record, %s was trained on %d",
                name, ds->dim, head_path, h->in_dim);
