@@ -533,7 +533,6 @@ int fb_head_note_finetune(fb_head *h, const fb_finetune_opts *o, const char *cla
         NOTE("best_epoch", "%d", res->best_epoch);
         NOTE("val_loss", "%.6f", res->best_val_loss);
     }
-    NOTE("seconds", "%.1f", res->seconds);
 #undef NOTE
     return fb_head_take_notes(h, notes, bad);
 }
