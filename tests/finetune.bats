@@ -117,3 +117,12 @@ setup() {
     [[ "$output" == *"give it as a file"* ]]
     [ ! -e "$T/p.bin" ]
 }
+
+@test "--history: one row per epoch; with the whole set as the batch, the training loss falls every epoch" {
+    # one Adam step per epoch on all 8 maps: each epoch's loss is measured
+    # before its step, so it must fall from epoch to epoch
+    fb-train -q -j 2 --fine-tune --epochs 4 --batch 8 --history "$T/h.tsv" -o "$T/h.bin" < "$d/train.s4"
+    [ "$(head -n 1 "$T/h.tsv")" = "$(printf 'epoch\tloss\taccuracy\tval_loss\tval_accuracy\tseconds')" ]
+    [ "$(wc -l < "$T/h.tsv")" -eq 5 ]
+    awk -F'\t' 'NR > 2 && !($2 < prev) { bad = 1 } NR > 1 { prev = $2 } END { exit bad }' "$T/h.tsv"
+}
