@@ -12,8 +12,8 @@ setup_file() {
     d="$BATS_FILE_TMPDIR"
     fbt-make -t u8 -d 224x224x3 -n 8 -C cat,dog -s 21 > "$d/train.img"
     fbt-make -t u8 -d 224x224x3 -n 4 -C cat,dog -s 22 > "$d/val.img"
-    fb-feat -j 2 -o stage4 < "$d/train.img" > "$d/train.s4"
-    fb-feat -j 2 -o stage4 < "$d/val.img" > "$d/val.s4"
+    fb-feat -j 2 --output stage4 < "$d/train.img" > "$d/train.s4"
+    fb-feat -j 2 --output stage4 < "$d/val.img" > "$d/val.s4"
     fb-feat -j 2 < "$d/val.img" > "$d/val.feat"
     fb-train -q -j 2 --fine-tune --epochs 2 --batch 4 -v "$d/val.s4" -o "$d/ft.bin" < "$d/train.s4"
 }
