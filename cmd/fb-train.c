@@ -289,6 +289,9 @@ static int fine_tune(options *o)
     if (fb_weights_load(&w, wpath, err, sizeof err) != 0 || fb_resnet_init(&net, &w, err, sizeof err) != 0 ||
         fb_stage5_from_resnet(&s5, &net, err, sizeof err) != 0)
         fb_die(FB_EXIT_FAILURE, "%s", err);
+    char checksum[sizeof w.checksum];   /* stage 5 is copied: the other 100 MB can go */
+    memcpy(checksum, w.checksum, sizeof checksum);
+    fb_weights_free(&w);
     if (o->norm & FB_NORM_SQRT)
         fb_die(FB_EXIT_USAGE, "--fine-tune: --norm sqrt cannot be fine-tuned through (its slope is infinite at "
                "zero); use l2, std or none");
@@ -296,8 +299,8 @@ static int fine_tune(options *o)
     fb_featset train, val = { 0 };
     fb_maps *tm = read_maps(&train, stdin, "stdin", &s5, o), *vm = NULL;
     char *crc = fb_prov_get(train.provenance, "weights_crc32");
-    if (crc && strcmp(crc, w.checksum) != 0)
-        fb_die(FB_EXIT_FAILURE, "stdin: the maps were made with weights %s, %s is %s", crc, wpath, w.checksum);
+    if (crc && strcmp(crc, checksum) != 0)
+        fb_die(FB_EXIT_FAILURE, "stdin: the maps were made with weights %s, %s is %s", crc, wpath, checksum);
     free(crc);
     if (fb_featset_check_trainable(&train, "stdin", 0, err, sizeof err) != 0) fb_die(FB_EXIT_FAILURE, "%s", err);
     if (fb_class_index(train.classes, train.nclasses, FB_REJECT_CLASS) >= 0)
@@ -406,7 +409,6 @@ static int fine_tune(options *o)
     free(rows);
     free(vrows);
     free(cw);
-    fb_weights_free(&w);
     free(wpath);
     return 0;
 }
