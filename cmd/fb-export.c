@@ -105,9 +105,11 @@ static void parse_args(int argc, char **argv, options *o)
         case OPT_LABELS: o->labels = optarg; break;
         case OPT_LAYER: {
             layer_given = 1;
+            if (fb_layer_parse(optarg) == FB_LAYER_STAGE4)
+                usage_error("--layer %s: an ONNX model ends at features, logits or probs", optarg);
             if (fb_layer_parse(optarg) < 0) {
                 char msg[256];
-                snprintf(msg, sizeof msg, "--layer is %s, not '%s'", fb_layer_words(), optarg);
+                snprintf(msg, sizeof msg, "--layer is features, logits or probs, not '%s'", optarg);
                 usage_error("%s", msg);
             }
             static const fb_onnx_layer onnx[FB_LAYER_COUNT] = {

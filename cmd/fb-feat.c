@@ -18,7 +18,7 @@
 #include <unistd.h>
 
 static const char usage[] =
-    "usage: fb-feat [-w WEIGHTS] [--layer features|logits|probs] [--top K]\n"
+    "usage: fb-feat [-w WEIGHTS] [--layer features|logits|probs|stage4] [--top K]\n"
     "               [--precision fp32|bf16] [-j THREADS] [-b BATCH]\n"
     "               [-o features.fbt] [STREAM...] < images.fbt > features.fbt\n"
     "\n"
@@ -33,6 +33,8 @@ static const char usage[] =
     "  -l, --layer LAYER    features: 2048 pooled features (default)\n"
     "                       logits:   1000 ImageNet class scores before softmax\n"
     "                       probs:    1000 ImageNet class probabilities\n"
+    "                       stage4:   stage 4's 14x14x1024 map (800 KB per image),\n"
+    "                                 for fb-train --fine-tune\n"
     "                       (--output LAYER is the old spelling, kept for one release)\n"
     "  -t, --top K          print the K most likely ImageNet classes per image as\n"
     "                       text lines: ID<TAB>RANK<TAB>CLASS<TAB>PROBABILITY\n"
@@ -104,6 +106,8 @@ static void parse_args(int argc, char **argv, options *o)
         default: fputs(usage, stderr); exit(FB_EXIT_USAGE);
         }
     }
+    if (o->layer == FB_LAYER_STAGE4 && o->top)
+        fb_die(FB_EXIT_USAGE, "--top prints ImageNet classes; it cannot go with --layer stage4");
 }
 
 /* Dies unless records are uint8 224x224x3: a stream of something else is
@@ -124,7 +128,12 @@ static fb_writer *open_output(FILE *out, const char *out_name, const fb_header *
 {
     uint32_t dims[1] = {o->layer == FB_LAYER_FEATURES ? FB_RESNET_FEATURES : FB_RESNET_CLASSES};
     fb_header h;
-    fb_header_init(&h, FB_F32, 1, dims);
+    if (o->layer == FB_LAYER_STAGE4) {   /* 14 x 14 x 1024, cell-major, channels contiguous */
+        uint32_t map[3] = {FB_STAGE4_SIDE, FB_STAGE4_SIDE, FB_STAGE4_CHANNELS};
+        fb_header_init(&h, FB_F32, 3, map);
+    } else {
+        fb_header_init(&h, FB_F32, 1, dims);
+    }
     for (int i = 0; i < in->nclasses; i++)
         if (fb_header_add_class(&h, in->classes[i]) < 0) fb_die(FB_EXIT_FAILURE, "out of memory");
     /* Everything upstream said stays; these keys describe this stage. */
@@ -161,6 +170,7 @@ typedef struct {
     int32_t *labels;
     uint32_t *groups;
     float *features, *logits;
+    float *stage4;                /* batch x 14x14x1024 with --layer stage4, else NULL */
     int n;
 } batch;
 
@@ -187,7 +197,9 @@ static void write_batch(const batch *b, const options *o, fb_writer *wr, const f
     float probs[FB_RESNET_CLASSES];
     for (int i = 0; i < b->n; i++) {
         const float *out = b->features + (size_t)i * FB_RESNET_FEATURES;
-        if (o->layer != FB_LAYER_FEATURES || o->top) {
+        if (o->layer == FB_LAYER_STAGE4) {
+            out = b->stage4 + (size_t)i * FB_STAGE4_SIZE;
+        } else if (o->layer != FB_LAYER_FEATURES || o->top) {
             out = b->logits + (size_t)i * FB_RESNET_CLASSES;
             if (o->layer == FB_LAYER_PROBS || o->top) {
                 fb_resnet_probs(out, probs);
@@ -264,6 +276,8 @@ int main(int argc, char **argv)
     b.groups = malloc((size_t)o.batch * sizeof *b.groups);
     b.features = malloc((size_t)o.batch * FB_RESNET_FEATURES * sizeof(float));
     b.logits = malloc((size_t)o.batch * FB_RESNET_CLASSES * sizeof(float));
+    if (o.layer == FB_LAYER_STAGE4 && !(b.stage4 = malloc((size_t)o.batch * FB_STAGE4_SIZE * sizeof(float))))
+        fb_die(FB_EXIT_FAILURE, "out of memory for a batch of %d stage-4 maps (-b)", o.batch);
     if (!b.images || !b.ids || !b.labels || !b.groups || !b.features || !b.logits)
         fb_die(FB_EXIT_FAILURE, "out of memory");
     int need_logits = o.layer != FB_LAYER_FEATURES || o.top;
@@ -272,7 +286,8 @@ int main(int argc, char **argv)
     fb_progress_init(&progress, "images");
     unsigned long done = 0;
     while (read_batch(r, &b, o.batch) > 0) {
-        fb_resnet_run(runner, b.images, b.n, b.features, need_logits ? b.logits : NULL);
+        if (o.layer == FB_LAYER_STAGE4) fb_resnet_run_stage4(runner, b.images, b.n, b.stage4);
+        else fb_resnet_run(runner, b.images, b.n, b.features, need_logits ? b.logits : NULL);
         if (wr) sync_classes(wr, fb_reader_header(r), out_name);
         write_batch(&b, &o, wr, &w);
         done += (unsigned long)b.n;
@@ -289,6 +304,7 @@ int main(int argc, char **argv)
     fb_resnet_runner_free(runner);
     for (int i = 0; i < o.batch; i++) free(b.ids[i]);
     free(b.ids); free(b.images); free(b.labels); free(b.groups); free(b.features); free(b.logits);
+    free(b.stage4);
     fb_weights_free(&w);
     free(wpath);
     return FB_EXIT_OK;

@@ -1,5 +1,6 @@
 /* fb-train: trains a classification head on a feature stream.
  * See man/fb-train.1.  Options, calls into lib/head, and the lines it prints. */
+#include <cblas.h>
 #include <errno.h>
 #include <getopt.h>
 #include <stdlib.h>
@@ -10,6 +11,7 @@
 #include "common/head_input.h"
 #include "common/input.h"
 #include "common/train_log.h"
+#include "fb/backbone.h"
 #include "fb/core.h"
 #include "fb/head.h"
 #include "fb/stream.h"
@@ -47,6 +49,14 @@ static const char usage[] =
     "                           subjects never seen (default 5; 0: one photo at a time)\n"
     "      --no-reject          store no rejection model (fb-predict never says unknown)\n"
     "      --force              accept a validation stream with different preprocessing\n"
+    "      --fine-tune          train ResNet50's stage 5 with the linear head, on stage-4\n"
+    "                           maps (fb-feat --layer stage4): the solved head first, then\n"
+    "                           epochs of adam (--lr for the head, default 0.001; --epochs 5,\n"
+    "                           --batch 16, --patience 2 by default here)\n"
+    "      --stage-lr RATE      --fine-tune: stage 5's learning rate (default 0.0001)\n"
+    "      --max-memory MB      --fine-tune: stage-4 maps held in memory (default 2048);\n"
+    "                           beyond it they are read from the file each epoch\n"
+    "      --weights FILE       --fine-tune: the ResNet50 weights (default as fb-feat)\n"
     "  -q, --quiet              no per-epoch lines\n"
     "      --help, --version\n";
 
@@ -61,6 +71,11 @@ typedef struct {
     fb_train_opts t;
     fb_solve_opts solve;
     fb_reject reject;        /* fitted before training, handed to the head saved */
+    /* --fine-tune */
+    int fine_tune, batch_set, epochs_set, patience_set, lr_set;
+    double stage_lr;
+    size_t max_memory;       /* bytes */
+    const char *weights;
 } options;
 
 static void parse_args(int argc, char **argv, options *o)
@@ -78,7 +93,10 @@ static void parse_args(int argc, char **argv, options *o)
         { "norm", required_argument, NULL, 'N' }, { "C", required_argument, NULL, 'C' },
         { "cv-folds", required_argument, NULL, 'K' }, { "threshold", required_argument, NULL, 'T' },
         { "reject-rate", required_argument, NULL, 'R' }, { "no-reject", no_argument, NULL, 'n' },
-        { "reject-subject", required_argument, NULL, 'U' }, { NULL, 0, NULL, 0 }
+        { "reject-subject", required_argument, NULL, 'U' },
+        { "fine-tune", no_argument, NULL, 'F' }, { "stage-lr", required_argument, NULL, 'S' },
+        { "max-memory", required_argument, NULL, 'M' }, { "weights", required_argument, NULL, 'W' },
+        { NULL, 0, NULL, 0 }
     };
     memset(o, 0, sizeof *o);
     fb_train_opts_default(&o->t);
@@ -90,6 +108,8 @@ static void parse_args(int argc, char **argv, options *o)
     o->dropout = 0.5;
     o->reject_rate = FB_REJECT_DEFAULT_RATE;
     o->reject_subject = FB_REJECT_SUBJECT_SIZE;
+    o->stage_lr = 1e-4;
+    o->max_memory = (size_t)2048 << 20;
     /* two threads when there are two CPUs: same bits as one, and the pool
      * sleeps rather than spin when its partner is descheduled */
     o->threads = sysconf(_SC_NPROCESSORS_ONLN) >= 2 ? 2 : 1;
@@ -121,10 +141,14 @@ static void parse_args(int argc, char **argv, options *o)
             break;
         case 'l': o->t.lr = fb_opt_double("--lr", optarg, 1e-9, 10); lr_set = 1; break;
         case 'm': o->t.momentum = fb_opt_double("--momentum", optarg, 0, 0.999); break;
-        case 'b': o->t.batch = (int)fb_opt_long("--batch", optarg, 1, 65536); break;
-        case 'e': o->t.epochs = (int)fb_opt_long("--epochs", optarg, 1, 100000); break;
+        case 'b': o->t.batch = (int)fb_opt_long("--batch", optarg, 1, 65536); o->batch_set = 1; break;
+        case 'e': o->t.epochs = (int)fb_opt_long("--epochs", optarg, 1, 100000); o->epochs_set = 1; break;
         case 'w': o->t.weight_decay = fb_opt_double("--weight-decay", optarg, 0, 10); break;
-        case 'p': o->t.patience = (int)fb_opt_long("--patience", optarg, 0, 100000); break;
+        case 'p': o->t.patience = (int)fb_opt_long("--patience", optarg, 0, 100000); o->patience_set = 1; break;
+        case 'F': o->fine_tune = 1; break;
+        case 'S': o->stage_lr = fb_opt_double("--stage-lr", optarg, 0, 10); break;
+        case 'M': o->max_memory = (size_t)fb_opt_long("--max-memory", optarg, 1, 1L << 24) << 20; break;
+        case 'W': o->weights = optarg; break;
         case 'c': o->class_weight = optarg; break;
         case 's': o->t.seed = fb_opt_seed("--seed", optarg); break;
         case 'j': o->threads = (int)fb_opt_long("--threads", optarg, 1, 8); break;
@@ -146,6 +170,11 @@ static void parse_args(int argc, char **argv, options *o)
         fb_die(FB_EXIT_USAGE, "--no-reject stores no unknown test; --reject-rate and --reject-subject "
                "calibrate it");
     if (o->t.opt == FB_OPT_SGD && !lr_set) o->t.lr = 0.01;
+    o->lr_set = lr_set;
+    if (o->fine_tune && (o->folds || strcmp(o->arch, "linear") != 0 || optimizer >= 0))
+        fb_die(FB_EXIT_USAGE, "--fine-tune trains stage 5 with the linear head by adam; it goes without "
+               "--folds, --head and --optimizer");
+    if (o->fine_tune && !o->out) fb_die(FB_EXIT_USAGE, "--fine-tune: give -o head.bin");
     char err[512];
     if (fb_head_parse_arch(o->arch, &o->nhidden, o->hidden, err, sizeof err) != 0)
         fb_die(FB_EXIT_USAGE, "--head: %s", err);
@@ -249,6 +278,162 @@ static void train_and_save(fb_head *hnorm, const fb_featset *train, const fb_fea
     free(rows);
 }
 
+/* --fine-tune (see fb-train(1), FINE-TUNING): the solved linear head on
+ * stage 5's ImageNet features first (fastai's frozen epoch, solved to
+ * convergence), then stage 5 and the head together by adam, then the
+ * unknown test on the tuned features. */
+static fb_maps *read_maps(fb_featset *ds, FILE *f, const char *name, const fb_stage5 *s5, const options *o)
+{
+    char err[1024];
+    fb_maps *m;
+    if (fb_maps_read(ds, f, name, s5, o->max_memory, &m, err, sizeof err) != 0) fb_die(FB_EXIT_FAILURE, "%s", err);
+    if (!o->quiet)
+        fprintf(stderr, "%s: %zu stage-4 maps (%.0f MB), %s\n", name, ds->n,
+                ds->n * (double)FB_STAGE4_SIZE * sizeof(float) / 1e6,
+                fb_maps_streamed(m) ? "more than --max-memory: read from the file each epoch" : "in memory");
+    return m;
+}
+
+static int fine_tune(options *o, int nfiles, char **files)
+{
+    char err[1024];
+    char *wpath = fb_weights_locate(o->weights, getenv("FB_WEIGHTS"), err, sizeof err);
+    if (!wpath) fb_die(FB_EXIT_FAILURE, "%s", err);
+    fb_weights w;
+    fb_resnet net;
+    fb_stage5 s5;
+    if (fb_weights_load(&w, wpath, err, sizeof err) != 0 || fb_resnet_init(&net, &w, err, sizeof err) != 0 ||
+        fb_stage5_from_resnet(&s5, &net, err, sizeof err) != 0)
+        fb_die(FB_EXIT_FAILURE, "%s", err);
+    char checksum[sizeof w.checksum];   /* stage 5 is copied: the other 100 MB can go */
+    memcpy(checksum, w.checksum, sizeof checksum);
+    fb_weights_free(&w);
+    if (o->norm & FB_NORM_SQRT)
+        fb_die(FB_EXIT_USAGE, "--fine-tune: --norm sqrt cannot be fine-tuned through (its slope is infinite at "
+               "zero); use l2, std or none");
+    openblas_set_num_threads(o->threads);
+    fb_featset train, val = { 0 };
+    /* one stream: maps past --max-memory are read again from it each epoch */
+    if (nfiles > 1) fb_die(FB_EXIT_USAGE, "--fine-tune reads one stream of stage-4 maps, not %d", nfiles);
+    fb_input in;
+    fb_input_open(&in, nfiles, files, "fb-train --fine-tune -o head.bin train4.fbt");
+    fb_maps *tm = read_maps(&train, in.f, in.name, &s5, o), *vm = NULL;
+    char *crc = fb_prov_get(train.provenance, "weights_crc32");
+    if (crc && strcmp(crc, checksum) != 0)
+        fb_die(FB_EXIT_FAILURE, "%s: the maps were made with weights %s, %s is %s", in.name, crc, wpath,
+               checksum);
+    free(crc);
+    if (fb_featset_check_trainable(&train, in.name, 0, err, sizeof err) != 0) fb_die(FB_EXIT_FAILURE, "%s", err);
+    if (fb_class_index(train.classes, train.nclasses, FB_REJECT_CLASS) >= 0)
+        fb_die(FB_EXIT_USAGE, "%s: a class is named '%s'; that name is reserved", in.name, FB_REJECT_CLASS);
+    size_t nv = 0, *vrows = NULL;
+    FILE *vf = NULL;
+    if (o->val) {
+        if (!(vf = fopen(o->val, "rb"))) fb_die(FB_EXIT_FAILURE, "%s: %s", o->val, strerror(errno));
+        vm = read_maps(&val, vf, o->val, &s5, o);
+        if (fb_prov_compare(train.provenance, val.provenance, err, sizeof err) && !o->force)
+            fb_die(FB_EXIT_FAILURE, "%s: made differently from the training stream (%s); --force to use it "
+                   "anyway", o->val, err);
+        size_t unknown, unlabelled;
+        if (fb_featset_relabel(&val, train.classes, train.nclasses, &unknown, &unlabelled) != 0)
+            fb_die(FB_EXIT_FAILURE, "out of memory");
+        if (unknown + unlabelled) fb_warn("%s: %zu records without a training class; not used", o->val,
+                                          unknown + unlabelled);
+        vrows = fb_xmalloc((val.n ? val.n : 1) * sizeof *vrows);
+        for (size_t i = 0; i < val.n; i++)
+            if (val.y[i] >= 0) vrows[nv++] = i;
+    }
+    float *cw = NULL;
+    if (o->class_weight && !(cw = fb_class_weights(o->class_weight, &train, err, sizeof err)))
+        fb_die(FB_EXIT_USAGE, "--class-weight: %s", err);
+
+    /* the frozen phase: the solved head on the ImageNet stage's features */
+    fb_head h;
+    if (fb_head_init_for(&h, &train, 0, NULL, 0, o->t.seed) != 0) fb_die(FB_EXIT_FAILURE, "out of memory");
+    if (fb_head_fit_norm(&h, o->norm, train.x, train.n, err, sizeof err) != 0) fb_die(FB_EXIT_FAILURE, "%s", err);
+    fb_head_normalise(&h, train.x, train.n);
+    if (nv) fb_head_normalise(&h, val.x, val.n);
+    o->solve.class_weight = cw;
+    fb_par_init(o->threads);
+    fb_solve_result sr;
+    if (fb_head_solve(&h, &train, train.group, &val, vrows, nv, &o->solve, &sr, err, sizeof err) != 0)
+        fb_die(FB_EXIT_FAILURE, "%s", err);
+    if (!o->quiet) {
+        fb_train_log_solve(&h, &sr, &o->solve, o->class_weight, train.n);
+        if (nv) {
+            double loss, acc;
+            fb_head_evaluate(&h, &val, vrows, nv, &loss, &acc);
+            fprintf(stderr, "frozen stage 5, validation: loss %.4f, accuracy %.4f\n", loss, acc);
+        }
+    }
+
+    /* stage 5 and the head together */
+    h.stage5 = s5;
+    fb_finetune_opts fo;
+    fb_finetune_opts_default(&fo);
+    if (o->lr_set) fo.head_lr = o->t.lr;
+    fo.stage_lr = o->stage_lr;
+    if (o->batch_set) fo.batch = o->t.batch;
+    if (o->epochs_set) fo.epochs = o->t.epochs;
+    if (o->patience_set) fo.patience = o->t.patience;
+    fo.seed = o->t.seed;
+    fo.class_weight = cw;
+    fb_atomic hist = { 0 };
+    fb_train_log p = { !o->quiet, NULL };
+    if (o->history) {
+        if (fb_atomic_open(&hist, o->history) != 0) fb_die(FB_EXIT_FAILURE, "%s: %s", o->history, strerror(errno));
+        p.history = hist.f;
+        fprintf(p.history, "epoch\tloss\taccuracy\tval_loss\tval_accuracy\tseconds\n");
+    }
+    fo.on_epoch = fb_train_log_epoch;
+    fo.ctx = &p;
+    size_t *rows = fb_xmalloc((train.n ? train.n : 1) * sizeof *rows);
+    for (size_t i = 0; i < train.n; i++) rows[i] = i;
+    fb_train_result res;
+    if (fb_finetune(&h, tm, &train, rows, train.n, vm, &val, vrows, nv, &fo, &res, err, sizeof err) != 0) {
+        fb_atomic_abort(&hist);
+        fb_die(FB_EXIT_FAILURE, "%s", err);
+    }
+    if (p.verbose && res.stopped_early)
+        fprintf(stderr, "stopping early: val_loss has not improved for %d epochs\n", fo.patience);
+    if (p.verbose && nv && res.best_epoch > 0 && res.best_epoch != res.epochs_run)
+        fprintf(stderr, "restored the weights of epoch %d (val_loss %.4f)\n", res.best_epoch, res.best_val_loss);
+    if (o->history && fb_atomic_commit(&hist) != 0) fb_die(FB_EXIT_FAILURE, "%s: %s", o->history, strerror(errno));
+
+    /* the unknown test measures distances in the tuned stage's features */
+    if (fb_maps_features(tm, &h.stage5, train.x, err, sizeof err) != 0 ||
+        (nv && fb_maps_features(vm, &h.stage5, val.x, err, sizeof err) != 0))
+        fb_die(FB_EXIT_FAILURE, "%s", err);
+    if (!o->no_reject) {
+        int rc = fb_reject_fit_sets(&h.reject, &train, nv ? &val : NULL, vrows, nv, o->reject_rate,
+                                    o->reject_subject, o->t.seed, err, sizeof err);
+        if (rc < 0) fb_die(FB_EXIT_FAILURE, "%s (--no-reject to train without the unknown test)", err);
+        if (rc > 0) fb_warn("too few training records for the unknown test; this head will answer one of its "
+                            "classes for every record");
+    }
+    if (fb_head_note_finetune(&h, &fo, o->class_weight, sr.C, &res, train.n, nv) != 0)
+        fb_die(FB_EXIT_FAILURE, "out of memory");
+    if (fb_head_save(&h, o->out, err, sizeof err) != 0) fb_die(FB_EXIT_FAILURE, "%s", err);
+    if (p.verbose) {
+        fprintf(stderr, "%s: wrote %s: stage 5 fine-tuned with a linear head, %d classes, %zu records, %d epochs",
+                fb_progname(), o->out, h.nclasses, train.n, res.epochs_run);
+        if (nv) fprintf(stderr, ", kept epoch %d (val_loss %.4f)", res.best_epoch, res.best_val_loss);
+        fprintf(stderr, ", %.1fs\n", res.seconds);
+    }
+    fb_par_shutdown();
+    fb_maps_free(tm);
+    fb_maps_free(vm);
+    if (vf) fclose(vf);
+    fb_head_free(&h);
+    fb_featset_free(&train);
+    fb_featset_free(&val);
+    free(rows);
+    free(vrows);
+    free(cw);
+    free(wpath);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     fb_set_progname(argv[0]);
@@ -256,6 +441,7 @@ int main(int argc, char **argv)
     fb_tune_blas(argv);   /* may re-execute with OpenBLAS's AVX-512 kernels */
     options o;
     parse_args(argc, argv, &o);
+    if (o.fine_tune) return fine_tune(&o, argc - optind, argv + optind);
     char err[1024];
     fb_featset train, val = { 0 };
     fb_input in;

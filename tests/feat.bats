@@ -28,7 +28,7 @@ images() {  # images N [fbt-make options...] > stream
 @test "bad options exit 2 with the usage" {
     run fb-feat --layer pixels
     [ "$status" -eq 2 ]
-    [[ "$output" == *"features, logits or probs"* ]]
+    [[ "$output" == *"features, logits, probs or stage4"* ]]
     run fb-feat --top 0
     [ "$status" -eq 2 ]
     run fb-feat -j x

@@ -166,7 +166,7 @@ on_tty() {
     fb-info p.fbt | grep -q "feat_output=probs"
     run fb-feat --layer pixels
     [ "$status" -eq 2 ]
-    [[ "$output" == *"--layer is features, logits or probs, not 'pixels'"* ]]
+    [[ "$output" == *"--layer is features, logits, probs or stage4, not 'pixels'"* ]]
 }
 
 @test "fb-feat -o: a failure leaves no file" {

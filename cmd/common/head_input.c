@@ -37,7 +37,13 @@ void fb_head_input_read(fb_featset *ds, FILE *in, const char *name, const fb_hea
                         const char *head_path, int force, const char *to_do, const char *doing)
 {
     char err[1024];
-    fb_head_input_read_features(ds, in, name);
+    /* A fine-tuned head reads stage-4 maps through its own stage 5. */
+    if (h->stage5.params) {
+        if (fb_maps_read(ds, in, name, &h->stage5, 0, NULL, err, sizeof err) != 0)
+            fb_die(FB_EXIT_FAILURE, "%s", err);
+    } else {
+        fb_head_input_read_features(ds, in, name);
+    }
     if (ds->dim != h->in_dim)
         fb_die(FB_EXIT_FAILURE, "%s: %d features per record, %s was trained on %d",
                name, ds->dim, head_path, h->in_dim);

@@ -1,6 +1,7 @@
 /* Streams as arguments, stream kinds and the text guard (input.h). */
 #include "common/input.h"
 #include "common/common.h"
+#include "fb/head.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -122,18 +123,21 @@ fb_stream_kind fb_stream_kind_of(const fb_header *h)
 {
     if (h->dtype == FB_U8 && h->rank == 3 && h->dims[2] == 3) return FB_KIND_IMAGES;
     if (h->dtype == FB_F32 && h->rank == 1) return FB_KIND_FEATURES;
+    char why[8];
+    if (fb_stage4_check(h, "-", why, sizeof why) == 0) return FB_KIND_STAGE4;
     return FB_KIND_OTHER;
 }
 
 const char *fb_stream_kind_name(fb_stream_kind k)
 {
-    static const char *names[] = { "images", "feature vectors", "tensors" };
+    static const char *names[] = { "images", "feature vectors", "stage-4 maps", "tensors" };
     return names[k];
 }
 
 const char *fb_stream_kind_reader(fb_stream_kind k)
 {
     static const char *readers[] = { "fb-feat", "fb-train, fb-eval, fb-predict or fb-report",
+                                     "fb-train --fine-tune (and the heads it makes)",
                                      "fb-info or fb-export" };
     return readers[k];
 }

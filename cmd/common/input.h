@@ -29,7 +29,7 @@ void fb_input_close(fb_input *in);
 void fb_input_refuse_tty(const char *usage);
 
 /* ---- what a stream holds, and who reads it ---- */
-typedef enum { FB_KIND_IMAGES, FB_KIND_FEATURES, FB_KIND_OTHER } fb_stream_kind;
+typedef enum { FB_KIND_IMAGES, FB_KIND_FEATURES, FB_KIND_STAGE4, FB_KIND_OTHER } fb_stream_kind;
 
 /* Images: uint8 H x W x 3 (fb-prep's output); features: float32 vectors
  * (fb-feat's, fb-export --from-npy's); anything else: other. */

@@ -4,7 +4,7 @@
 
 #include <string.h>
 
-static const char *const words[FB_LAYER_COUNT] = { "features", "logits", "probs" };
+static const char *const words[FB_LAYER_COUNT] = { "features", "logits", "probs", "stage4" };
 
 int fb_layer_parse(const char *word)
 {
@@ -15,7 +15,7 @@ int fb_layer_parse(const char *word)
 
 const char *fb_layer_name(fb_layer l) { return words[l]; }
 
-const char *fb_layer_words(void) { return "features, logits or probs"; }
+const char *fb_layer_words(void) { return "features, logits, probs or stage4"; }
 
 fb_layer fb_opt_layer(const char *name, const char *arg)
 {

@@ -196,6 +196,85 @@ int  fb_resnet_run(fb_resnet_runner *r, const uint8_t *images, int n,
 int  fb_resnet_run_spatial(fb_resnet_runner *r, const uint8_t *images, int n, float *features,
                            float *spatial);
 
+/* Stage 4's output, the input of stage 5: a 14x14 grid of 1024 channels
+ * (what `fb-feat --layer stage4` writes, 802816 bytes per image at fp32).
+ * Stage 5 is blocks FB_STAGE5_FIRST_BLOCK.. of fb_resnet.blocks. */
+#define FB_STAGE4_SIDE 14
+#define FB_STAGE4_CHANNELS 1024
+#define FB_STAGE4_SIZE (FB_STAGE4_SIDE * FB_STAGE4_SIDE * FB_STAGE4_CHANNELS)
+#define FB_STAGE5_FIRST_BLOCK 13
+
+/* Runs each image up to the end of stage 4: stage4 n x [14][14][1024]
+ * (cell-major, channels contiguous). */
+int  fb_resnet_run_stage4(fb_resnet_runner *r, const uint8_t *images, int n, float *stage4);
+/* Runs stage 5 (and the pooling, and fc1000 when logits is not NULL) from
+ * stage-4 maps: the same numbers fb_resnet_run gives from the images. */
+int  fb_resnet_run_from_stage4(fb_resnet_runner *r, const float *stage4, int n, float *features,
+                               float *logits);
+
+/* ================================================ stage 5, trainable */
+
+/* ResNet50's stage 5 as fb-train --fine-tune trains it (lib/backbone/
+ * stage5.c): three bottleneck blocks on an input of side x side x cin, each
+ * of width f (out 4f channels), the first with stride 2 on its 1x1 branch2a
+ * and on its projection shortcut (branch1), as Keras has them; then the
+ * global average pool.  BatchNorm stays in inference mode: it is folded into
+ * each conv's weights and bias (as in the weights file), so training moves
+ * the folded weights and no batch statistics are ever used.  The real stage
+ * is 14x14x1024, f = 512; tests use small shapes.  fp32, batched, OpenBLAS
+ * GEMMs on im2col patches.
+ *
+ * Parameters live in one buffer, conv after conv, each weights then bias:
+ *   block a: branch2a [1][1][cin][f] (stride 2), branch2b [3][3][f][f],
+ *            branch2c [1][1][f][4f], branch1 [1][1][cin][4f] (stride 2)
+ *   block b, block c: branch2a [1][1][4f][f], branch2b, branch2c
+ * A gradient buffer has the same layout. */
+#define FB_STAGE5_NCONV 10
+
+typedef struct {
+    int k, cin, cout, stride, pad;
+    size_t w, b;                   /* offsets of weights [k][k][cin][cout] and bias [cout] */
+} fb_stage5_conv;
+
+typedef struct {
+    int side, cin, width;          /* input side x side x cin; blocks of width f */
+    size_t nparams;
+    float *params;
+    fb_stage5_conv conv[FB_STAGE5_NCONV];
+} fb_stage5;
+
+/* Shapes set and parameters allocated (zero).  side even.  0 ok, -1 no memory. */
+int  fb_stage5_init(fb_stage5 *s, int side, int cin, int width);
+/* The real stage 5 (14x14x1024, f 512) with net's ImageNet weights copied.
+ * 0 ok, -1 with a message in err. */
+int  fb_stage5_from_resnet(fb_stage5 *s, const fb_resnet *net, char *err, size_t errlen);
+void fb_stage5_free(fb_stage5 *s);
+/* Parameters of a stage of this input depth and width (as init counts them). */
+size_t fb_stage5_nparams(int cin, int width);
+int  fb_stage5_copy(fb_stage5 *dst, const fb_stage5 *src);   /* 0 ok, -1 no memory */
+/* Output channels (4f) and the output grid's side (side / 2). */
+int  fb_stage5_channels(const fb_stage5 *s);
+int  fb_stage5_out_side(const fb_stage5 *s);
+/* Floats of one input map: side * side * cin. */
+size_t fb_stage5_input_size(const fb_stage5 *s);
+
+/* The activations of a batch of up to nmax inputs, kept by forward for
+ * backward (about 5 MB per input at the real shape). */
+typedef struct fb_stage5_work fb_stage5_work;
+fb_stage5_work *fb_stage5_work_new(const fb_stage5 *s, int nmax);
+void fb_stage5_work_free(fb_stage5_work *wk);
+
+/* x [n][side][side][cin] -> features [n][4f] (the pooled output) and, if
+ * not NULL, spatial [n][side/2][side/2][4f].  n <= the work's nmax. */
+void fb_stage5_forward(const fb_stage5 *s, fb_stage5_work *wk, const float *x, int n, float *features,
+                       float *spatial);
+/* After fb_stage5_forward on the same x and n: given dfeatures [n][4f] (the
+ * loss's gradient by the features), ADDS the gradient by every parameter
+ * into grad [nparams], and by the input into dx [n][side][side][cin] when dx
+ * is not NULL (the fine-tuning leaves it NULL: stage 4 is frozen). */
+void fb_stage5_backward(const fb_stage5 *s, fb_stage5_work *wk, const float *x, int n,
+                        const float *dfeatures, float *grad, float *dx);
+
 /* probs = softmax(logits) over the 1000 ImageNet classes, as Keras computes
  * it (max subtracted first). */
 void fb_resnet_probs(const float *logits, float *probs);

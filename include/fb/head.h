@@ -52,8 +52,12 @@
  *   version 3 adds, after that, the rejection model (see fb_reject):
  *     u32 k (0: none, and nothing follows),
  *     u64 n, f32 rate, f32 cut, f32 loo[n] (ascending), f32 points[n, in_dim]
+ *   version 4 (only a fine-tuned head: others are still written as version
+ *   3) adds, after that, its stage 5 (fb_stage5's layout):
+ *     u32 side, cin, width, f32 params[nparams]
  *   Version 1 files load as norm none, threshold 0: what they did; version 1
- *   and 2 files load without a rejection model (reject.n == 0).
+ *   and 2 files load without a rejection model (reject.n == 0); versions 1-3
+ *   without a stage 5 (stage5.params NULL: the head reads features).
  */
 #ifndef FB_HEAD_H
 #define FB_HEAD_H
@@ -61,7 +65,9 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include "fb/backbone.h"
 #include "fb/core.h"
+#include "fb/stream.h"
 
 /* ==================================================== rejecting outsiders */
 
@@ -148,7 +154,7 @@ float fb_reject_cut_for_rate(const fb_reject *r, double rate);
 /* ================================================================ the model */
 
 #define FB_HEAD_MAGIC "fbhead\0\0"
-#define FB_HEAD_VERSION 3
+#define FB_HEAD_VERSION 4
 #define FB_HEAD_HEADER_SIZE 32
 #define FB_HEAD_MAX_HIDDEN 8
 #define FB_HEAD_MAX_WIDTH 65536
@@ -173,6 +179,10 @@ typedef struct {
     /* Records unlike every training photo (reject.n == 0: none stored; the
      * head answers one of its classes for everything, as before version 3). */
     fb_reject reject;
+    /* A fine-tuned head (fb-train --fine-tune) carries its own stage 5 of
+     * ResNet50 and reads stage-4 maps: the features its first layer sees are
+     * that stage's pooled output.  stage5.params NULL: a head on features. */
+    fb_stage5 stage5;
 } fb_head;
 
 /* "linear" (or "0") -> no hidden layers; "64" or "512,256,128,64" -> widths.
@@ -346,6 +356,70 @@ int  fb_train(fb_head *h, const fb_featset *train, const size_t *idx, size_t n,
  * dropout, optimizer, ..., val_loss; see man/fb-train.1); class_weight is the
  * spec as given, or NULL.  0 ok, -1 no memory. */
 int  fb_head_note_training(fb_head *h, const fb_train_opts *o, const char *class_weight,
+                           const fb_train_result *res, size_t n, size_t nv);
+
+/* =================================================== fine-tuning stage 5 */
+
+/* fb-train --fine-tune (lib/head/finetune.c): ResNet50's stage 5
+ * (fb_stage5, lib/backbone/stage5.c) trained together with a linear head
+ * on stage-4 maps (`fb-feat --layer stage4`, 14x14x1024 float32, 784 KiB
+ * per record).  The head keeps its normalisation (l2 and/or std; not sqrt,
+ * whose slope is infinite at the zeros a ReLU makes) fixed; the stage's
+ * BatchNorm stays folded (inference mode).  Adam, the stage at a lower
+ * rate than the head. */
+
+/* 0 when h describes stage-4 maps; -1 with a message naming `name` and
+ * saying what to run (a feature stream: fb-feat --layer stage4). */
+int  fb_stage4_check(const fb_header *h, const char *name, char *err, size_t errlen);
+
+/* A stage-4 stream kept for passes: in memory, or re-read from its file. */
+typedef struct fb_maps fb_maps;
+/* Reads the stage-4 stream f (called `name`) into *ds: every record's id,
+ * label and group, and as its features the pooled output of s5 on its map
+ * (what a head on top of s5 reads), computed as the records arrive.  With
+ * keep, the maps are kept for fb_finetune: in memory while they fit in
+ * max_bytes, else read again from f each pass (f must then be a file that
+ * can seek, and stay open).  Without keep, memory is one batch of maps.
+ * 0 ok; -1 with a message in err. */
+int  fb_maps_read(fb_featset *ds, FILE *f, const char *name, const fb_stage5 *s5, size_t max_bytes,
+                  fb_maps **keep, char *err, size_t errlen);
+void fb_maps_free(fb_maps *m);
+size_t fb_maps_count(const fb_maps *m);
+int  fb_maps_streamed(const fb_maps *m);   /* 1: read from the file each pass */
+/* out [n][4f] = the pooled output of s5 on every map, in stream order. */
+int  fb_maps_features(fb_maps *m, const fb_stage5 *s5, float *out, char *err, size_t errlen);
+
+typedef struct {
+    double head_lr, stage_lr;     /* Adam's rates (1e-3, 1e-4) */
+    int batch, epochs, patience;  /* 16, 5, 2 (0: never stop early) */
+    uint64_t seed;
+    const float *class_weight;    /* [nclasses] or NULL */
+    void (*on_epoch)(void *ctx, const fb_epoch *e);
+    void *ctx;
+} fb_finetune_opts;
+
+void fb_finetune_opts_default(fb_finetune_opts *o);
+
+/* The head's loss on raw pooled features feat [n][in_dim] with labels y:
+ * the class-weighted mean cross-entropy after h's normalisation.  With
+ * dfeat (not NULL): dfeat [n][in_dim] = its gradient by feat, and gparams
+ * [nparams] += by the head's parameters.  *correct (may be NULL) +=
+ * records fb_head_decide answers right.  NaN when out of memory. */
+double fb_finetune_head_loss(const fb_head *h, const float *feat, const int *y, const float *cw, int n,
+                             float *dfeat, float *gparams, size_t *correct);
+
+/* Trains h->stage5 and h's linear layer together on the maps of rows
+ * rows[0..n) of train, labelled by tlab->y (head classes); validation on
+ * vrows[0..nv) of val labelled by vlab->y (val may be NULL when nv is 0).
+ * With validation, h ends with the epoch of the lowest validation loss.
+ * 0 ok; -1 with a message in err. */
+int  fb_finetune(fb_head *h, fb_maps *train, const fb_featset *tlab, const size_t *rows, size_t n,
+                 fb_maps *val, const fb_featset *vlab, const size_t *vrows, size_t nv,
+                 const fb_finetune_opts *o, fb_train_result *res, char *err, size_t errlen);
+
+/* The training notes of a fine-tuned head; C is the strength of the solved
+ * head it started from. */
+int  fb_head_note_finetune(fb_head *h, const fb_finetune_opts *o, const char *class_weight, double C,
                            const fb_train_result *res, size_t n, size_t nv);
 
 /* ================================================ the solved linear head */

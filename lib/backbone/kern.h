@@ -25,6 +25,13 @@ static inline int fb_conv_out(int in, int k, int stride, int pad)
     return (in + 2 * pad - k) / stride + 1;
 }
 
+/* Gathers the k x k x cin patch of output positions [row0, row1) of in
+ * [h][w][cin] into cols [row1-row0][k*k*cin], in the (ky, kx, c) order of
+ * the weights; positions outside the image are zero.  (fb_kern_conv2d's
+ * patches; lib/backbone/stage5.c's backward scatters them back.) */
+void fb_kern_im2col(const float *in, int h, int w, int cin, int k, int stride, int pad,
+                    float *cols, int row0, int row1);
+
 /* Floats of scratch fb_kern_conv2d needs for these shapes (0 for 1x1 stride 1). */
 size_t fb_kern_conv2d_scratch(int h, int w, int cin, int k, int stride, int pad);
 

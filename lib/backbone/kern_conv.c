@@ -45,7 +45,7 @@ size_t fb_kern_conv2d_scratch(int h, int w, int cin, int k, int stride, int pad)
 /* Gathers the k x k x cin patch of output positions [row0, row1) into rows
  * of cols[row1-row0][k*k*cin], in the (ky, kx, c) order of the weights;
  * positions outside the image are zero. */
-static void im2col(const float *restrict in, int h, int w, int cin, int k, int stride, int pad,
+void fb_kern_im2col(const float *restrict in, int h, int w, int cin, int k, int stride, int pad,
                    float *restrict cols, int row0, int row1)
 {
     int wo = fb_conv_out(w, k, stride, pad);
@@ -103,7 +103,7 @@ void fb_kern_conv2d(const float *in, int h, int w, int cin,
             a = scratch;
         }
     } else {
-        im2col(in, h, w, cin, k, stride, pad, scratch, row0, row1);
+        fb_kern_im2col(in, h, w, cin, k, stride, pad, scratch, row0, row1);
         a = scratch;
     }
     int m = row1 - row0, kk = k * k * cin;

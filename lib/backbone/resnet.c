@@ -275,11 +275,28 @@ static void block_forward(const team *t, const packed_net *pn, const fb_resnet_b
 /* image [224][224][3] uint8 RGB -> features [2048], logits [1000], and
  * stage 5's output [7][7][2048] (each if not NULL).
  * Every thread of the team calls this with the same arguments. */
+/* Stage 4's map in and out: with stage4_out the pass stops after stage 4
+ * (block 13) and copies its [14][14][1024] map there; with stage4_in (image
+ * NULL) it starts from that map and runs stage 5 on. */
+typedef struct {
+    float *stage4_out;
+    const float *stage4_in;
+} stage4_io;
+
 static void forward(const team *t, const fb_resnet *net, const packed_net *pn, activations *a,
-                    float *scratch,
+                    float *scratch, const stage4_io *s4,
                     const uint8_t *image, float *features, float *logits, float *spatial)
 {
     int lo, hi, h = FB_RESNET_SIDE, w = FB_RESNET_SIDE;
+    if (s4->stage4_in) {
+        profile_step(t->prof, t->ntensors + PROF_OTHER);
+        if (t->tid == 0) memcpy(a->x, s4->stage4_in, sizeof(float) * FB_STAGE4_SIZE);
+        team_sync(t);
+        h = w = FB_STAGE4_SIDE;
+        for (int i = FB_STAGE5_FIRST_BLOCK; i < FB_RESNET_NBLOCKS; i++)
+            block_forward(t, pn, &net->blocks[i], a, scratch, &h, &w);       /* [7][7][2048] */
+        goto pool;
+    }
     team_rows(t, FB_RESNET_PIXELS, &lo, &hi);
     profile_step(t->prof, t->ntensors + PROF_OTHER);   /* between images: not ours */
     fb_kern_preprocess(image + (size_t)lo * 3, (size_t)(hi - lo), a->s + (size_t)lo * 3); /* [224][224][3] */
@@ -292,8 +309,16 @@ static void forward(const team *t, const fb_resnet *net, const packed_net *pn, a
     profile_step(t->prof, t->ntensors + PROF_MAXPOOL);
     team_sync(t);
     h = w = ho;
-    for (int i = 0; i < FB_RESNET_NBLOCKS; i++)
+    for (int i = 0; i < FB_RESNET_NBLOCKS; i++) {
+        if (i == FB_STAGE5_FIRST_BLOCK && s4->stage4_out) {                  /* [14][14][1024] */
+            if (t->tid == 0) memcpy(s4->stage4_out, a->x, sizeof(float) * FB_STAGE4_SIZE);
+            team_sync(t);
+            profile_image_done(t->prof);
+            return;
+        }
         block_forward(t, pn, &net->blocks[i], a, scratch, &h, &w);           /* ... [7][7][2048] */
+    }
+pool:
     if (t->tid == 0) {
         float pooled[FB_RESNET_FEATURES];
         fb_kern_avgpool(a->x, (size_t)h * w, FB_RESNET_FEATURES, pooled); /* [2048] */
@@ -345,6 +370,8 @@ struct fb_resnet_runner {
     /* the current job */
     const uint8_t *images;
     float *features, *logits, *spatial;
+    float *stage4_out;            /* n x 14x14x1024, or NULL */
+    const float *stage4_in;       /* n x 14x14x1024 instead of images, or NULL */
     int n;
     atomic_int next;
     spin_barrier barrier;
@@ -601,7 +628,9 @@ void fb_resnet_runner_free(fb_resnet_runner *r)
 static void run_image(fb_resnet_runner *r, const team *t, activations *a, float *scratch, int i)
 {
     packed_net pn = {r->net->weights->tensors, r->packed, r->packed16, r->native, r->winograd};
-    forward(t, r->net, &pn, a, scratch, r->images + (size_t)i * FB_RESNET_INPUT,
+    stage4_io s4 = {r->stage4_out ? r->stage4_out + (size_t)i * FB_STAGE4_SIZE : NULL,
+                    r->stage4_in ? r->stage4_in + (size_t)i * FB_STAGE4_SIZE : NULL};
+    forward(t, r->net, &pn, a, scratch, &s4, r->images ? r->images + (size_t)i * FB_RESNET_INPUT : NULL,
             r->features ? r->features + (size_t)i * FB_RESNET_FEATURES : NULL,
             r->logits ? r->logits + (size_t)i * FB_RESNET_CLASSES : NULL,
             r->spatial ? r->spatial + (size_t)i * FB_RESNET_CELLS * FB_RESNET_FEATURES : NULL);
@@ -688,10 +717,12 @@ static void stop_pool(fb_resnet_runner *r)
 }
 
 static int run(fb_resnet_runner *r, const uint8_t *images, int n, float *features, float *logits,
-               float *spatial)
+               float *spatial, float *stage4_out, const float *stage4_in)
 {
     if (n <= 0) return 0;
     r->images = images;
+    r->stage4_out = stage4_out;
+    r->stage4_in = stage4_in;
     r->features = features;
     r->logits = logits;
     r->spatial = spatial;
@@ -718,11 +749,22 @@ static int run(fb_resnet_runner *r, const uint8_t *images, int n, float *feature
 
 int fb_resnet_run(fb_resnet_runner *r, const uint8_t *images, int n, float *features, float *logits)
 {
-    return run(r, images, n, features, logits, NULL);
+    return run(r, images, n, features, logits, NULL, NULL, NULL);
+}
+
+int fb_resnet_run_stage4(fb_resnet_runner *r, const uint8_t *images, int n, float *stage4)
+{
+    return run(r, images, n, NULL, NULL, NULL, stage4, NULL);
+}
+
+int fb_resnet_run_from_stage4(fb_resnet_runner *r, const float *stage4, int n, float *features,
+                              float *logits)
+{
+    return run(r, NULL, n, features, logits, NULL, NULL, stage4);
 }
 
 int fb_resnet_run_spatial(fb_resnet_runner *r, const uint8_t *images, int n, float *features,
                           float *spatial)
 {
-    return run(r, images, n, features, NULL, spatial);
+    return run(r, images, n, features, NULL, spatial, NULL, NULL);
 }

@@ -42,6 +42,14 @@ int fb_featset_read(fb_featset *ds, FILE *f, const char *name, char *err, size_t
     fb_reader *r = fb_reader_open(f, name, err, errlen);
     if (!r) return -1;
     const fb_header *h = fb_reader_header(r);
+    char why[8];
+    if (fb_stage4_check(h, name, why, sizeof why) == 0) {
+        snprintf(err, errlen, "%s: stage-4 maps (fb-feat --layer stage4): only fb-train --fine-tune trains "
+                 "on them and only the heads it makes read them; for this, make features with fb-feat "
+                 "(without --layer stage4)", name);
+        fb_reader_close(r);
+        return -1;
+    }
     if (h->dtype != FB_F32 || h->rank != 1) {
         snprintf(err, errlen, "%s: records are %s of rank %d, not feature vectors "
                  "(float32, rank 1) as fb-feat writes them", name, fb_dtype_name(h->dtype), h->rank);

@@ -75,11 +75,20 @@ int fb_head_serialize(const fb_head *h, unsigned char **buf, size_t *len)
         put(&o, r->loo, r->n * sizeof(float));
         put(&o, r->points, r->n * (size_t)r->d * sizeof(float));
     }
+    /* version 4: a fine-tuned head's stage 5; a head without one stays a
+     * version 3 file, readable by the fb that wrote those */
+    const fb_stage5 *s5 = &h->stage5;
+    if (s5->params) {
+        put_u32(&o, (uint32_t)s5->side);
+        put_u32(&o, (uint32_t)s5->cin);
+        put_u32(&o, (uint32_t)s5->width);
+        put(&o, s5->params, s5->nparams * sizeof(float));
+    }
     if (o.oom) { free(o.p); return -1; }
 
     uint64_t payload = o.len - FB_HEAD_HEADER_SIZE;
     uint32_t crc = (uint32_t)crc32(0L, o.p + FB_HEAD_HEADER_SIZE, (uInt)payload);
-    uint32_t version = FB_HEAD_VERSION, hsize = FB_HEAD_HEADER_SIZE;
+    uint32_t version = s5->params ? 4 : 3, hsize = FB_HEAD_HEADER_SIZE;
     memcpy(o.p, FB_HEAD_MAGIC, 8);
     memcpy(o.p + 8, &version, 4);
     memcpy(o.p + 12, &hsize, 4);
@@ -182,6 +191,28 @@ damaged:
     return -1;
 }
 
+/* Version 4's tail: the fine-tuned stage 5.  Its shape is checked against
+ * the head's input and the bytes present before anything is allocated. */
+static int read_v4_tail(fb_head *h, inbuf *in, char *err, size_t errlen)
+{
+    uint32_t side = get_u32(in), cin = get_u32(in), width = get_u32(in);
+    if (in->bad || side < 2 || side > 64 || side % 2 || cin < 1 || cin > 8192 || width < 1 || width > 4096 ||
+        4 * width != (uint32_t)h->in_dim)
+        goto damaged;
+    size_t nparams = fb_stage5_nparams((int)cin, (int)width);
+    if (nparams * sizeof(float) > in->len - in->pos) goto damaged;
+    if (fb_stage5_init(&h->stage5, (int)side, (int)cin, (int)width) != 0) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    get(in, h->stage5.params, nparams * sizeof(float));
+    if (in->bad || !all_finite(h->stage5.params, nparams)) goto damaged;
+    return 0;
+damaged:
+    snprintf(err, errlen, "head file damaged: bad stage 5");
+    return -1;
+}
+
 int fb_head_deserialize(fb_head *h, const unsigned char *buf, size_t len, char *err, size_t errlen)
 {
     memset(h, 0, sizeof *h);
@@ -254,6 +285,7 @@ int fb_head_deserialize(fb_head *h, const unsigned char *buf, size_t len, char *
         get(&in, h->stats, nstats * sizeof(float));
         rc = version >= 2 ? read_v2_tail(h, &in, err, errlen) : 0;
         if (rc == 0 && version >= 3) rc = read_v3_tail(h, &in, err, errlen);
+        if (rc == 0 && version >= 4) rc = read_v4_tail(h, &in, err, errlen);
         if (rc == 0 && (in.bad || in.pos != in.len)) {
             snprintf(err, errlen, "head file damaged: %s after the parameters",
                      in.bad ? "too few bytes" : "unexpected bytes");

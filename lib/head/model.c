@@ -149,6 +149,7 @@ void fb_head_free(fb_head *h)
     free(h->norm_mean);
     free(h->norm_inv_std);
     fb_reject_free(&h->reject);
+    fb_stage5_free(&h->stage5);
     memset(h, 0, sizeof *h);
 }
 
@@ -180,6 +181,10 @@ int fb_head_copy(fb_head *dst, const fb_head *src)
         memcpy(dst->norm_inv_std, src->norm_inv_std, bytes);
     }
     if (fb_reject_copy(&dst->reject, &src->reject) != 0) {
+        fb_head_free(dst);
+        return -1;
+    }
+    if (src->stage5.params && fb_stage5_copy(&dst->stage5, &src->stage5) != 0) {
         fb_head_free(dst);
         return -1;
     }
