@@ -149,9 +149,11 @@ void fb_input_expect(const fb_header *h, const char *name, fb_stream_kind want)
     char shape[64] = "";
     for (int i = 0; i < h->rank; i++)
         snprintf(shape + strlen(shape), sizeof shape - strlen(shape), "%s%u", i ? "x" : "", h->dims[i]);
-    fb_die(FB_EXIT_FAILURE, "%s: a stream of %s (%s %s), not %s; it goes to %s", name,
+    fb_die(FB_EXIT_FAILURE, "%s: a stream of %s (%s %s), not %s; it goes to %s%s", name,
            fb_stream_kind_name(k), fb_dtype_name(h->dtype), shape, fb_stream_kind_name(want),
-           fb_stream_kind_reader(k));
+           fb_stream_kind_reader(k),
+           k == FB_KIND_STAGE4 && want == FB_KIND_FEATURES
+               ? "; for this, make features with fb-feat (without --layer stage4)" : "");
 }
 
 /* ---- a text input ---- */
