@@ -32,6 +32,9 @@ static const char usage[] =
     "  -j, --jobs N             decoder processes (default: number of cores)\n"
     "      --max-pixels N       refuse images over N pixels, e.g. 100M (default)\n"
     "      --timeout SECONDS    give up on a file after this long (default 30)\n"
+    "      --reencode Q[:SIDE]  first resize each photo's shorter side to SIDE (default\n"
+    "                           N) and re-encode it as a JPEG of quality Q: one size\n"
+    "                           and quality for all (fb-audit's shortcut finding)\n"
     "      --strict             stop at the first file that fails; the stream is\n"
     "                           left without its end mark (-o: no file is written)\n"
     "      --help, --version\n"
@@ -114,7 +117,7 @@ static double parse_max_pixels(const char *arg)
 
 static void parse_options(int argc, char **argv, options *o)
 {
-    enum { OPT_MAX_PIXELS = 256, OPT_TIMEOUT, OPT_STRICT };
+    enum { OPT_MAX_PIXELS = 256, OPT_TIMEOUT, OPT_STRICT, OPT_REENCODE };
     static const struct option longopts[] = {
         { "output", required_argument, 0, 'o' }, { "size", required_argument, 0, 's' },
         { "resize", required_argument, 0, 'r' }, { "kernel", required_argument, 0, 'k' },
@@ -122,7 +125,8 @@ static void parse_options(int argc, char **argv, options *o)
         { "label-from-dir", no_argument, 0, 'd' }, { "jobs", required_argument, 0, 'j' },
         { "max-pixels", required_argument, 0, OPT_MAX_PIXELS },
         { "timeout", required_argument, 0, OPT_TIMEOUT },
-        { "strict", no_argument, 0, OPT_STRICT }, { 0, 0, 0, 0 },
+        { "strict", no_argument, 0, OPT_STRICT }, { "reencode", required_argument, 0, OPT_REENCODE },
+        { 0, 0, 0, 0 },
     };
     memset(o, 0, sizeof *o);
     fb_prep_opts_default(&o->prep);
@@ -153,6 +157,11 @@ static void parse_options(int argc, char **argv, options *o)
         case OPT_MAX_PIXELS: o->prep.max_pixels = parse_max_pixels(optarg); break;
         case OPT_TIMEOUT: o->timeout = fb_opt_double("--timeout", optarg, 0.001, 1e6); break;
         case OPT_STRICT: o->strict = 1; break;
+        case OPT_REENCODE:
+            if (fb_prep_parse_reencode(optarg, &o->prep.reencode_quality, &o->prep.reencode_side))
+                fb_die(FB_EXIT_USAGE, "--reencode: '%s' is not Q or Q:SIDE (quality 1..100, side 8..4096)",
+                       optarg);
+            break;
         default: fputs(usage, stderr); exit(FB_EXIT_USAGE);
         }
     }
