@@ -131,6 +131,7 @@ list() { local s=$1 c=$2; shift 2; for f in "$@"; do printf '%s\t%s\n' "$c" "$f"
     [ "$status" -eq 4 ]
     grep -q "SHORTCUT: image size alone tells the classes apart 100% of the time (chance 50%)" <<< "$output"
     grep -q "the classes seem to come from different sources" <<< "$output"
+    grep -q "with fb-prep --reencode Q:SIDE" <<< "$output"      # the remedy for a size shortcut
     grep -q "Verdict: SHORTCUT (exit status 4)" <<< "$output"
     run fb-audit --json d
     [ "$status" -eq 4 ]
@@ -218,6 +219,8 @@ print("%.3f %.3f" % (twin_gap("plain.npy"), twin_gap("alike.npy")))')"
     [ "$status" -eq 4 ]
     grep -Eq "SHORTCUT: (camera EXIF|camera make/model) alone tells the classes apart 100%" <<< "$output"
     grep -q "Google Pixel 7 (12)" <<< "$output"
+    # re-encoding the pixels does not make cameras alike: not offered
+    ! grep -q -- "--reencode" <<< "$output" || false
     grep -q "100%  Google" <<< "$output"
 }
 
