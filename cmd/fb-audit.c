@@ -14,6 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define STR_(x) #x
+#define STR(x) STR_(x)
+
 static const char usage[] =
     "usage: fb-audit [--json] [-f FEATURES.fbt] [-d BITS] [-c COS] [-s SEED] DIR\n"
     "       fb-audit [--json] [-f FEATURES.fbt] [-d BITS] [-c COS] [-s SEED] -l OUTDIR\n"
@@ -25,7 +28,8 @@ static const char usage[] =
     "                        closer than cosine COS, and list the training photos the\n"
     "                        unknown test of fb-train would reject: unlike the others\n"
     "  -d, --near-dup BITS   pHash distance for 'same photo', default 8 (0..64)\n"
-    "  -c, --cosine COS      feature cosine similarity for 'same photo', default 0.95\n"
+    "  -c, --cosine COS      feature cosine similarity for 'same photo', default "
+    STR(FB_FEATURE_SAME_COSINE) "\n"
     "  -s, --seed N          seed of the cross-validation, default 1\n"
     "      --json            machine-readable report\n"
     "      --sheet FILE      also draw the near-duplicate groups as one sheet (PNG)\n"
@@ -49,7 +53,7 @@ static void parse_args(int argc, char **argv, options *o)
         { "sheet", required_argument, 0, 'S' }, { 0, 0, 0, 0 } };
     memset(o, 0, sizeof *o);
     o->near_dup_bits = FB_PHASH_DEFAULT_MAXDIST;
-    o->cosine = 0.95;
+    o->cosine = FB_FEATURE_SAME_COSINE;
     o->seed = 1;
     int c;
     while ((c = getopt_long(argc, argv, "l:f:d:c:s:", longopts, NULL)) != -1) {
@@ -216,6 +220,8 @@ int main(int argc, char **argv)
                                    : fb_dataset_scan(&ds, opt.dir, 1, &notes);
     if (input_problems < 0) fb_die(FB_EXIT_FAILURE, "out of memory");
     if (ds.nitems == 0) fb_die(FB_EXIT_FAILURE, "no files to audit");
+    if (fb_dataset_check_classes(&ds, opt.lists ? opt.lists : opt.dir, err, sizeof err) != 0)
+        fb_die(FB_EXIT_FAILURE, "%s", err);
 
     audit a = { .source = opt.lists ? opt.lists : opt.dir, .lists = opt.lists != NULL,
                 .near_dup_bits = opt.near_dup_bits, .ds = &ds, .n = ds.nitems };

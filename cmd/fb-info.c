@@ -1,4 +1,5 @@
-/* fb-info: what is in an fb stream — the head and wc of fb. */
+/* fb-info: what is in an fb stream — the head and wc of fb — or in a head
+ * (head.bin): told apart by the file's magic. */
 #include <ctype.h>
 #include <errno.h>
 #include <sys/stat.h>
@@ -14,11 +15,15 @@
 #include "fb/stream.h"
 #include "common/common.h"
 #include "common/input.h"
+#include "common/head_info.h"
 
 static const char *usage =
-    "usage: fb-info [-r | -c] [FILE...]\n"
+    "usage: fb-info [-r | -c | --json] [FILE...]\n"
     "Reads fb streams (standard input when no FILE or FILE is -), checks every\n"
     "record, and prints the header, record count per class and value range.\n"
+    "Given a head (fb-train's head.bin), describes it: classes, layers,\n"
+    "normalisation, regularisation, threshold, unknown test, training notes.\n"
+    "      --json     the summary or the head's description as JSON\n"
     "  -r, --records  print one line per record instead: index, id, class, CRC-32,\n"
     "                 same-photo group\n"
     "                 of the tensor (to compare two runs record by record)\n"
@@ -88,6 +93,7 @@ static void picture_record(pictures *p, const fb_header *h, const fb_record *rec
 }
 
 enum mode { SUMMARY, RECORDS, COUNT };
+static int json_output;    /* --json */
 
 typedef struct {
     unsigned long *per_class;   /* indexed by label; grows with the class table */
@@ -139,6 +145,77 @@ static void print_summary(const char *name, const fb_header *h, const tally *t,
     }
 }
 
+static json_t *summary_json(const char *name, const fb_header *h, const tally *t, unsigned long records)
+{
+    json_t *dims = json_array(), *classes = json_array(), *prov = json_object();
+    for (int i = 0; i < h->rank; i++) json_array_append_new(dims, json_integer(h->dims[i]));
+    for (int i = 0; i < h->nclasses; i++)
+        json_array_append_new(classes, json_pack("{s:s, s:I}", "name", h->classes[i],
+                                                 "records", (json_int_t)(i < t->nclasses ? t->per_class[i] : 0)));
+    for (const char *line = h->provenance; line && *line;) {
+        size_t n = strcspn(line, "\n");
+        const char *eq = memchr(line, '=', n);
+        char *key = strndup(line, eq ? (size_t)(eq - line) : n);
+        char *value = eq ? strndup(eq + 1, n - (size_t)(eq - line) - 1) : fb_xstrdup("");
+        if (!key || !value) fb_die(FB_EXIT_FAILURE, "out of memory");
+        json_object_set_new(prov, key, json_string(value));
+        free(key);
+        free(value);
+        line += n + (line[n] == '\n');
+    }
+    json_t *o = json_pack("{s:s, s:s, s:I, s:s, s:o, s:o, s:I, s:o}", "file", name, "kind", "stream",
+                          "records", (json_int_t)records, "dtype", fb_dtype_name(h->dtype), "dims", dims,
+                          "classes", classes, "unlabelled", (json_int_t)t->unlabelled, "provenance", prov);
+    if (t->values)
+        json_object_set_new(o, "values", json_pack("{s:f, s:f, s:f}", "min", t->min, "max", t->max,
+                                                  "mean", t->sum / t->values));
+    return o;
+}
+
+static void print_json(json_t *o)
+{
+    /* Seven digits: what a float32 holds, so 0.3 reads 0.3. */
+    json_dumpf(o, stdout, JSON_INDENT(2) | JSON_REAL_PRECISION(7));
+    putchar('\n');
+    json_decref(o);
+}
+
+/* A head.bin on f (already known by its first byte): read whole, checked
+ * (its own magic, version and CRC), described.  0 ok, -1 told. */
+static int head_info(FILE *f, const char *name, enum mode mode)
+{
+    if (mode != SUMMARY) {
+        fb_warn("%s: a head (head.bin), not a stream: -r and -c count records of streams", name);
+        return -1;
+    }
+    unsigned char *buf = NULL;
+    size_t len = 0, cap = 0, got;
+    do {
+        if (len == cap) buf = fb_xrealloc(buf, cap = cap ? cap * 2 : 1 << 16);
+        got = fread(buf + len, 1, cap - len, f);
+        len += got;
+    } while (got > 0);
+    if (ferror(f)) {
+        fb_warn("%s: %s", name, strerror(errno));
+        free(buf);
+        return -1;
+    }
+    fb_head h;
+    char err[512];
+    if (fb_head_deserialize(&h, buf, len, err, sizeof err) != 0) {
+        fb_warn("%s: %s", name, err);
+        free(buf);
+        return -1;
+    }
+    fb_head_file file = { name, len >= 12 ? (unsigned)buf[8] | (unsigned)buf[9] << 8 |
+                                            (unsigned)buf[10] << 16 | (unsigned)buf[11] << 24 : 0, len };
+    free(buf);
+    if (json_output) print_json(fb_head_info_json(&h, &file));
+    else fb_head_info_print(&h, &file);
+    fb_head_free(&h);
+    return 0;
+}
+
 /* Reads one whole stream; 0 when it was read to a clean end. */
 /* index, id, class (- none), CRC-32 of the tensor, group (- none). */
 static void print_record(const fb_reader *r, const fb_header *h, const fb_record *rec)
@@ -152,6 +229,11 @@ static void print_record(const fb_reader *r, const fb_header *h, const fb_record
 
 static int info(FILE *f, const char *name, enum mode mode, pictures *pics)
 {
+    /* A stream starts with \x89, a head with 'f' ("fbhead"): one byte tells
+     * them apart, and pushing one byte back works on a pipe too. */
+    int first = getc(f);
+    if (first != EOF) ungetc(first, f);
+    if (first == FB_HEAD_MAGIC[0]) return head_info(f, strcmp(name, "-") ? name : "stdin", mode);
     char err[512];
     fb_reader *r = fb_reader_open(f, name, err, sizeof err);
     if (!r) {
@@ -170,6 +252,9 @@ static int info(FILE *f, const char *name, enum mode mode, pictures *pics)
             tally_record(&t, h, &rec);
     }
     if (rc < 0) fb_warn("%s", fb_reader_error(r));
+    else if (mode == SUMMARY && json_output)
+        print_json(summary_json(strcmp(name, "-") ? name : "stdin", fb_reader_header(r), &t,
+                                (unsigned long)fb_reader_count(r)));
     else if (mode == SUMMARY)
         print_summary(strcmp(name, "-") ? name : "stdin", fb_reader_header(r), &t,
                       (unsigned long)fb_reader_count(r));
@@ -186,7 +271,8 @@ int main(int argc, char **argv)
     fb_handle_help_version(argc, argv, usage);
     static const struct option longopts[] = {
         {"records", no_argument, 0, 'r'}, {"count", no_argument, 0, 'c'},
-        {"png", required_argument, 0, 'P'}, {"sheet", required_argument, 0, 'S'}, {0, 0, 0, 0}};
+        {"png", required_argument, 0, 'P'}, {"sheet", required_argument, 0, 'S'},
+        {"json", no_argument, 0, 'J'}, {0, 0, 0, 0}};
     enum mode mode = SUMMARY;
     pictures pics = {0};
     int c;
@@ -195,11 +281,13 @@ int main(int argc, char **argv)
         else if (c == 'c') mode = COUNT;
         else if (c == 'P') pics.dir = optarg;
         else if (c == 'S') pics.sheet = optarg;
+        else if (c == 'J') json_output = 1;
         else {
             fputs(usage, stderr);
             return FB_EXIT_USAGE;
         }
     }
+    if (json_output && mode != SUMMARY) fb_die(FB_EXIT_USAGE, "--json is the summary's form: not with -r or -c");
     char err[1024];
     if (pics.dir && mkdir(pics.dir, 0777) != 0 && errno != EEXIST)
         fb_die(FB_EXIT_FAILURE, "%s: %s", pics.dir, strerror(errno));
@@ -220,7 +308,7 @@ int main(int argc, char **argv)
             failed++;
             continue;
         }
-        if (i > optind && mode == SUMMARY) printf("\n");
+        if (i > optind && mode == SUMMARY && !json_output) printf("\n");
         failed += info(f, argv[i], mode, &pics) != 0;
         if (f != stdin) fclose(f);
     }

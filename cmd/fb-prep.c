@@ -33,6 +33,9 @@ static const char usage[] =
     "  -j, --jobs N             decoder processes (default: number of cores)\n"
     "      --max-pixels N       refuse images over N pixels, e.g. 100M (default)\n"
     "      --timeout SECONDS    give up on a file after this long (default 30)\n"
+    "      --reencode Q[:SIDE]  first resize each photo's shorter side to SIDE (default\n"
+    "                           N) and re-encode it as a JPEG of quality Q: one size\n"
+    "                           and quality for all (fb-audit's shortcut finding)\n"
     "      --strict             stop at the first file that fails; the stream is\n"
     "                           left without its end mark (-o: no file is written)\n"
     "      --augment N          after each photo, N random variants of it (crop, flip,\n"
@@ -140,7 +143,7 @@ static double parse_max_pixels(const char *arg)
 
 static void parse_options(int argc, char **argv, options *o)
 {
-    enum { OPT_MAX_PIXELS = 256, OPT_TIMEOUT, OPT_STRICT, OPT_AUGMENT, OPT_SEED, OPT_TTA };
+    enum { OPT_MAX_PIXELS = 256, OPT_TIMEOUT, OPT_STRICT, OPT_AUGMENT, OPT_SEED, OPT_TTA, OPT_REENCODE };
     static const struct option longopts[] = {
         { "output", required_argument, 0, 'o' }, { "size", required_argument, 0, 's' },
         { "resize", required_argument, 0, 'r' }, { "kernel", required_argument, 0, 'k' },
@@ -150,7 +153,8 @@ static void parse_options(int argc, char **argv, options *o)
         { "timeout", required_argument, 0, OPT_TIMEOUT },
         { "strict", no_argument, 0, OPT_STRICT },
         { "augment", required_argument, 0, OPT_AUGMENT }, { "seed", required_argument, 0, OPT_SEED },
-        { "tta", no_argument, 0, OPT_TTA }, { 0, 0, 0, 0 },
+        { "tta", no_argument, 0, OPT_TTA }, { "reencode", required_argument, 0, OPT_REENCODE },
+        { 0, 0, 0, 0 },
     };
     memset(o, 0, sizeof *o);
     fb_prep_opts_default(&o->prep);
@@ -184,6 +188,11 @@ static void parse_options(int argc, char **argv, options *o)
         case OPT_AUGMENT: o->prep.augment = (int)fb_opt_long("--augment", optarg, 0, 100); break;
         case OPT_SEED: o->prep.seed = fb_opt_seed("--seed", optarg); break;
         case OPT_TTA: o->prep.tta_flip = 1; break;
+        case OPT_REENCODE:
+            if (fb_prep_parse_reencode(optarg, &o->prep.reencode_quality, &o->prep.reencode_side))
+                fb_die(FB_EXIT_USAGE, "--reencode: '%s' is not Q or Q:SIDE (quality 1..100, side 8..4096)",
+                       optarg);
+            break;
         default: fputs(usage, stderr); exit(FB_EXIT_USAGE);
         }
     }

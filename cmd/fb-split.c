@@ -9,8 +9,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define STR_(x) #x
+#define STR(x) STR_(x)
+
 static const char usage[] =
-    "usage: fb-split [-r TRAIN:VAL:TEST] [-s SEED] [-d BITS | --no-near-dups] -o OUTDIR DIR\n"
+    "usage: fb-split [-r TRAIN:VAL:TEST] [-s SEED] [-d BITS | --no-near-dups]\n"
+    "                [-f FEATURES.fbt [-c COS]] -o OUTDIR DIR\n"
     "Splits a class-per-folder photo tree (DIR/class/file) into OUTDIR/train.tsv,\n"
     "val.tsv and test.tsv, lines 'label<TAB>path', stratified per class.\n"
     "  -r, --ratio R        shares, default 70:15:15\n"
@@ -18,13 +22,19 @@ static const char usage[] =
     "  -o, --output OUTDIR  where the lists go (created when missing)\n"
     "  -d, --near-dup BITS  pHash distance for 'same photo', default 8 (0..64)\n"
     "      --no-near-dups   keep only byte-identical files together\n"
-    "Byte-identical files and near-duplicate photos go to one split.  See fb-split(1).\n";
+    "  -f, --features FILE  also keep together photos whose backbone features\n"
+    "                       (fb-feat, record ids DIR/class/file) have cosine >= COS\n"
+    "  -c, --cosine COS     feature cosine for 'same photo', default " STR(FB_FEATURE_SAME_COSINE) "\n"
+    "Byte-identical files and near-duplicate photos go to one split; with -f the\n"
+    "same rule as fb-audit -f.  See fb-split(1).\n";
 
 typedef struct {
     double ratio[FB_NSPLITS];
     uint64_t seed;
     const char *outdir, *dir;
     int near_dup_bits;           /* -1 = off */
+    const char *features;        /* fb-feat stream, or NULL */
+    double cosine;
 } options;
 
 static void parse_args(int argc, char **argv, options *o)
@@ -32,14 +42,17 @@ static void parse_args(int argc, char **argv, options *o)
     static const struct option longopts[] = {
         { "ratio", required_argument, 0, 'r' }, { "seed", required_argument, 0, 's' },
         { "output", required_argument, 0, 'o' }, { "near-dup", required_argument, 0, 'd' },
-        { "no-near-dups", no_argument, 0, 'N' }, { 0, 0, 0, 0 } };
+        { "no-near-dups", no_argument, 0, 'N' }, { "features", required_argument, 0, 'f' },
+        { "cosine", required_argument, 0, 'c' }, { 0, 0, 0, 0 } };
     char err[256];
     fb_parse_ratios("70:15:15", o->ratio, err, sizeof err);
     o->seed = 1;
     o->outdir = o->dir = NULL;
     o->near_dup_bits = FB_PHASH_DEFAULT_MAXDIST;
+    o->features = NULL;
+    o->cosine = FB_FEATURE_SAME_COSINE;
     int c;
-    while ((c = getopt_long(argc, argv, "r:s:o:d:", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "r:s:o:d:f:c:", longopts, NULL)) != -1) {
         switch (c) {
         case 'r':
             if (fb_parse_ratios(optarg, o->ratio, err, sizeof err))
@@ -51,6 +64,12 @@ static void parse_args(int argc, char **argv, options *o)
         case 'o': o->outdir = optarg; break;
         case 'd': o->near_dup_bits = (int)fb_opt_long("--near-dup", optarg, 0, 64); break;
         case 'N': o->near_dup_bits = -1; break;
+        case 'f': o->features = optarg; break;
+        case 'c':
+            /* A cosine of 0 would call every photo the same. */
+            o->cosine = fb_opt_double("--cosine", optarg, 0, 1);
+            if (o->cosine <= 0) fb_die(FB_EXIT_USAGE, "--cosine: '%s' is not above 0", optarg);
+            break;
         default: fputs(usage, stderr); exit(FB_EXIT_USAGE);
         }
     }
@@ -85,6 +104,24 @@ static int read_keys(const fb_dataset *ds, int with_phash, fb_photo_key *keys)
     }
     fb_progress_done(&progress, ds->nitems);
     return problems;
+}
+
+/* fb-audit -f's rule: joins the photos whose features are alike.  A stream
+ * that cannot be used, or that names none of the photos, stops the split:
+ * lists made without the grouping asked for would look right and leak. */
+static void join_by_features(fb_groups *g, const fb_photo_key *keys, size_t n, const options *o)
+{
+    size_t rows;
+    int rc = fb_same_photo_join_features(g, keys, n, o->features, o->cosine, &rows, &notes);
+    if (rc < 0) fb_die(FB_EXIT_FAILURE, "out of memory");
+    if (rc > 0) fb_die(FB_EXIT_FAILURE, "nothing written: %s is not a usable feature stream", o->features);
+    if (rows == 0)
+        fb_die(FB_EXIT_FAILURE, "nothing written: no record of %s names a photo of %s (make the features "
+               "from lists of this folder, given the same way: fb-prep < OUTDIR/train.tsv ...)",
+               o->features, o->dir);
+    if (rows < n)
+        fb_warn("%s: features for %zu of %zu photos; the other %zu are grouped by pHash only",
+                o->features, rows, n, n - rows);
 }
 
 /* Names the groups that will be kept in one split. */
@@ -127,6 +164,7 @@ int main(int argc, char **argv)
     int problems = fb_dataset_scan(&ds, o.dir, 0, &notes);
     if (problems < 0) fb_die(FB_EXIT_FAILURE, "out of memory");
     if (problems > 0) fb_die(FB_EXIT_FAILURE, "nothing written: fix the problems above first");
+    if (fb_dataset_check_classes(&ds, o.dir, err, sizeof err) != 0) fb_die(FB_EXIT_FAILURE, "%s", err);
     size_t n = ds.nitems, ngroups;
     fb_photo_key *keys = fb_xmalloc((n ? n : 1) * sizeof *keys);
     size_t *group = fb_xmalloc((n ? n : 1) * sizeof *group);
@@ -134,6 +172,7 @@ int main(int argc, char **argv)
     fb_groups g;
     if (fb_groups_init(&g, n) || fb_same_photo_join(&g, keys, n, o.near_dup_bits))
         fb_die(FB_EXIT_FAILURE, "out of memory");
+    if (o.features) join_by_features(&g, keys, n, &o);
     for (size_t i = 0; i < n; i++) group[i] = fb_groups_find(&g, i);
     fb_photo_group *groups = fb_photo_groups(&g, keys, n, &ngroups);
     if (!groups) fb_die(FB_EXIT_FAILURE, "out of memory");

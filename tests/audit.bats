@@ -131,6 +131,7 @@ list() { local s=$1 c=$2; shift 2; for f in "$@"; do printf '%s\t%s\n' "$c" "$f"
     [ "$status" -eq 4 ]
     grep -q "SHORTCUT: image size alone tells the classes apart 100% of the time (chance 50%)" <<< "$output"
     grep -q "the classes seem to come from different sources" <<< "$output"
+    grep -q "with fb-prep --reencode Q:SIDE" <<< "$output"      # the remedy for a size shortcut
     grep -q "Verdict: SHORTCUT (exit status 4)" <<< "$output"
     run fb-audit --json d
     [ "$status" -eq 4 ]
@@ -146,6 +147,69 @@ list() { local s=$1 c=$2; shift 2; for f in "$@"; do printf '%s\t%s\n' "$c" "$f"
     [ "$status" -eq 5 ]
 }
 
+# A python3 that has NumPy (Debian's python3-numpy is for /usr/bin/python3,
+# which may not be the first python3 on PATH).
+numpy_or_skip() {
+    for PY in python3 /usr/bin/python3; do
+        "$PY" -c 'import numpy' 2>/dev/null && return 0
+    done
+    skip "no python3 with NumPy (scripts/setup-deps installs python3-numpy)"
+}
+
+@test "shortcut by JPEG quality: the advice names fb-prep --reencode, which makes the classes alike" {
+    numpy_or_skip
+    # The same twelve scenes twice: class hi saved at quality 95, class lo at 20.
+    mkdir -p d/hi d/lo
+    for i in $(seq 1 12); do
+        audit-fixture noise $i 400 300 t$i.png
+        vips copy t$i.png "d/hi/p$i.jpg[Q=95]"
+        vips copy t$i.png "d/lo/p$i.jpg[Q=20]"
+    done
+    run fb-audit d
+    [ "$status" -eq 4 ]
+    grep -q "SHORTCUT: JPEG quality alone tells the classes apart 100% of the time" <<< "$output"
+    grep -q "fb-prep --reencode Q:SIDE" <<< "$output"
+    # Prepared as they are, each twin's square differs from the other by the
+    # quality; re-encoded at one quality (at the photos' own size, 300), the
+    # twins come out nearly the same: the quality no longer tells them apart.
+    fb-prep d/hi/*.jpg d/lo/*.jpg > plain.fbt
+    fb-prep --reencode 20:300 d/hi/*.jpg d/lo/*.jpg > alike.fbt
+    fb-info alike.fbt | grep -qx "  reencode=20:300"
+    ! fb-info plain.fbt | grep -q reencode || false
+    fb-export --npy plain.npy plain.fbt
+    fb-export --npy alike.npy alike.fbt
+    read -r plain alike <<< "$("$PY" -c '
+import numpy as np
+def twin_gap(f):   # mean absolute difference between each hi record and its lo twin
+    x = np.load(f).astype(float)
+    return np.abs(x[:12] - x[12:]).mean()
+print("%.3f %.3f" % (twin_gap("plain.npy"), twin_gap("alike.npy")))')"
+    echo "twin gap: plain $plain, re-encoded $alike"
+    # measured: 3.1 and 0.38 grey levels
+    "$PY" -c "import sys; sys.exit(not ($plain > 2 and $alike < $plain / 5))"
+    # the default side is the output size; bad values are usage errors
+    fb-prep --reencode 50 d/hi/p1.jpg | fb-info | grep -qx "  reencode=50:224"
+    for v in 0 101 x 50: 50:4 50:x 50:300x; do
+        run fb-prep --reencode "$v" d/hi/p1.jpg
+        [ "$status" -eq 2 ]
+        grep -q -- "--reencode: '$v' is not Q or Q:SIDE" <<< "$output"
+    done
+}
+
+@test "one class is not a classification problem: refused at once, folder or lists" {
+    distinct_photos d a 1 4 120 90
+    run fb-audit d
+    [ "$status" -eq 1 ]
+    grep -q "fb-audit: d: only one class ('a'): one class is not a classification problem" <<< "$output"
+    ! grep -q "Verdict" <<< "$output" || false
+    mkdir lists
+    printf 'a\td/a/p1.jpg\na\td/a/p2.jpg\n' > lists/train.tsv
+    printf 'a\td/a/p3.jpg\n' > lists/test.tsv
+    run fb-audit -l lists
+    [ "$status" -eq 1 ]
+    grep -q "fb-audit: lists: only one class ('a')" <<< "$output"
+}
+
 @test "shortcut by camera and EXIF: own phone photos vs downloaded ones" {
     distinct_photos src mine 1 12 320 240
     distinct_photos d other 101 12 320 240
@@ -155,6 +219,8 @@ list() { local s=$1 c=$2; shift 2; for f in "$@"; do printf '%s\t%s\n' "$c" "$f"
     [ "$status" -eq 4 ]
     grep -Eq "SHORTCUT: (camera EXIF|camera make/model) alone tells the classes apart 100%" <<< "$output"
     grep -q "Google Pixel 7 (12)" <<< "$output"
+    # re-encoding the pixels does not make cameras alike: not offered
+    ! grep -q -- "--reencode" <<< "$output" || false
     grep -q "100%  Google" <<< "$output"
 }
 

@@ -42,7 +42,11 @@ static void print_groups(const audit *a)
                    a->ds->classes[f->label], f->path);
         }
     }
-    if (a->verdict.leaks)
+    if (a->verdict.leaks && a->feature_rows >= 0)
+        printf("  -> A leak makes test accuracy measure memory.  Re-split with fb-split -f and\n"
+               "     this feature stream (the same rule: each group in one split), then make\n"
+               "     the split's streams again; or delete the extra copies.\n");
+    else if (a->verdict.leaks)
         printf("  -> A leak makes test accuracy measure memory.  Re-split with fb-split,\n"
                "     which keeps each group in one split, or delete the extra copies.\n");
     if (a->verdict.conflicts)
@@ -102,9 +106,15 @@ static void print_shortcut(const audit *a)
         printf("  SHORTCUT: %s alone tells the classes apart %.0f%% of the time (chance %.0f%%):\n"
                "  the classes seem to come from different sources, and a classifier can learn\n"
                "  the source instead of the subject.  Make the classes alike in %s (same\n"
-               "  camera, same download path, resize and re-encode all photos the same way),\n"
-               "  or test on photos from one source.\n",
+               "  camera, same download path), or test on photos from one source.\n",
                best, 100 * r->group_accuracy[r->best_group], 100 * r->chance, best);
+        /* What re-encoding makes alike: the pixels' size, format and quality. */
+        unsigned reencoded = 1u << FB_FEAT_LOG_WIDTH | 1u << FB_FEAT_LOG_HEIGHT |
+                             1u << FB_FEAT_FORMAT | 1u << FB_FEAT_QUALITY;
+        if (fb_feature_groups[r->best_group].mask & reencoded)
+            printf("  To give every photo one format, pixel size and JPEG quality, prepare them\n"
+                   "  with fb-prep --reencode Q:SIDE (Q no higher than the lowest JPEG quality,\n"
+                   "  SIDE no larger than the smallest photos in the table above).\n");
     } else if (r->notice) {
         printf("  Note: metadata predicts the class somewhat better than chance; %s tells\n"
                "  the most (%.0f%%).  Worth a look, not alarming.\n",

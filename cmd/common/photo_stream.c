@@ -37,6 +37,12 @@ static void set_provenance(fb_header *h, const fb_prep_opts *o)
         fb_prov_set(&h->provenance, "colour", "sRGB") ||
         fb_prov_set(&h->provenance, "layout", "HWC RGB uint8"))
         fb_die(FB_EXIT_FAILURE, "out of memory");
+    if (o->reencode_quality > 0) {   /* fb-prep --reencode: "Q:SIDE" */
+        char reencode[32];
+        snprintf(reencode, sizeof reencode, "%d:%d", o->reencode_quality,
+                 o->reencode_side > 0 ? o->reencode_side : o->size);
+        if (fb_prov_set(&h->provenance, "reencode", reencode)) fb_die(FB_EXIT_FAILURE, "out of memory");
+    }
 }
 
 void fb_prep_stream_header(fb_header *h, const fb_prep_opts *o, char *const *labels, size_t n)

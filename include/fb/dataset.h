@@ -1,10 +1,11 @@
-/* lib/dataset: a photo set as fb sees it.  Uses fb/photo.h (for the pHash),
- * never fb/audit.h.
+/* lib/dataset: a photo set as fb sees it.  Uses fb/photo.h (for the pHash)
+ * and fb/stream.h (for feature streams), never fb/audit.h.
  *
  *   - class-per-folder scanning (DIR/class/file);
  *   - THE list format, "label<TAB>path" lines: one reader, one writer;
- *   - same-photo groups: union-find, joined by identical bytes and by pHash,
- *     shared by fb-split and fb-audit so both tools agree on what "the same
+ *   - same-photo groups: union-find, joined by identical bytes, by pHash and
+ *     (given an fb-feat stream) by backbone features, shared by fb-split and
+ *     fb-audit so both tools agree on what "the same
  *     photo" means;
  *   - train/val/test splits, stratified and group-aware.
  *
@@ -74,6 +75,11 @@ int fb_dataset_read_lists(fb_dataset *ds, const char *outdir, const fb_notes *no
  * temporary files and renamed at the end, so a failure leaves the old lists
  * (if any) in place.  0 ok; -1 with a message in err. */
 int fb_dataset_write_lists(const fb_dataset *ds, const char *outdir, char *err, size_t errlen);
+
+/* Two or more classes make a classification problem; fb-split and fb-audit
+ * refuse fewer before any slow step.  0 ok; -1 with a message naming source
+ * (the folder or lists the set came from) in err. */
+int fb_dataset_check_classes(const fb_dataset *ds, const char *source, char *err, size_t errlen);
 
 void fb_dataset_free(fb_dataset *ds);
 
@@ -172,6 +178,21 @@ int fb_photo_key_read(fb_photo_key *k, int with_phash, char *err, size_t errlen)
  * maxdist bits (whole frame, or a 92% crop of one against the other).
  * 0 ok, -1 out of memory. */
 int fb_same_photo_join(fb_groups *g, const fb_photo_key *keys, size_t n, int maxdist);
+
+/* The other half of THE rule: photos whose backbone feature vectors have a
+ * cosine similarity of at least FB_FEATURE_SAME_COSINE are the same photo
+ * (burst shots, small crops, re-encodings a pHash can miss).  Both fb-split
+ * -f and fb-audit -f use this default; their -c changes it. */
+#define FB_FEATURE_SAME_COSINE 0.95
+
+/* Joins in g (over the n files of keys) every pair of files whose feature
+ * vectors in the stream at path `features` (an fb-feat stream: float32, one
+ * dimension; record ids are the files' paths, as fb-prep read them; "-" is
+ * stdin) have cosine similarity >= cosine.  Records naming no file are
+ * noted and ignored.  0 ok (*rows_used: the records that matched a file);
+ * 1 the stream is unusable (noted, nothing joined); -1 out of memory. */
+int fb_same_photo_join_features(fb_groups *g, const fb_photo_key *keys, size_t n, const char *features,
+                                double cosine, size_t *rows_used, const fb_notes *notes);
 
 /* A group of two or more files that are the same photo. */
 typedef struct {

@@ -45,10 +45,21 @@ typedef struct {
     int tta_flip;                 /* 1: the photo's horizontal flip after it
                                      (fb-prep --tta) */
     uint64_t seed;                /* draws the variants with each photo's id */
+    /* Re-encoding (fb-prep --reencode): when reencode_quality is 1..100,
+     * each photo, decoded to sRGB, is first resized so its shorter side is
+     * reencode_side pixels (0: size), saved as a JPEG of that quality and
+     * decoded again: every photo then carries one pixel size and one JPEG
+     * quality, whatever camera or site it came from, and classes that
+     * differed in those (fb-audit's shortcut) no longer do.  0: off. */
+    int reencode_quality, reencode_side;
 } fb_prep_opts;
 
+/* "Q" or "Q:SIDE" (Q 1..100, SIDE 8..4096) -> quality and side (0 when not
+ * given).  0 ok, -1 when the text is not valid. */
+int fb_prep_parse_reencode(const char *s, int *quality, int *side);
+
 /* Defaults: 224, squash, linear kernel, white, 100 megapixels, no VIPSHOME,
- * no variants. */
+ * no variants, no re-encoding. */
 void fb_prep_opts_default(fb_prep_opts *o);
 
 /* Option parsers; 0 ok, -1 when the text is not valid. */

@@ -162,7 +162,8 @@ int fb_dataset_scan(fb_dataset *ds, const char *dir, int all_files, const fb_not
         return oom ? -1 : 1;
     }
     int problems = 0;
-    size_t cap = 0;
+    size_t cap = 0, not_folders = 0;
+    char *first_not_folder = NULL;    /* named when it is the only one */
     ds->classes = malloc((n ? n : 1) * sizeof *ds->classes);
     if (!ds->classes) problems = -1;
     for (size_t i = 0; i < n && problems >= 0; i++) {
@@ -173,7 +174,9 @@ int fb_dataset_scan(fb_dataset *ds, const char *dir, int all_files, const fb_not
             break;
         }
         if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode)) {
-            fb_note(notes, "%s: not a folder, ignored (each class is a sub-folder of %s)", path, dir);
+            /* Said once, below: a folder of photos given in place of a
+             * folder of classes would otherwise get a line per photo. */
+            if (not_folders++ == 0) { first_not_folder = path; path = NULL; }
         } else if (strpbrk(names[i], "\t\n\r")) {
             fb_note(notes, "%s: class name contains a tab or newline, ignored", path);
         } else if (!(ds->classes[ds->nclasses] = strdup(names[i]))) {
@@ -190,8 +193,18 @@ int fb_dataset_scan(fb_dataset *ds, const char *dir, int all_files, const fb_not
         }
         free(path);
     }
+    if (not_folders == 1)
+        fb_note(notes, "%s: not a folder, ignored (each class is a sub-folder of %s)", first_not_folder, dir);
+    else if (not_folders > 1)
+        fb_note(notes, "%s: %zu entries are not folders, ignored (each class is a sub-folder of %s)",
+                dir, not_folders, dir);
+    free(first_not_folder);
     if (problems >= 0 && ds->nclasses == 0) {
-        fb_note(notes, "%s: no class folders (expected one sub-folder per class)", dir);
+        if (not_folders)
+            fb_note(notes, "%s: no class folders (expected one sub-folder per class; if %s is "
+                    "one class, give the folder that holds it and the other classes)", dir, dir);
+        else
+            fb_note(notes, "%s: no class folders (expected one sub-folder per class)", dir);
         problems++;
     }
     if (problems < 0) fb_note(notes, "out of memory");
@@ -330,6 +343,17 @@ int fb_dataset_write_lists(const fb_dataset *ds, const char *outdir, char *err, 
         }
     }
     return rc;
+}
+
+int fb_dataset_check_classes(const fb_dataset *ds, const char *source, char *err, size_t errlen)
+{
+    if (ds->nclasses >= 2) return 0;
+    if (ds->nclasses == 1)
+        snprintf(err, errlen, "%s: only one class ('%s'): one class is not a classification "
+                 "problem; give photos of two or more classes", source, ds->classes[0]);
+    else
+        snprintf(err, errlen, "%s: no classes", source);
+    return -1;
 }
 
 void fb_dataset_free(fb_dataset *ds)

@@ -31,6 +31,23 @@ void fb_prep_opts_default(fb_prep_opts *o)
     o->seed = 0;
 }
 
+int fb_prep_parse_reencode(const char *s, int *quality, int *side)
+{
+    char *end;
+    errno = 0;
+    long q = strtol(s, &end, 10), sd = 0;
+    if (end == s || errno || q < 1 || q > 100) return -1;
+    if (*end == ':') {
+        const char *p = end + 1;
+        sd = strtol(p, &end, 10);
+        if (end == p || errno || sd < 8 || sd > 4096) return -1;
+    }
+    if (*end) return -1;
+    *quality = (int)q;
+    *side = (int)sd;
+    return 0;
+}
+
 static const char *const policy_names[] = { "squash", "crop", "pad" };
 
 int fb_prep_parse_policy(const char *s, fb_resize_policy *out)
@@ -223,7 +240,9 @@ static VipsImage *load(const char *path, const void *buf, size_t len, fb_image_f
 static double reduction(int w, int h, const fb_prep_opts *o)
 {
     int side = o->policy == FB_RESIZE_PAD ? (w > h ? w : h) : (w < h ? w : h);
-    return (double)side / o->size;
+    /* A re-encode to a larger side must not be starved by the shrink. */
+    int target = o->reencode_quality && o->reencode_side > o->size ? o->reencode_side : o->size;
+    return (double)side / target;
 }
 
 /* Shrink-on-load is a box-like DCT reduction: leave at least a factor of
@@ -402,6 +421,30 @@ static int to_rgb_image(VipsImage *loaded, const fb_prep_opts *o, VipsImage **t,
     return 0;
 }
 
+/* --reencode: rgb (8-bit sRGB) resized so its shorter side is the re-encode
+ * side, through a JPEG of the re-encode quality in memory, and decoded
+ * again into *out (in memory: the JPEG bytes are freed here).  The EXIF
+ * orientation is not touched: place() turns the square after. */
+static int reencode(VipsImage *rgb, const fb_prep_opts *o, VipsImage **out)
+{
+    int side = o->reencode_side > 0 ? o->reencode_side : o->size;
+    int shorter = rgb->Xsize < rgb->Ysize ? rgb->Xsize : rgb->Ysize;
+    VipsImage *resized = NULL, *decoded = NULL;
+    void *jpeg = NULL;
+    size_t len = 0;
+    int rc = -1;
+    if (vips_resize(rgb, &resized, (double)side / shorter, NULL) == 0 &&
+        vips_jpegsave_buffer(resized, &jpeg, &len, "Q", o->reencode_quality, "strip", TRUE,
+                             "optimize_coding", FALSE, NULL) == 0 &&
+        vips_jpegload_buffer(jpeg, len, &decoded, NULL) == 0 &&
+        (*out = vips_image_copy_memory(decoded)) != NULL)
+        rc = 0;
+    if (decoded) g_object_unref(decoded);
+    if (resized) g_object_unref(resized);
+    g_free(jpeg);
+    return rc;
+}
+
 /* Resamples the decoded w×h RGB pixels (rows stride bytes apart) into out
  * by policy, then turns the square upright.  Resampling before turning is
  * exact for squash and pad and moves a centre crop by at most half a pixel. */
@@ -494,7 +537,14 @@ int fb_prep_image(const char *path, const fb_prep_opts *o, uint8_t *out, char *e
     t[31] = loaded;
     VipsImage *rgb = NULL;
     int rc = -1;
-    if (to_rgb_image(loaded, o, t, &rgb) == 0) {
+    int ok = to_rgb_image(loaded, o, t, &rgb) == 0;
+    if (ok && o->reencode_quality > 0) {
+        VipsImage *again = NULL;
+        ok = reencode(rgb, o, &again) == 0;
+        g_object_unref(rgb);
+        rgb = again;
+    }
+    if (ok) {
         uint8_t *pixels = fb_photo_pixels(rgb);
         if (pixels)
             rc = place_all(path, pixels, rgb->Xsize, rgb->Ysize, orientation, o, out, err, errlen);

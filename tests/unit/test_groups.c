@@ -3,6 +3,7 @@
  * expectation is worked out by hand from the keys below. */
 #include "check.h"
 #include "fb/dataset.h"
+#include "fb/stream.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -109,6 +110,12 @@ static void test_join_and_describe(void)
           !missing.has_digest, "a missing file cannot be read: %s", err);
 }
 
+/* An fb_notes that keeps the last message in ctx (512 bytes). */
+static void note_into(void *ctx, const char *msg)
+{
+    snprintf(ctx, 512, "%s", msg);
+}
+
 static void test_no_groups(void)
 {
     fb_groups g;
@@ -120,11 +127,92 @@ static void test_no_groups(void)
     fb_groups_free(&g);
 }
 
+/* Writes a 3-d feature stream at path: one record per (id, vector). */
+static void write_features(const char *path, const char *const *ids, const float (*v)[3], int n)
+{
+    FILE *f = fopen(path, "wb");
+    uint32_t dims[1] = { 3 };
+    fb_header h;
+    fb_header_init(&h, FB_F32, 1, dims);
+    char err[256];
+    fb_writer *w = f ? fb_writer_open(f, &h, 0, err, sizeof err) : NULL;
+    for (int i = 0; w && i < n; i++) fb_writer_put(w, ids[i], FB_NO_LABEL, v[i]);
+    if (w) fb_writer_close(w);
+    fb_header_free(&h);
+    if (f) fclose(f);
+}
+
+static void test_join_features(void)
+{
+    /* Four photos a, b, c, d and a stream with records for a, b, c and a
+     * stranger x; d has no record.  Lengths do not matter (b is twice unit
+     * length).  Worked by hand:
+     *   a = (1, 0, 0)
+     *   b = 2 * (0.96, 0.28, 0)        cos(a,b) = 0.96
+     *   c = (0.94, 0, 0.3411744)       |c| = 1, cos(a,c) = 0.94,
+     *                                  cos(b,c) = 0.96 * 0.94 = 0.9024
+     * At the default 0.95: only {a, b}.  At 0.93: a-b and a-c, so {a, b, c}.
+     * At 0.97: nothing. */
+    char path[512];
+    snprintf(path, sizeof path, "%s/feats.fbt", dir);
+    const char *ids[] = { "p/a.jpg", "p/b.jpg", "p/c.jpg", "elsewhere/x.jpg" };
+    const float v[4][3] = { { 1, 0, 0 }, { 1.92f, 0.56f, 0 }, { 0.94f, 0, 0.3411744f }, { 0, 1, 0 } };
+    write_features(path, ids, v, 4);
+    fb_photo_key keys[4] = { { .path = "p/a.jpg" }, { .path = "p/b.jpg" }, { .path = "p/c.jpg" },
+                             { .path = "p/d.jpg" } };
+    char said[512] = "";
+    double cuts[3] = { FB_FEATURE_SAME_COSINE, 0.93, 0.97 };
+    const size_t want_ab[3] = { 0, 0, 1 }, want_ac[3] = { 2, 0, 2 };
+    for (int t = 0; t < 3; t++) {
+        fb_groups g;
+        fb_groups_init(&g, 4);
+        size_t rows = 99;
+        said[0] = 0;
+        int rc = fb_same_photo_join_features(&g, keys, 4, path, cuts[t], &rows,
+                                             &(fb_notes){ note_into, said });
+        CHECK(rc == 0 && rows == 3, "cosine %.2f: 3 of 4 records name a photo (rc %d, rows %zu)",
+              cuts[t], rc, rows);
+        CHECK(strstr(said, "1 record names no file of this set") != NULL, "the stranger is noted: %s", said);
+        size_t ab = fb_groups_find(&g, 1) == fb_groups_find(&g, 0) ? 0 : 1;
+        size_t ac = fb_groups_find(&g, 2) == fb_groups_find(&g, 0) ? 0 : 2;
+        CHECK(ab == want_ab[t] && ac == want_ac[t] && fb_groups_find(&g, 3) == 3,
+              "cosine %.2f: a-b %s, a-c %s, d alone", cuts[t], ab ? "apart" : "joined",
+              ac ? "apart" : "joined");
+        fb_groups_free(&g);
+    }
+    /* Not a feature stream: told, nothing joined. */
+    fb_groups g;
+    fb_groups_init(&g, 4);
+    size_t rows = 99;
+    said[0] = 0;
+    int rc = fb_same_photo_join_features(&g, keys, 4, "/nonexistent/f.fbt", 0.95, &rows,
+                                         &(fb_notes){ note_into, said });
+    CHECK(rc == 1 && rows == 0 && strstr(said, "/nonexistent/f.fbt"), "a missing stream: rc 1, noted: %s", said);
+    fb_groups_free(&g);
+}
+
+static void test_check_classes(void)
+{
+    char *one[] = { "lucy" }, *two[] = { "lucy", "other" };
+    fb_dataset ds = { .classes = one, .nclasses = 1 };
+    char err[256];
+    CHECK(fb_dataset_check_classes(&ds, "photos", err, sizeof err) == -1 &&
+          strcmp(err, "photos: only one class ('lucy'): one class is not a classification problem; "
+                      "give photos of two or more classes") == 0, "one class refused: %s", err);
+    ds.nclasses = 0;
+    CHECK(fb_dataset_check_classes(&ds, "photos", err, sizeof err) == -1, "no class refused: %s", err);
+    ds.classes = two;
+    ds.nclasses = 2;
+    CHECK(fb_dataset_check_classes(&ds, "photos", err, sizeof err) == 0, "two classes pass");
+}
+
 int main(void)
 {
     if (!mkdtemp(dir)) SKIP_ALL("mkdtemp");
     test_join_and_describe();
     test_no_groups();
+    test_join_features();
+    test_check_classes();
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     if (system(cmd) != 0) CHECK(0, "cleanup");
