@@ -1,6 +1,7 @@
 /* head.bin: the head serialised, loaded, checked (layout in include/fb/head.h). */
 #include "fb/head.h"
 #include "fb/core.h"
+#include "model.h"
 
 #include <errno.h>
 #include <math.h>
@@ -226,6 +227,16 @@ int fb_head_deserialize(fb_head *h, const unsigned char *buf, size_t len, char *
     uint64_t nparams = get_u64(&in), nstats = get_u64(&in);
     if (in.bad) {
         snprintf(err, errlen, "head file damaged: impossible shape");
+        return -1;
+    }
+    /* Nothing is allocated from the header's numbers before the bytes they
+     * describe are known to be there: a damaged header costs its own size. */
+    size_t want_params, want_stats;
+    fb_head_count_params((int)in_dim, (int)nclasses, (int)nhidden, hidden, &want_params, &want_stats);
+    if (want_params != nparams || want_stats != nstats ||
+        nparams + nstats > (in.len - in.pos) / sizeof(float) ||
+        nclasses > (in.len - in.pos) / 4) {
+        snprintf(err, errlen, "head file damaged: parameter count does not match the architecture");
         return -1;
     }
     /* class names are read into a temporary list first: init copies them */
