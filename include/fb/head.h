@@ -426,7 +426,8 @@ double fb_majority_baseline(const size_t *confusion, int k);
  * z (1.959964 for 95%).  n = 0: [0, 1]. */
 void   fb_wilson_interval(size_t successes, size_t n, double z, double *lo, double *hi);
 /* The same from raw scores: probability that a random positive scores
- * higher than a random negative, ties counting one half. */
+ * higher than a random negative, ties counting one half.  NaN when a score
+ * is NaN or a side is empty. */
 double fb_roc_auc(const float *score, const unsigned char *positive, size_t n);
 
 /* A head scored on a labelled stream (fb-eval): metrics over the records
