@@ -26,3 +26,23 @@ setup() { cd "$BATS_TEST_TMPDIR"; }
     [ "$status" -eq 1 ]
     [[ "$output" == *"head.bin: head file damaged: parameter count does not match"* ]]
 }
+
+@test "the GEMM's patch gathering forms no pointer below its buffer (UBSan)" {
+    command -v clang > /dev/null || skip "no clang"
+    [ -f "$FB_ROOT/build/libfb.a" ] || skip "build/libfb.a not built"
+    cd "$FB_ROOT"
+    # kern_gemm.c alone with -fsanitize=pointer-overflow, linked ahead of
+    # libfb.a, under the kernel tests (7x7 pad 3 reaches the left edge)
+    local o="$BATS_TEST_TMPDIR"
+    clang -O1 -g -std=c11 -D_GNU_SOURCE -pthread -march=native -Iinclude -Ilib/backbone \
+        -I/usr/include/x86_64-linux-gnu/openblas-pthread \
+        -fsanitize=pointer-overflow -fno-sanitize-recover=all \
+        -c -o "$o/kern_gemm.o" lib/backbone/kern_gemm.c
+    clang -O1 -g -std=c11 -D_GNU_SOURCE -pthread -Iinclude -Itests/unit -Ilib -Icmd \
+        -fsanitize=pointer-overflow -o "$o/test_kernels" tests/unit/test_kernels.c \
+        "$o/kern_gemm.o" build/libfbcmd.a build/libfb.a \
+        $(pkg-config --libs vips jansson zlib libexif) -lopenblas -lm -pthread
+    run "$o/test_kernels"
+    [ "$status" -eq 0 ]
+    [[ "$output" != *"runtime error"* ]]
+}
