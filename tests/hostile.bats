@@ -46,3 +46,33 @@ setup() { cd "$BATS_TEST_TMPDIR"; }
     [ "$status" -eq 0 ]
     [[ "$output" != *"runtime error"* ]]
 }
+
+# a tree of 2 classes x 3 distinct photos and its lists, plus the paths given
+# as extra lines of train.tsv
+tree_with_lists() {
+    local seed=0
+    for c in a b; do
+        mkdir -p d/$c
+        for s in 1 2 3; do audit-fixture noise $((seed += 1)) 96 80 d/$c/p$s.jpg; done
+    done
+    mkdir -p lists
+    { for c in a b; do for s in 1 2; do printf '%s\t%s\n' $c "$PWD/d/$c/p$s.jpg"; done; done
+      for p in "$@"; do printf 'a\t%s\n' "$p"; done; } > lists/train.tsv
+    for c in a b; do printf '%s\t%s\n' $c "$PWD/d/$c/p3.jpg"; done > lists/val.tsv
+    : > lists/test.tsv
+}
+
+@test "a FIFO or /dev/zero named in a list is refused by name, never read" {
+    mkfifo fifo.jpg
+    ln -s /dev/zero zero.jpg
+    tree_with_lists "$PWD/fifo.jpg" "$PWD/zero.jpg"
+    run timeout 60 fb-audit -l lists
+    [ "$status" -eq 1 ]
+    [[ "$output" == *"fifo.jpg"*"not a regular file (a FIFO)"* ]]
+    [[ "$output" == *"zero.jpg"*"not a regular file (a character device)"* ]]
+    run timeout 60 fb-prep -o out.fbt < lists/train.tsv
+    [ "$status" -eq 1 ]
+    [[ "$output" == *"fifo.jpg: not a regular file (a FIFO)"* ]]
+    [[ "$output" == *"zero.jpg: not a regular file (a character device)"* ]]
+    [ "$(fb-info out.fbt | grep -c 'records: *4')" -eq 1 ]
+}

@@ -97,9 +97,10 @@ void fb_audit_inspect(fb_audit_file *f)
     f->jpeg_quality = -1;
     f->has_exif = f->has_phash = f->has_digest = 0;
     f->camera[0] = 0;
-    if (fb_file_digest(f->path, &f->size, &f->digest) != 0) {
-        char msg[200];
-        snprintf(msg, sizeof msg, "cannot read: %s", strerror(errno));
+    char why[200];
+    if (fb_file_digest(f->path, &f->size, &f->digest, why, sizeof why) != 0) {
+        char msg[sizeof f->problem];
+        snprintf(msg, sizeof msg, "cannot read: %s", why);
         set_problem(f, FB_FILE_UNREADABLE, msg);
         return;
     }

@@ -8,6 +8,7 @@
  * resize, one write to memory. */
 #include "fb/photo.h"
 #include "allowlist.h"
+#include "fb/core.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -325,23 +326,44 @@ static int flatten(VipsImage *in, VipsImage **out, const fb_prep_opts *o, VipsIm
     return rc;
 }
 
-/* Reads the whole file; NULL with err set. */
+/* Reads the whole file (a regular file only: a FIFO would block forever,
+ * /dev/zero behind a photo's name would fill memory); NULL with err set. */
 static char *read_file(const char *path, size_t *len, char *err, size_t errlen)
 {
-    char *buf = NULL;
-    gsize n = 0;
-    GError *gerr = NULL;
-    if (!g_file_get_contents(path, &buf, &n, &gerr)) {
-        int code = gerr && gerr->domain == G_FILE_ERROR ? gerr->code : -1;
-        snprintf(err, errlen, "%s", code == G_FILE_ERROR_ISDIR ? "is a directory" :
-                 code == G_FILE_ERROR_NOENT ? "no such file" :
-                 code == G_FILE_ERROR_ACCES ? "permission denied" :
-                 gerr ? gerr->message : "cannot read");
-        if (gerr) g_error_free(gerr);
+    FILE *f = fb_open_regular(path, err, errlen);
+    if (!f) {
+        if (strstr(err, "No such file")) snprintf(err, errlen, "no such file");
+        else if (strstr(err, "Permission denied")) snprintf(err, errlen, "permission denied");
         return NULL;
     }
+    char *buf = NULL;
+    size_t n = 0, cap = 0;
+    for (;;) {
+        if (n == cap) {
+            size_t more = cap ? 2 * cap : 1 << 16;
+            char *p = realloc(buf, more);
+            if (!p) {
+                snprintf(err, errlen, "out of memory");
+                goto fail;
+            }
+            buf = p;
+            cap = more;
+        }
+        size_t got = fread(buf + n, 1, cap - n, f);
+        n += got;
+        if (got == 0) break;
+    }
+    if (ferror(f)) {
+        snprintf(err, errlen, "read error: %s", strerror(errno));
+        goto fail;
+    }
+    fclose(f);
     *len = n;
     return buf;
+fail:
+    free(buf);
+    fclose(f);
+    return NULL;
 }
 
 /* Checks what the file is and how big it claims to be, and returns the
@@ -461,7 +483,7 @@ int fb_prep_image(const char *path, const fb_prep_opts *o, uint8_t *out, char *e
     if (!buf) return -1;
     VipsImage *loaded = open_checked(path, buf, len, o, err, errlen);
     if (!loaded) {
-        g_free(buf);
+        free(buf);
         return -1;
     }
     int orientation = vips_image_get_orientation(loaded);
@@ -483,6 +505,6 @@ int fb_prep_image(const char *path, const fb_prep_opts *o, uint8_t *out, char *e
         take_vips_error(err, errlen, "cannot convert the image");
     }
     g_object_unref(base);
-    g_free(buf);
+    free(buf);
     return rc;
 }
