@@ -76,3 +76,18 @@ tree_with_lists() {
     [[ "$output" == *"zero.jpg: not a regular file (a character device)"* ]]
     [ "$(fb-info out.fbt | grep -c 'records: *4')" -eq 1 ]
 }
+
+@test "symbolic links to folders inside a class are not followed: no loops, no foreign photos" {
+    tree_with_lists
+    ln -s . d/a/loop
+    ln -s .. d/a/up
+    run fb-split -o out d
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"d/a/loop: a symbolic link to a folder, not followed"* ]]
+    [[ "$output" == *"d/a/up: a symbolic link to a folder, not followed"* ]]
+    # each photo once, with its own class
+    [ "$(cat out/train.tsv out/val.tsv out/test.tsv | wc -l)" -eq 6 ]
+    [ "$(cat out/*.tsv | grep -c '^a'$'\t'.*'/d/b/')" -eq 0 ]
+    run fb-audit d
+    [[ "$output" == *"6 files in 2 classes"* ]]
+}
