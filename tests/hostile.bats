@@ -91,3 +91,12 @@ tree_with_lists() {
     run fb-audit d
     [[ "$output" == *"6 files in 2 classes"* ]]
 }
+
+@test "a JPEG whose scan ends early at an EOI is refused, not filled with grey" {
+    audit-fixture noise 7 300 200 whole.jpg
+    hostile-make jpeg-eoi whole.jpg > third.jpg
+    run fb-prep -o out.fbt whole.jpg third.jpg
+    [ "$status" -eq 1 ]
+    [[ "$output" == *"third.jpg: VipsJpeg: Corrupt JPEG data"* ]]
+    [ "$(fb-info out.fbt | grep -c 'records: *1$')" -eq 1 ]
+}

@@ -198,8 +198,11 @@ static VipsImage *load(const char *path, const void *buf, size_t len, fb_image_f
     VipsFailOn fail = VIPS_FAIL_ON_ERROR;
     switch (fmt) {
     case FB_FMT_JPEG:
-        rc = vips_jpegload_buffer((void *)buf, len, &x, "access", seq, "fail_on", fail,
-                                  "shrink", shrink, NULL);
+        /* libjpeg reports damaged entropy-coded data and a scan that ends
+         * early only as warnings, and fills the rest with grey: a record
+         * that is two thirds fill.  For JPEG a warning fails the photo. */
+        rc = vips_jpegload_buffer((void *)buf, len, &x, "access", seq,
+                                  "fail_on", VIPS_FAIL_ON_WARNING, "shrink", shrink, NULL);
         break;
     case FB_FMT_WEBP:
         rc = vips_webpload_buffer((void *)buf, len, &x, "access", seq, "fail_on", fail,

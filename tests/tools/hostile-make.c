@@ -6,6 +6,9 @@
  *   hostile-make head-wide      a head.bin with a valid CRC whose header
  *                               widths ask for 2^40 parameters, with none
  *                               of them present
+ *   hostile-make jpeg-eoi IN.jpg    IN's first third and an EOI marker: the
+ *                               scan ends early, which libjpeg reports only as
+ *                               a warning (and fills the rest with grey)
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -16,7 +19,7 @@
 #include "fb/head.h"
 #include "common/common.h"
 
-static unsigned char buf[4096];
+static unsigned char buf[1 << 20];
 static size_t len;
 
 static void put(const void *p, size_t n) { memcpy(buf + len, p, n); len += n; }
@@ -61,11 +64,24 @@ static void head_wide(void)
     memcpy(buf + 24, &crc, 4);
 }
 
+static void jpeg_eoi(const char *in)
+{
+    FILE *f = fopen(in, "rb");
+    if (!f) fb_die(1, "%s: cannot open", in);
+    size_t n = fread(buf, 1, sizeof buf, f);
+    fclose(f);
+    if (n < 1000 || n == sizeof buf) fb_die(1, "%s: want a JPEG of 1 kB to 1 MB", in);
+    len = n / 3;
+    buf[len++] = 0xFF;
+    buf[len++] = 0xD9;
+}
+
 int main(int argc, char **argv)
 {
     fb_set_progname(argv[0]);
-    if (argc != 2) fb_die(FB_EXIT_USAGE, "usage: hostile-make weights-wrap|head-wide");
+    if (argc < 2) fb_die(FB_EXIT_USAGE, "usage: hostile-make weights-wrap|head-wide|jpeg-eoi IN");
     if (strcmp(argv[1], "weights-wrap") == 0) weights_wrap();
+    else if (strcmp(argv[1], "jpeg-eoi") == 0 && argc == 3) jpeg_eoi(argv[2]);
     else if (strcmp(argv[1], "head-wide") == 0) head_wide();
     else fb_die(FB_EXIT_USAGE, "unknown fixture '%s'", argv[1]);
     if (fwrite(buf, 1, len, stdout) != len || fflush(stdout)) fb_die(1, "write error");
