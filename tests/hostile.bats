@@ -100,3 +100,35 @@ tree_with_lists() {
     [[ "$output" == *"third.jpg: VipsJpeg: Corrupt JPEG data"* ]]
     [ "$(fb-info out.fbt | grep -c 'records: *1$')" -eq 1 ]
 }
+
+@test "fb-train stops at the epoch whose loss is NaN, naming it; no head, no fold of NaNs" {
+    # overlapping classes 1e20 from the origin: SGD at --lr 10 overflows
+    synth-features -n 200 -d 8 -k 2 -s 1 --shift 1e20 > far.fbt
+    run fb-train --head linear --norm none --optimizer sgd --lr 10 --epochs 5 -o head.bin < far.fbt
+    [ "$status" -eq 1 ]
+    [[ "$output" == *"epoch 1: the training loss is NaN: the head diverged"* ]]
+    [ ! -e head.bin ]
+    run fb-train --head linear --norm none --optimizer sgd --lr 10 --epochs 5 --folds 3 < far.fbt
+    [ "$status" -eq 1 ]
+    [[ "$output" == *"fold 1: epoch 1: the training loss is NaN"* ]]
+    [[ "$output" != *"nan"* ]]
+}
+
+@test "fb-predict never prints nan: a head of NaNs is damaged, an overflowing record is named" {
+    synth-features -n 100 -d 8 -k 2 -s 3 > train.fbt
+    fb-train -q --head linear --norm none -o lin.bin < train.fbt
+    # records at +-3e38, as float32 little-endian: the logits overflow
+    big=$'\xe6\xb1\x61\x7f' small=$'\xe6\xb1\x61\xff'
+    { for i in 1 2 3 4 5 6 7 8; do printf '%s' "$big"; done
+      for i in 1 2 3 4; do printf '%s%s' "$small" "$big"; done; } > raw.f32
+    fbt-make -t f32 -d 8 -n 2 -C class0,class1 -p backbone=synthetic -r raw.f32 > huge.fbt
+    run fb-predict --no-reject lin.bin < huge.fbt
+    [ "$status" -eq 1 ]
+    [[ "$output" == *"record 1 (rec0): the head's probabilities are not finite numbers"* ]]
+    [[ "$output" != *"nan"* ]]
+    # a head whose parameters are NaN (what fb-train wrote before it checked)
+    hostile-make head-nan lin.bin > nan.bin
+    run fb-predict nan.bin < train.fbt
+    [ "$status" -eq 1 ]
+    [[ "$output" == *"nan.bin: head file damaged: a parameter is not a finite number"* ]]
+}

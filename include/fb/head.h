@@ -316,10 +316,13 @@ int  fb_head_init_for(fb_head *h, const fb_featset *ds, int nhidden, const int *
 /* Trains h (already initialised and weights set) on rows idx[0..n) of train;
  * validation on rows vidx[0..nv) of val (val may be NULL).  Labels must be
  * head class indices.  With validation, h ends holding the weights of the
- * epoch with the lowest validation loss.  0 ok, -1 no memory. */
+ * epoch with the lowest validation loss.  0 ok; -1 with a message in err:
+ * no memory, or the head diverged (an epoch whose training or validation
+ * loss or any weight is not a finite number: training stops there, naming
+ * the epoch, rather than ending with a head of NaNs). */
 int  fb_train(fb_head *h, const fb_featset *train, const size_t *idx, size_t n,
               const fb_featset *val, const size_t *vidx, size_t nv,
-              const fb_train_opts *o, fb_train_result *res);
+              const fb_train_opts *o, fb_train_result *res, char *err, size_t errlen);
 /* Sets h->training to the "key=value" notes of how it was trained (head,
  * dropout, optimizer, ..., val_loss; see man/fb-train.1); class_weight is the
  * spec as given, or NULL.  0 ok, -1 no memory. */

@@ -533,16 +533,22 @@ static int decode_payload(fb_reader *r, int flags, const unsigned char *stored, 
 /* A NaN or infinity in a float record would spread through every number
  * computed from it (a head whose parameters are all NaN, exit 0): refused
  * where it enters, naming the record. */
+size_t fb_first_nonfinite(const float *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(v[i])) return i;
+    return n;
+}
+
 static int check_finite(fb_reader *r)
 {
     if (r->seg.dtype != FB_F32) return 0;
     const float *v = (const float *)r->data;
-    size_t n = fb_header_count(&r->seg);
-    for (size_t i = 0; i < n; i++)
-        if (!isfinite(v[i]))
-            return rerr(r, "record %llu (%s): value %zu is %s, not a finite number",
-                        (unsigned long long)r->total_records + 1, r->id, i,
-                        isnan(v[i]) ? "NaN" : "infinite");
+    size_t n = fb_header_count(&r->seg), i = fb_first_nonfinite(v, n);
+    if (i < n)
+        return rerr(r, "record %llu (%s): value %zu is %s, not a finite number",
+                    (unsigned long long)r->total_records + 1, r->id, i,
+                    isnan(v[i]) ? "NaN" : "infinite");
     return 0;
 }
 

@@ -6,10 +6,13 @@
  *   hostile-make head-wide      a head.bin with a valid CRC whose header
  *                               widths ask for 2^40 parameters, with none
  *                               of them present
+ *   hostile-make head-nan IN.bin    IN with its first parameter NaN and the
+ *                               checksum made to match
  *   hostile-make jpeg-eoi IN.jpg    IN's first third and an EOI marker: the
  *                               scan ends early, which libjpeg reports only as
  *                               a warning (and fills the rest with grey)
  */
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -64,6 +67,25 @@ static void head_wide(void)
     memcpy(buf + 24, &crc, 4);
 }
 
+static uint32_t u32_at(size_t off) { uint32_t v; memcpy(&v, buf + off, 4); return v; }
+
+static void head_nan(const char *in)
+{
+    FILE *f = fopen(in, "rb");
+    if (!f) fb_die(1, "%s: cannot open", in);
+    len = fread(buf, 1, sizeof buf, f);
+    fclose(f);
+    size_t off = FB_HEAD_HEADER_SIZE;
+    uint32_t nclasses = u32_at(off + 4), nhidden = u32_at(off + 8);
+    off += 12 + 4 * (size_t)nhidden + 12 + 16;
+    for (uint32_t i = 0; i < nclasses + 2; i++) off += 4 + u32_at(off);   /* names, provenance, training */
+    if (off + 4 > len) fb_die(1, "%s: not a head file this fixture understands", in);
+    float nan = NAN;
+    memcpy(buf + off, &nan, 4);
+    uint32_t crc = (uint32_t)crc32(0L, buf + FB_HEAD_HEADER_SIZE, (uInt)(len - FB_HEAD_HEADER_SIZE));
+    memcpy(buf + 24, &crc, 4);
+}
+
 static void jpeg_eoi(const char *in)
 {
     FILE *f = fopen(in, "rb");
@@ -82,6 +104,7 @@ int main(int argc, char **argv)
     if (argc < 2) fb_die(FB_EXIT_USAGE, "usage: hostile-make weights-wrap|head-wide|jpeg-eoi IN");
     if (strcmp(argv[1], "weights-wrap") == 0) weights_wrap();
     else if (strcmp(argv[1], "jpeg-eoi") == 0 && argc == 3) jpeg_eoi(argv[2]);
+    else if (strcmp(argv[1], "head-nan") == 0 && argc == 3) head_nan(argv[2]);
     else if (strcmp(argv[1], "head-wide") == 0) head_wide();
     else fb_die(FB_EXIT_USAGE, "unknown fixture '%s'", argv[1]);
     if (fwrite(buf, 1, len, stdout) != len || fflush(stdout)) fb_die(1, "write error");
