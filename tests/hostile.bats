@@ -132,3 +132,16 @@ tree_with_lists() {
     [ "$status" -eq 1 ]
     [[ "$output" == *"nan.bin: head file damaged: a parameter is not a finite number"* ]]
 }
+
+@test "a record header that claims 1 GiB costs what the file holds: truncated, not out of memory" {
+    # a valid header for 16384x16384 float32 records, then one record header
+    # whose payload length is 1 GiB, and 100 kB of it
+    fbt-make -t f32 -d 16384x16384 -n 0 > h0.fbt
+    sz=$(stat -c %s h0.fbt)
+    { head -c $((sz - 13)) h0.fbt                       # without its end mark
+      printf 'R\x00\x01\x00\xff\xff\xff\xff\x00\x00\x00\x40x'
+      head -c 100000 /dev/zero; } > bigrec.fbt
+    run bash -c 'ulimit -v 600000; fb-info bigrec.fbt'
+    [ "$status" -eq 1 ]
+    [[ "$output" == *"bigrec.fbt: truncated stream: it ends inside a record"* ]]
+}
