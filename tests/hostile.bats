@@ -145,3 +145,30 @@ tree_with_lists() {
     [ "$status" -eq 1 ]
     [[ "$output" == *"bigrec.fbt: truncated stream: it ends inside a record"* ]]
 }
+
+@test "fb-audit: a GIF declaring 65535x65535 is refused by its header; damaged JPEGs are unusable as in fb-prep" {
+    mkdir -p t/a t/b
+    for s in 1 2; do
+        audit-fixture noise $s 200 150 t/a/p$s.jpg
+        audit-fixture noise $((s + 10)) 200 150 t/b/p$s.jpg
+    done
+    # 29 bytes whose frame claims 65535x65535: 17 GB to decode
+    printf 'GIF89a\xff\xff\xff\xff\x00\x00\x00,\x00\x00\x00\x00\xff\xff\xff\xff\x00\x02\x02\x4c\x01\x00;' > t/b/huge.gif
+    audit-fixture noise 7 300 200 whole.jpg
+    hostile-make jpeg-eoi whole.jpg > t/a/third.jpg
+    head -c $(( $(stat -c %s whole.jpg) / 2 )) whole.jpg > t/a/half.jpg
+    prep-mkimg solid:1,2,3 40x40 full.png
+    head -c 60 full.png > t/b/zbad.png
+    run bash -c 'ulimit -v 4000000; fb-audit t'
+    [ "$status" -eq 1 ]
+    [[ "$output" == *"Unusable files: 4"* ]]
+    [[ "$output" == *"t/b/huge.gif: cannot decode: 65535x65535 is 4295 megapixels, over the limit of 100"* ]]
+    [[ "$output" == *"t/a/half.jpg: cannot decode: VipsJpeg: Premature end of input file"* ]]
+    [[ "$output" == *"t/a/third.jpg: cannot decode: VipsJpeg: Corrupt JPEG data"* ]]
+    # libvips' messages about the JPEGs before it are not this file's
+    [[ "$(grep 'zbad.png' <<< "$output")" != *"JPEG"* ]]
+    # fb-prep refuses exactly the same four
+    run fb-prep -o out.fbt t/a/*.jpg t/b/*
+    [ "$status" -eq 1 ]
+    [[ "$output" == *"4 of 8 files failed"* ]]
+}

@@ -90,6 +90,7 @@ static void take_vips_error(char *buf, size_t len, const char *prefix)
 
 void fb_audit_inspect(fb_audit_file *f)
 {
+    vips_error_clear();   /* an earlier file's messages are not this one's */
     f->state = FB_FILE_OK;
     f->problem[0] = 0;
     f->format = NULL;

@@ -24,7 +24,7 @@ void fb_prep_opts_default(fb_prep_opts *o)
     o->policy = FB_RESIZE_SQUASH;
     o->kernel = FB_KERNEL_LINEAR;
     o->background[0] = o->background[1] = o->background[2] = 255;
-    o->max_pixels = 100e6;
+    o->max_pixels = FB_PHOTO_MAX_PIXELS;
     o->vipshome = NULL;
 }
 
