@@ -172,3 +172,11 @@ tree_with_lists() {
     [ "$status" -eq 1 ]
     [[ "$output" == *"4 of 8 files failed"* ]]
 }
+
+@test "fb-prep reads no more of a file than an image within the pixel limit can take" {
+    printf '\xff\xd8\xff' > sparse.jpg
+    truncate -s 200M sparse.jpg                   # sparse: costs no disk
+    run fb-prep --max-pixels 1M -o out.fbt sparse.jpg
+    [ "$status" -eq 1 ]
+    [[ "$output" == *"sparse.jpg: over 75 MB, more than any image within the pixel limit"* ]]
+}

@@ -330,8 +330,10 @@ static int flatten(VipsImage *in, VipsImage **out, const fb_prep_opts *o, VipsIm
 }
 
 /* Reads the whole file (a regular file only: a FIFO would block forever,
- * /dev/zero behind a photo's name would fill memory); NULL with err set. */
-static char *read_file(const char *path, size_t *len, char *err, size_t errlen)
+ * /dev/zero behind a photo's name would fill memory), at most max bytes (a
+ * /proc file is "regular" with size 0 and may never end); NULL with err
+ * set. */
+static char *read_file(const char *path, size_t max, size_t *len, char *err, size_t errlen)
 {
     FILE *f = fb_open_regular(path, err, errlen);
     if (!f) {
@@ -355,6 +357,11 @@ static char *read_file(const char *path, size_t *len, char *err, size_t errlen)
         size_t got = fread(buf + n, 1, cap - n, f);
         n += got;
         if (got == 0) break;
+        if (n > max) {
+            snprintf(err, errlen, "over %.0f MB, more than any image within the pixel limit "
+                     "(--max-pixels) takes", max / 1e6);
+            goto fail;
+        }
     }
     if (ferror(f)) {
         snprintf(err, errlen, "read error: %s", strerror(errno));
@@ -482,7 +489,10 @@ int fb_prep_image(const char *path, const fb_prep_opts *o, uint8_t *out, char *e
 {
     size_t len = 0;
     vips_error_clear();   /* warnings about earlier files must not show up here */
-    char *buf = read_file(path, &len, err, errlen);
+    /* 8 bytes a pixel (16-bit RGBA, uncompressed) and room for metadata:
+     * no image within the pixel limit is larger. */
+    size_t max_bytes = (size_t)(8 * o->max_pixels) + (64u << 20);
+    char *buf = read_file(path, max_bytes, &len, err, errlen);
     if (!buf) return -1;
     VipsImage *loaded = open_checked(path, buf, len, o, err, errlen);
     if (!loaded) {
