@@ -10,12 +10,15 @@
 #include "common/common.h"
 #include "common/eval_report.h"
 #include "common/head_input.h"
+#include "common/input.h"
 #include "fb/head.h"
 #include "fb/photo.h"
 #include "fb/report.h"
 
 static const char usage[] =
-    "usage: fb-eval [options] head.bin < test.fbt\n"
+    "usage: fb-eval [options] head.bin [STREAM...] < test.fbt\n"
+    "  scores the head on the feature streams named (read as one; - or none:\n"
+    "  standard input)\n"
     "  --json         one JSON object on stdout instead of the text report\n"
     "  --unknown FILE.fbt  records of photos that belong to no class: how many the\n"
     "                 unknown test rejects (records of the stream whose label is not a\n"
@@ -86,7 +89,7 @@ int main(int argc, char **argv)
         default: fputs(usage, stderr); return FB_EXIT_USAGE;
         }
     }
-    if (optind != argc - 1) {
+    if (optind >= argc) {
         fputs(usage, stderr);
         return FB_EXIT_USAGE;
     }
@@ -96,17 +99,24 @@ int main(int argc, char **argv)
     const char *head_path = argv[optind];
     fb_head h;
     fb_head_input_load(&h, head_path);
+    fb_input in;
+    fb_input_open(&in, argc - optind - 1, argv + optind + 1, "fb-eval head.bin test.fbt, or fb-eval head.bin < test.fbt");
     fb_featset ds;
-    fb_head_input_read(&ds, stdin, "stdin", &h, head_path, force, "score it", "scoring");
+    fb_head_input_read(&ds, in.f, in.name, &h, head_path, force, "score it", "scoring");
+    fb_input_close(&in);
     float *probs = fb_head_input_probs(&h, &ds);
+    fb_head_input_merge_variants(&ds, probs, h.nclasses, "stdin");   /* test-time augmentation */
     fb_score s;
     char err[256];
     if (fb_score_init(&s, &h, &ds, probs, err, sizeof err) != 0) fb_die(FB_EXIT_FAILURE, "%s", err);
     for (int k = 0; k < ds.nclasses; k++)
         if (s.unknown[k])
-            fb_warn("stdin: %zu records of class '%s', which %s was not trained on: not scored",
-                    s.unknown[k], ds.classes[k], head_path);
-    if (s.unlabelled) fb_warn("stdin: %zu unlabelled records: not scored", s.unlabelled);
+            fb_warn("%s: %zu %s of class '%s', which %s was not trained on: not scored",
+                    in.name, s.unknown[k], fb_plural(s.unknown[k], "record", "records"), ds.classes[k],
+                    head_path);
+    if (s.unlabelled)
+        fb_warn("%s: %zu unlabelled %s: not scored", in.name, s.unlabelled,
+                fb_plural(s.unlabelled, "record", "records"));
     fb_unknown_score u = { 0 };
     fb_featset out = { 0 };
     int tested = 0;
@@ -121,7 +131,7 @@ int main(int argc, char **argv)
     if (unknown_path && !tested)
         fb_die(FB_EXIT_FAILURE, "--unknown: %s has no rejection model to measure", head_path);
     if (s.m.n == 0 && !(tested && u.out_n))
-        fb_die(FB_EXIT_FAILURE, "stdin: no records with a class the head knows; nothing to score");
+        fb_die(FB_EXIT_FAILURE, "%s: no records with a class the head knows; nothing to score", in.name);
 
     int positive = h.nclasses == 2 ? 1 : -1;
     if (positive_name && (positive = fb_class_index(h.classes, h.nclasses, positive_name)) < 0)

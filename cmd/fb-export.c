@@ -4,6 +4,8 @@
  *   --from-npy FILE    .npy (+ record TSV) -> a stream
  *   -o MODEL.onnx      ResNet50 [+ head.bin] as one ONNX graph from pixels */
 #include "common/common.h"
+#include "common/input.h"
+#include "common/layer.h"
 #include "fb/export.h"
 #include "fb/head.h"
 #include "fb/backbone.h"
@@ -19,8 +21,8 @@
 #include <unistd.h>
 
 static const char usage[] =
-    "usage: fb-export --npy FILE.npy [STREAM]\n"
-    "       fb-export --tsv FILE.tsv [STREAM]\n"
+    "usage: fb-export --npy FILE.npy [STREAM...]\n"
+    "       fb-export --tsv FILE.tsv [STREAM...]\n"
     "       fb-export --from-npy FILE.npy [--labels FILE.tsv] [-p KEY=VALUE]...\n"
     "                 [-z LEVEL] [-o STREAM.fbt]\n"
     "       fb-export -o MODEL.onnx [--layer features|logits|probs] [-w WEIGHTS]\n"
@@ -28,7 +30,8 @@ static const char usage[] =
     "\n"
     "Takes features and models out of fb, and features made elsewhere into it.\n"
     "\n"
-    "  --npy FILE.npy     write the stream's tensors (STREAM, or standard input) as\n"
+    "  --npy FILE.npy     write the stream's tensors (the STREAMs read as one; - or\n"
+    "                     none: standard input) as\n"
     "                     a NumPy array [records, ...dims] and the records' index,\n"
     "                     id, label and class to FILE.tsv beside it\n"
     "  --tsv FILE.tsv     write the stream as one TSV (FILE - is standard output):\n"
@@ -63,7 +66,9 @@ typedef struct {
     char *provenance;
     int compress;
     fb_onnx_layer layer;
-    const char *input;            /* STREAM or HEAD.bin argument */
+    const char *input;            /* the first STREAM, or HEAD.bin */
+    char **inputs;                /* the STREAMs: inputs[0..ninputs) */
+    int ninputs;
 } options;
 
 static _Noreturn void usage_error(const char *fmt, const char *arg)
@@ -98,13 +103,19 @@ static void parse_args(int argc, char **argv, options *o)
         case OPT_TSV: set_mode(o, MODE_TSV, optarg); break;
         case OPT_FROM_NPY: set_mode(o, MODE_FROM_NPY, optarg); break;
         case OPT_LABELS: o->labels = optarg; break;
-        case OPT_LAYER:
+        case OPT_LAYER: {
             layer_given = 1;
-            if (strcmp(optarg, "features") == 0) o->layer = FB_ONNX_FEATURES;
-            else if (strcmp(optarg, "logits") == 0) o->layer = FB_ONNX_LOGITS;
-            else if (strcmp(optarg, "probs") == 0) o->layer = FB_ONNX_PROBS;
-            else usage_error("--layer is features, logits or probs, not '%s'", optarg);
+            if (fb_layer_parse(optarg) < 0) {
+                char msg[256];
+                snprintf(msg, sizeof msg, "--layer is %s, not '%s'", fb_layer_words(), optarg);
+                usage_error("%s", msg);
+            }
+            static const fb_onnx_layer onnx[FB_LAYER_COUNT] = {
+                [FB_LAYER_FEATURES] = FB_ONNX_FEATURES, [FB_LAYER_LOGITS] = FB_ONNX_LOGITS,
+                [FB_LAYER_PROBS] = FB_ONNX_PROBS };
+            o->layer = onnx[fb_layer_parse(optarg)];
             break;
+        }
         case 'o': o->output = optarg; break;
         case 'w': o->weights = optarg; break;
         case 'p': {
@@ -122,8 +133,11 @@ static void parse_args(int argc, char **argv, options *o)
     }
     if (o->mode == MODE_NONE && o->output) o->mode = MODE_ONNX;
     if (o->mode == MODE_NONE) usage_error("%s", "say what to write: --npy, --tsv, --from-npy or -o MODEL.onnx");
+    o->inputs = argv + optind;
+    o->ninputs = argc - optind;
     if (optind < argc) o->input = argv[optind++];
-    if (optind < argc) usage_error("unexpected argument '%s'", argv[optind]);
+    if (optind < argc && (o->mode == MODE_ONNX || o->mode == MODE_FROM_NPY))
+        usage_error("unexpected argument '%s'", argv[optind]);
     if (o->mode == MODE_FROM_NPY && o->input)
         usage_error("unexpected argument '%s' (--from-npy reads only its FILE.npy)", o->input);
     if (o->labels && o->mode != MODE_FROM_NPY) usage_error("%s", "--labels goes with --from-npy");
@@ -146,39 +160,33 @@ static char *tsv_beside(const char *npy)
     return tsv;
 }
 
-static fb_reader *open_stream(const char *path, FILE **f)
+static fb_reader *open_stream(const options *o, fb_input *in)
 {
-    const char *name = path ? path : "-";
-    if (!path || strcmp(path, "-") == 0) {
-        if (isatty(STDIN_FILENO))
-            fb_die(FB_EXIT_USAGE, "reads an fb stream on standard input, not a terminal: "
-                   "fb-feat < images.fbt | fb-export --npy features.npy");
-        *f = stdin;
-    } else if (!(*f = fopen(path, "rb"))) {
-        fb_die(FB_EXIT_FAILURE, "%s: %s", path, strerror(errno));
-    }
+    fb_input_open(in, o->ninputs, o->inputs,
+                  "fb-export --npy features.npy features.fbt, or ... < features.fbt");
     char err[512];
-    fb_reader *r = fb_reader_open(*f, name, err, sizeof err);
+    fb_reader *r = fb_reader_open(in->f, in->name, err, sizeof err);
     if (!r) fb_die(FB_EXIT_FAILURE, "%s", err);
     return r;
 }
 
 static int export_npy(const options *o)
 {
-    FILE *f;
-    fb_reader *r = open_stream(o->input, &f);
+    fb_input in;
+    fb_reader *r = open_stream(o, &in);
     char *tsv = tsv_beside(o->file), err[512];
     uint64_t n;
     if (fb_export_npy(r, o->file, tsv, &n, err, sizeof err)) fb_die(FB_EXIT_FAILURE, "%s", err);
     fb_reader_close(r);
+    fb_input_close(&in);
     free(tsv);
     return FB_EXIT_OK;
 }
 
 static int export_tsv(const options *o)
 {
-    FILE *f;
-    fb_reader *r = open_stream(o->input, &f);
+    fb_input in;
+    fb_reader *r = open_stream(o, &in);
     char err[512];
     uint64_t n;
     if (strcmp(o->file, "-") == 0) {
@@ -193,6 +201,7 @@ static int export_tsv(const options *o)
         if (fb_atomic_commit(&a)) fb_die(FB_EXIT_FAILURE, "%s: %s", o->file, strerror(errno));
     }
     fb_reader_close(r);
+    fb_input_close(&in);
     return FB_EXIT_OK;
 }
 

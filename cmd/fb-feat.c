@@ -4,6 +4,8 @@
  * bounded by one batch whatever the number of images. */
 #include "common/common.h"
 #include "common/feat_print.h"
+#include "common/input.h"
+#include "common/layer.h"
 #include "fb/backbone.h"
 #include "fb/stream.h"
 
@@ -17,19 +19,22 @@
 #include <unistd.h>
 
 static const char usage[] =
-    "usage: fb-feat [-w WEIGHTS] [--output features|logits|probs] [--top K]\n"
+    "usage: fb-feat [-w WEIGHTS] [--layer features|logits|probs] [--top K]\n"
     "               [--precision fp32|bf16] [-j THREADS] [-b BATCH]\n"
-    "               < images.fbt > features.fbt\n"
+    "               [-o features.fbt] [STREAM...] < images.fbt > features.fbt\n"
     "\n"
-    "Runs the Keras ImageNet ResNet50 on a stream of uint8 224x224x3 RGB images\n"
-    "(from fb-prep) and writes one float32 record per image.\n"
+    "Runs the Keras ImageNet ResNet50 on streams of uint8 224x224x3 RGB images\n"
+    "(from fb-prep; the STREAMs named are read as one, - or none is standard\n"
+    "input) and writes one float32 record per image.\n"
     "\n"
     "  -w, --weights FILE   weights file (default: $FB_WEIGHTS, then\n"
     "                       ../share/fb/resnet50.fbw beside the program, then\n"
     "                       " FB_DATADIR "/resnet50.fbw)\n"
-    "  -o, --output KIND    features: 2048 pooled features (default)\n"
+    "  -o, --output FILE    write to FILE (atomically), not standard output\n"
+    "  -l, --layer LAYER    features: 2048 pooled features (default)\n"
     "                       logits:   1000 ImageNet class scores before softmax\n"
     "                       probs:    1000 ImageNet class probabilities\n"
+    "                       (--output LAYER is the old spelling, kept for one release)\n"
     "  -t, --top K          print the K most likely ImageNet classes per image as\n"
     "                       text lines: ID<TAB>RANK<TAB>CLASS<TAB>PROBABILITY\n"
     "  -p, --precision P    fp32: float arithmetic (default)\n"
@@ -42,38 +47,50 @@ static const char usage[] =
     "Example: fb-prep photo.jpg | fb-feat --top 5\n"
     "See fb-feat(1).\n";
 
-enum output_kind { OUT_FEATURES, OUT_LOGITS, OUT_PROBS };
-
 typedef struct {
     const char *weights;
-    enum output_kind output;
+    const char *out;              /* -o FILE, or NULL: standard output */
+    fb_layer layer;
     int top;                      /* 0: binary output */
     int threads, batch;
     fb_precision precision;
 } options;
 
+/* -o FILE is the output file, as in fb-prep, fb-train and fb-plot.
+ * --output LAYER, the layer's old spelling, stays for one release; any other
+ * --output word is the file, and -o LAYER is told where the layer went. */
+enum { OPT_OUTPUT_LONG = 256 };
+static void output_option(options *o, int c, const char *arg)
+{
+    int layer = fb_layer_parse(arg);
+    if (c == 'o' && layer >= 0)
+        fb_die(FB_EXIT_USAGE, "-o names the output file; the layer is --layer %s "
+               "(for a file called %s, say -o ./%s)", arg, arg, arg);
+    if (layer >= 0) {
+        fb_warn("--output %s is the old spelling of --layer %s", arg, arg);
+        o->layer = (fb_layer)layer;
+    } else {
+        o->out = arg;
+    }
+}
+
 static void parse_args(int argc, char **argv, options *o)
 {
     static const struct option longs[] = {
-        {"weights", required_argument, 0, 'w'}, {"output", required_argument, 0, 'o'},
+        {"weights", required_argument, 0, 'w'}, {"output", required_argument, 0, OPT_OUTPUT_LONG},
+        {"layer", required_argument, 0, 'l'},
         {"top", required_argument, 0, 't'},     {"threads", required_argument, 0, 'j'},
         {"batch", required_argument, 0, 'b'},   {"precision", required_argument, 0, 'p'},
         {0, 0, 0, 0}};
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-    *o = (options){NULL, OUT_FEATURES, 0, ncpu > 0 ? (int)(ncpu > 64 ? 64 : ncpu) : 1, 8, FB_PRECISION_FP32};
+    *o = (options){NULL, NULL, FB_LAYER_FEATURES, 0, ncpu > 0 ? (int)(ncpu > 64 ? 64 : ncpu) : 1, 8,
+                   FB_PRECISION_FP32};
     int c;
-    while ((c = getopt_long(argc, argv, "w:o:t:j:b:p:", longs, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "w:o:l:t:j:b:p:", longs, NULL)) != -1) {
         switch (c) {
         case 'w': o->weights = optarg; break;
-        case 'o':
-            if (strcmp(optarg, "features") == 0) o->output = OUT_FEATURES;
-            else if (strcmp(optarg, "logits") == 0) o->output = OUT_LOGITS;
-            else if (strcmp(optarg, "probs") == 0) o->output = OUT_PROBS;
-            else {
-                fb_warn("--output is features, logits or probs, not '%s'", optarg);
-                exit(FB_EXIT_USAGE);
-            }
-            break;
+        case 'o': case OPT_OUTPUT_LONG: output_option(o, c, optarg); break;
+        case 'l': o->layer = fb_opt_layer("--layer", optarg); break;
         case 'p':
             if (strcmp(optarg, "fp32") == 0) o->precision = FB_PRECISION_FP32;
             else if (strcmp(optarg, "bf16") == 0) o->precision = FB_PRECISION_BF16;
@@ -88,41 +105,35 @@ static void parse_args(int argc, char **argv, options *o)
         default: fputs(usage, stderr); exit(FB_EXIT_USAGE);
         }
     }
-    if (optind < argc) {
-        fb_warn("unexpected argument '%s' (images come on standard input)", argv[optind]);
-        fputs(usage, stderr);
-        exit(FB_EXIT_USAGE);
-    }
 }
 
-/* Dies unless records are uint8 224x224x3. */
-static void check_input(const fb_header *h)
+/* Dies unless records are uint8 224x224x3: a stream of something else is
+ * named with the tool that reads it; images of another size go back to
+ * fb-prep. */
+static void check_input(const fb_header *h, const char *name)
 {
-    if (h->dtype == FB_U8 && h->rank == 3 && h->dims[0] == FB_RESNET_SIDE &&
-        h->dims[1] == FB_RESNET_SIDE && h->dims[2] == 3)
-        return;
-    char shape[64] = "";
-    for (int i = 0; i < h->rank; i++)
-        snprintf(shape + strlen(shape), sizeof shape - strlen(shape), "%s%u", i ? "x" : "", h->dims[i]);
-    fb_die(FB_EXIT_FAILURE, "stdin: expected uint8 224x224x3 images, got %s %s (run fb-prep first)",
-           fb_dtype_name(h->dtype), shape);
+    fb_input_expect(h, name, FB_KIND_IMAGES);
+    if (h->dims[0] != FB_RESNET_SIDE || h->dims[1] != FB_RESNET_SIDE)
+        fb_die(FB_EXIT_FAILURE, "%s: images of %ux%u, the network takes %dx%d: make them with "
+               "fb-prep -s %d", name, h->dims[1], h->dims[0], FB_RESNET_SIDE, FB_RESNET_SIDE,
+               FB_RESNET_SIDE);
 }
 
 /* The output header: input classes and provenance, plus where the numbers came from. */
-static fb_writer *open_output(const fb_header *in, const options *o, const fb_weights *w)
+static fb_writer *open_output(FILE *out, const char *out_name, const fb_header *in, const options *o,
+                              const fb_weights *w)
 {
-    uint32_t dims[1] = {o->output == OUT_FEATURES ? FB_RESNET_FEATURES : FB_RESNET_CLASSES};
+    uint32_t dims[1] = {o->layer == FB_LAYER_FEATURES ? FB_RESNET_FEATURES : FB_RESNET_CLASSES};
     fb_header h;
     fb_header_init(&h, FB_F32, 1, dims);
     for (int i = 0; i < in->nclasses; i++)
         if (fb_header_add_class(&h, in->classes[i]) < 0) fb_die(FB_EXIT_FAILURE, "out of memory");
     /* Everything upstream said stays; these keys describe this stage. */
-    static const char *kind[] = {"features", "logits", "probs"};
     free(h.provenance);
     h.provenance = fb_xstrdup(in->provenance ? in->provenance : "");
     if (fb_prov_set(&h.provenance, "backbone", "keras-resnet50-imagenet") ||
         fb_prov_set(&h.provenance, "weights_crc32", w->checksum) ||
-        fb_prov_set(&h.provenance, "feat_output", kind[o->output]))
+        fb_prov_set(&h.provenance, "feat_output", fb_layer_name(o->layer)))
         fb_die(FB_EXIT_FAILURE, "out of memory");
     /* Only bf16 says so: an fp32 stream stays byte for byte what earlier
      * versions wrote, so it still concatenates with them. */
@@ -130,19 +141,19 @@ static fb_writer *open_output(const fb_header *in, const options *o, const fb_we
         fb_prov_set(&h.provenance, "precision", fb_precision_name(o->precision)))
         fb_die(FB_EXIT_FAILURE, "out of memory");
     char err[512];
-    fb_writer *wr = fb_writer_open(stdout, &h, 0, err, sizeof err);
-    if (!wr) fb_die(FB_EXIT_FAILURE, "stdout: %s", err);
+    fb_writer *wr = fb_writer_open(out, &h, 0, err, sizeof err);
+    if (!wr) fb_die(FB_EXIT_FAILURE, "%s: %s", out_name, err);
     fb_header_free(&h);
     return wr;
 }
 
 /* Classes a later input segment brought are added to the output in the same
  * order, so label indices stay the same. */
-static void sync_classes(fb_writer *wr, const fb_header *in)
+static void sync_classes(fb_writer *wr, const fb_header *in, const char *out_name)
 {
     while (fb_writer_header(wr)->nclasses < in->nclasses)
         if (fb_writer_add_class(wr, in->classes[fb_writer_header(wr)->nclasses]) < 0)
-            fb_die(FB_EXIT_FAILURE, "stdout: %s", fb_writer_error(wr));
+            fb_die(FB_EXIT_FAILURE, "%s: %s", out_name, fb_writer_error(wr));
 }
 
 typedef struct {
@@ -177,16 +188,16 @@ static void write_batch(const batch *b, const options *o, fb_writer *wr, const f
     float probs[FB_RESNET_CLASSES];
     for (int i = 0; i < b->n; i++) {
         const float *out = b->features + (size_t)i * FB_RESNET_FEATURES;
-        if (o->output != OUT_FEATURES || o->top) {
+        if (o->layer != FB_LAYER_FEATURES || o->top) {
             out = b->logits + (size_t)i * FB_RESNET_CLASSES;
-            if (o->output == OUT_PROBS || o->top) {
+            if (o->layer == FB_LAYER_PROBS || o->top) {
                 fb_resnet_probs(out, probs);
                 out = probs;
             }
         }
         /* Finite pixels and checked weights give finite numbers; a NaN here
          * would be a bug or damaged weights, and is never written. */
-        size_t count = o->output == OUT_FEATURES && !o->top ? FB_RESNET_FEATURES : FB_RESNET_CLASSES;
+        size_t count = o->layer == FB_LAYER_FEATURES && !o->top ? FB_RESNET_FEATURES : FB_RESNET_CLASSES;
         size_t bad = fb_first_nonfinite(out, count);
         if (bad < count)
             fb_die(FB_EXIT_FAILURE, "%s: output value %zu is %s: the backbone's output is not finite "
@@ -194,11 +205,16 @@ static void write_batch(const batch *b, const options *o, fb_writer *wr, const f
                    isnan(out[bad]) ? "NaN" : "infinite");
         if (o->top) fb_feat_print_top(b->ids[i], probs, o->top, w);
         else if (fb_writer_put_grouped(wr, b->ids[i], b->labels[i], b->groups[i], out) != 0)
-            fb_die(FB_EXIT_FAILURE, "stdout: %s", fb_writer_error(wr));
+            fb_die(FB_EXIT_FAILURE, "%s: %s", o->out ? o->out : "stdout", fb_writer_error(wr));
     }
     if (o->top && (fflush(stdout) != 0 || ferror(stdout)))
         fb_die(FB_EXIT_FAILURE, "stdout: %s", strerror(errno));
 }
+
+/* -o FILE: written to a temporary beside it, renamed at the end; removed
+ * when the program ends before (fb_atomic_abort does nothing after a commit). */
+static fb_atomic out_file;
+static void abort_output(void) { fb_atomic_abort(&out_file); }
 
 /* A documented switch in the environment: set, not empty and not "0". */
 static int env_flag(const char *name)
@@ -214,7 +230,12 @@ int main(int argc, char **argv)
     fb_handle_help_version(argc, argv, usage);
     options o;
     parse_args(argc, argv, &o);
-    if (!o.top) fb_refuse_binary_tty(stdout);
+    if (o.top && o.out)
+        fb_die(FB_EXIT_USAGE, "--top prints text on standard output; -o is for the stream");
+    if (!o.top && !o.out) fb_refuse_binary_tty(stdout);
+    fb_input in;
+    fb_input_open(&in, argc - optind, argv + optind,
+                  "fb-feat images.fbt > features.fbt, or fb-prep ... | fb-feat > features.fbt");
 
     char err[1024];
     char *wpath = fb_weights_locate(o.weights, getenv("FB_WEIGHTS"), err, sizeof err);
@@ -224,10 +245,17 @@ int main(int argc, char **argv)
     if (fb_weights_load(&w, wpath, err, sizeof err) != 0 || fb_resnet_init(&net, &w, err, sizeof err) != 0)
         fb_die(FB_EXIT_FAILURE, "%s", err);
 
-    fb_reader *r = fb_reader_open(stdin, "stdin", err, sizeof err);
+    fb_reader *r = fb_reader_open(in.f, in.name, err, sizeof err);
     if (!r) fb_die(FB_EXIT_FAILURE, "%s", err);
-    check_input(fb_reader_header(r));
-    fb_writer *wr = o.top ? NULL : open_output(fb_reader_header(r), &o, &w);
+    check_input(fb_reader_header(r), in.name);
+    const char *out_name = o.out ? o.out : "stdout";
+    FILE *out = stdout;
+    if (o.out) {
+        if (fb_atomic_open(&out_file, o.out) != 0) fb_die(FB_EXIT_FAILURE, "%s: %s", o.out, strerror(errno));
+        atexit(abort_output);   /* any fb_die from here on leaves no half-written file */
+        out = out_file.f;
+    }
+    fb_writer *wr = o.top ? NULL : open_output(out, out_name, fb_reader_header(r), &o, &w);
 
     fb_resnet_options ro;
     fb_resnet_options_init(&ro, o.threads);
@@ -247,23 +275,25 @@ int main(int argc, char **argv)
     b.logits = malloc((size_t)o.batch * FB_RESNET_CLASSES * sizeof(float));
     if (!b.images || !b.ids || !b.labels || !b.groups || !b.features || !b.logits)
         fb_die(FB_EXIT_FAILURE, "out of memory");
-    int need_logits = o.output != OUT_FEATURES || o.top;
+    int need_logits = o.layer != FB_LAYER_FEATURES || o.top;
 
     fb_progress progress;
     fb_progress_init(&progress, "images");
     unsigned long done = 0;
     while (read_batch(r, &b, o.batch) > 0) {
         fb_resnet_run(runner, b.images, b.n, b.features, need_logits ? b.logits : NULL);
-        if (wr) sync_classes(wr, fb_reader_header(r));
+        if (wr) sync_classes(wr, fb_reader_header(r), out_name);
         write_batch(&b, &o, wr, &w);
         done += (unsigned long)b.n;
         fb_progress_update(&progress, done, 0);
     }
     fb_progress_done(&progress, done);
-    if (wr && fb_writer_close(wr) != 0) fb_die(FB_EXIT_FAILURE, "stdout: %s", fb_writer_error(wr));
+    if (wr && fb_writer_close(wr) != 0) fb_die(FB_EXIT_FAILURE, "%s: %s", out_name, fb_writer_error(wr));
     if (!wr && fflush(stdout) != 0) fb_die(FB_EXIT_FAILURE, "stdout: %s", strerror(errno));
+    if (o.out && fb_atomic_commit(&out_file) != 0) fb_die(FB_EXIT_FAILURE, "%s: %s", o.out, strerror(errno));
 
     fb_reader_close(r);
+    fb_input_close(&in);
     fb_feat_print_profile(runner);
     fb_resnet_runner_free(runner);
     for (int i = 0; i < o.batch; i++) free(b.ids[i]);

@@ -13,6 +13,7 @@
 #include "fb/report.h"
 #include "fb/stream.h"
 #include "common/common.h"
+#include "common/input.h"
 
 static const char *usage =
     "usage: fb-info [-r | -c] [FILE...]\n"
@@ -205,8 +206,14 @@ int main(int argc, char **argv)
     if ((pics.dir || pics.sheet) && fb_photo_vips_start(argv[0], err, sizeof err))
         fb_die(FB_EXIT_FAILURE, "%s", err);
     int failed = 0;
-    if (optind == argc) failed = info(stdin, "-", mode, &pics) != 0;
+    /* each FILE is described on its own (as wc counts each file) */
+    static const char tty_usage[] = "fb-info images.fbt, or fb-prep ... | fb-info";
+    if (optind == argc) {
+        fb_input_refuse_tty(tty_usage);
+        failed = info(stdin, "-", mode, &pics) != 0;
+    }
     for (int i = optind; i < argc; i++) {
+        if (strcmp(argv[i], "-") == 0) fb_input_refuse_tty(tty_usage);
         FILE *f = fb_open_input(argv[i]);
         if (!f) {
             fb_warn("%s: %s", argv[i], strerror(errno));

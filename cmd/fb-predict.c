@@ -6,10 +6,12 @@
 
 #include "common/common.h"
 #include "common/head_input.h"
+#include "common/input.h"
 #include "fb/head.h"
 
 static const char usage[] =
-    "usage: fb-predict [options] head.bin < features.fbt\n"
+    "usage: fb-predict [options] head.bin [STREAM...] < features.fbt\n"
+    "  reads the feature streams named (as one; - or none: standard input)\n"
     "  prints: id, predicted class, its probability (TSV, one line per record);\n"
     "  a record unlike every training photo: id, unknown, the confidence in that\n"
     "  verdict (the share of held-out training photos nearer the others than it)\n"
@@ -52,7 +54,7 @@ int main(int argc, char **argv)
         default: fputs(usage, stderr); return FB_EXIT_USAGE;
         }
     }
-    if (optind != argc - 1) {
+    if (optind >= argc) {
         fputs(usage, stderr);
         return FB_EXIT_USAGE;
     }
@@ -73,10 +75,15 @@ int main(int argc, char **argv)
                    head_path, positive_name, h.classes[0], h.classes[1]);
     }
 
+    fb_input in;
+    fb_input_open(&in, argc - optind - 1, argv + optind + 1,
+                  "fb-predict head.bin features.fbt, or fb-feat < images.fbt | fb-predict head.bin");
     fb_featset ds;
-    fb_head_input_read(&ds, stdin, "stdin", &h, head_path, force, "predict", "predicting");
+    fb_head_input_read(&ds, in.f, in.name, &h, head_path, force, "predict", "predicting");
+    fb_input_close(&in);
 
     float *probs = fb_head_input_probs(&h, &ds);
+    fb_head_input_merge_variants(&ds, probs, h.nclasses, "stdin");   /* test-time augmentation */
     double cut = 0, *dist = fb_head_input_reject(&h, &ds, head_path, no_reject, reject_rate, &cut);
 
     if (header) {

@@ -1,6 +1,7 @@
 /* fb-prep: decode and resize photos into a stream of size×size×3 uint8 RGB
  * records, one per usable input file, in input order.  See man/fb-prep.1. */
 #include "common/common.h"
+#include "common/input.h"
 #include "common/photo_stream.h"
 #include "fb/dataset.h"
 #include "fb/photo.h"
@@ -34,6 +35,11 @@ static const char usage[] =
     "      --timeout SECONDS    give up on a file after this long (default 30)\n"
     "      --strict             stop at the first file that fails; the stream is\n"
     "                           left without its end mark (-o: no file is written)\n"
+    "      --augment N          after each photo, N random variants of it (crop, flip,\n"
+    "                           rotation, colour; ids 'path#augK'), in its group\n"
+    "      --seed S             draws --augment's variants (default 0)\n"
+    "      --tta                after each photo, its horizontal flip ('path#flip'),\n"
+    "                           which fb-eval and fb-predict average with it\n"
     "      --help, --version\n"
     "Unusable files are named on stderr with the reason; the run goes on and\n"
     "exits 1 at the end.  Exit status: 0 all files used, 1 some failed, 2 usage.\n";
@@ -77,6 +83,26 @@ typedef struct {
     fb_progress progress;
 } run_state;
 
+/* The photo's record, then its variants' (--augment, --tta) in its group. */
+static int write_photo(run_state *s, const fb_list_entry *in, int32_t label, const uint8_t *pixels)
+{
+    const fb_prep_opts *o = &s->o->prep;
+    int n = fb_prep_outputs(o);
+    uint32_t group = n > 1 ? fb_augment_group(in->path, in->group) : in->group;
+    if (fb_writer_put_grouped(s->w, in->path, label, group, pixels) != 0) return -1;
+    size_t one = (size_t)o->size * o->size * 3;
+    for (int k = 1; k < n; k++) {
+        char suffix[32];
+        fb_augment_suffix(o, k, suffix, sizeof suffix);
+        char *id = fb_xmalloc(strlen(in->path) + sizeof suffix);
+        sprintf(id, "%s%s", in->path, suffix);
+        int rc = fb_writer_put_grouped(s->w, id, label, group, pixels + k * one);
+        free(id);
+        if (rc) return -1;
+    }
+    return 0;
+}
+
 static int sink(void *ctx, size_t i, const uint8_t *pixels, const char *reason)
 {
     run_state *s = ctx;
@@ -90,7 +116,7 @@ static int sink(void *ctx, size_t i, const uint8_t *pixels, const char *reason)
     }
     const fb_header *h = fb_writer_header(s->w);
     int32_t label = in->label ? fb_header_class_index(h, in->label) : FB_NO_LABEL;
-    if (fb_writer_put_grouped(s->w, in->path, label, in->group, pixels) != 0) {
+    if (write_photo(s, in, label, pixels) != 0) {
         s->write_failed = 1;
         return 1;
     }
@@ -114,7 +140,7 @@ static double parse_max_pixels(const char *arg)
 
 static void parse_options(int argc, char **argv, options *o)
 {
-    enum { OPT_MAX_PIXELS = 256, OPT_TIMEOUT, OPT_STRICT };
+    enum { OPT_MAX_PIXELS = 256, OPT_TIMEOUT, OPT_STRICT, OPT_AUGMENT, OPT_SEED, OPT_TTA };
     static const struct option longopts[] = {
         { "output", required_argument, 0, 'o' }, { "size", required_argument, 0, 's' },
         { "resize", required_argument, 0, 'r' }, { "kernel", required_argument, 0, 'k' },
@@ -122,7 +148,9 @@ static void parse_options(int argc, char **argv, options *o)
         { "label-from-dir", no_argument, 0, 'd' }, { "jobs", required_argument, 0, 'j' },
         { "max-pixels", required_argument, 0, OPT_MAX_PIXELS },
         { "timeout", required_argument, 0, OPT_TIMEOUT },
-        { "strict", no_argument, 0, OPT_STRICT }, { 0, 0, 0, 0 },
+        { "strict", no_argument, 0, OPT_STRICT },
+        { "augment", required_argument, 0, OPT_AUGMENT }, { "seed", required_argument, 0, OPT_SEED },
+        { "tta", no_argument, 0, OPT_TTA }, { 0, 0, 0, 0 },
     };
     memset(o, 0, sizeof *o);
     fb_prep_opts_default(&o->prep);
@@ -153,6 +181,9 @@ static void parse_options(int argc, char **argv, options *o)
         case OPT_MAX_PIXELS: o->prep.max_pixels = parse_max_pixels(optarg); break;
         case OPT_TIMEOUT: o->timeout = fb_opt_double("--timeout", optarg, 0.001, 1e6); break;
         case OPT_STRICT: o->strict = 1; break;
+        case OPT_AUGMENT: o->prep.augment = (int)fb_opt_long("--augment", optarg, 0, 100); break;
+        case OPT_SEED: o->prep.seed = fb_opt_seed("--seed", optarg); break;
+        case OPT_TTA: o->prep.tta_flip = 1; break;
         default: fputs(usage, stderr); exit(FB_EXIT_USAGE);
         }
     }
@@ -176,8 +207,10 @@ int main(int argc, char **argv)
     } else {
         if (isatty(STDIN_FILENO))
             fb_die(FB_EXIT_USAGE, "no files: name them, or give a 'label<TAB>path' list on stdin");
-        if (fb_list_read(stdin, &inputs, err, sizeof err) != 0)
+        FILE *list = fb_input_text(stdin, "stdin", "a list of photo paths");
+        if (fb_list_read(list, &inputs, err, sizeof err) != 0)
             fb_die(FB_EXIT_FAILURE, "reading the file list: %s", err);
+        fclose(list);
     }
     apply_label_options(&inputs, &o);
 
@@ -189,6 +222,10 @@ int main(int argc, char **argv)
     }
     fb_header h;
     fb_prep_stream_header(&h, &o.prep, labels, inputs.n);
+    char variants[256];
+    fb_augment_describe(&o.prep, variants, sizeof variants);
+    if (*variants && fb_prov_set(&h.provenance, "augment", variants) != 0)
+        fb_die(FB_EXIT_FAILURE, "out of memory");
 
     fb_atomic out = { 0 };
     FILE *f = stdout;
@@ -228,7 +265,7 @@ int main(int argc, char **argv)
     if (o.output && fb_atomic_commit(&out) != 0)
         fb_die(FB_EXIT_FAILURE, "%s: %s", o.output, strerror(errno));
     if (s.failed) {
-        fb_warn("%zu of %zu files failed", s.failed, inputs.n);
+        fb_warn("%zu of %zu %s failed", s.failed, inputs.n, fb_plural(inputs.n, "file", "files"));
         return FB_EXIT_FAILURE;
     }
     return FB_EXIT_OK;

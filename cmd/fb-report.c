@@ -8,13 +8,15 @@
 
 #include "common/common.h"
 #include "common/head_input.h"
+#include "common/input.h"
 #include "fb/photo.h"
 #include "fb/report.h"
 #include "fb/backbone.h"
 #include "fb/stream.h"
 
 static const char usage[] =
-    "usage: fb-report -o report.html [options] head.bin < test.fbt\n"
+    "usage: fb-report -o report.html [options] head.bin [STREAM...] < test.fbt\n"
+    "  reads the feature streams named (as one; - or none: standard input)\n"
     "  The stream's ids must be the photos' paths (as fb-prep was given them).\n"
     "  -o, --output FILE    the HTML page to write (atomically)\n"
     "      --audit FILE     add the audit: fb-audit --json output\n"
@@ -64,7 +66,7 @@ static void parse(int argc, char **argv, options *o, fb_report_opts *r)
         }
     }
     if (!o->out) fb_die(FB_EXIT_USAGE, "no output: give -o report.html");
-    if (optind != argc - 1) {
+    if (optind >= argc) {
         fputs(usage, stderr);
         exit(FB_EXIT_USAGE);
     }
@@ -166,12 +168,18 @@ int main(int argc, char **argv)
 
     fb_head h;
     fb_head_input_load(&h, head_path);
+    fb_input in;
+    fb_input_open(&in, argc - optind - 1, argv + optind + 1,
+                  "fb-report -o report.html head.bin test.fbt, or ... < test.fbt");
     fb_featset ds;
-    fb_head_input_read(&ds, stdin, "stdin", &h, head_path, o.force, "report on it", "reporting");
+    fb_head_input_read(&ds, in.f, in.name, &h, head_path, o.force, "report on it", "reporting");
+    fb_input_close(&in);
     float *probs = fb_head_input_probs(&h, &ds);
+    fb_head_input_merge_variants(&ds, probs, h.nclasses, "stdin");   /* test-time augmentation */
     fb_score s;
     if (fb_score_init(&s, &h, &ds, probs, err, sizeof err) != 0) fb_die(FB_EXIT_FAILURE, "%s", err);
-    if (s.m.n == 0) fb_die(FB_EXIT_FAILURE, "stdin: no records with a class the head knows; nothing to report");
+    if (s.m.n == 0)
+        fb_die(FB_EXIT_FAILURE, "%s: no records with a class the head knows; nothing to report", in.name);
 
     fb_history hist;
     if (o.history) {
@@ -190,7 +198,7 @@ int main(int argc, char **argv)
     r.head = &h;
     r.head_name = head_path;
     r.ds = &ds;
-    r.stream_name = "stdin";
+    r.stream_name = in.name;
     r.probs = probs;
     r.score = &s;
     report_date(date, sizeof date);
@@ -218,10 +226,11 @@ int main(int argc, char **argv)
     fb_report_free(rep);
     close_backbone(bb);
     if (st.missing)
-        fb_warn("%zu of %zu photos could not be read (first: %s); placeholders in %s", st.missing,
-                st.pictures, st.missing_example, o.out);
+        fb_warn("%zu of %zu %s could not be read (first: %s); placeholders in %s", st.missing,
+                st.pictures, fb_plural(st.pictures, "photo", "photos"), st.missing_example, o.out);
     if (st.changed)
-        fb_warn("%zu photos give other features now than the stream holds: changed since?", st.changed);
+        fb_warn("%zu %s other features now than the stream holds: changed since?", st.changed,
+                fb_plural(st.changed, "photo gives", "photos give"));
     if (o.heatmaps && st.heatmap_note[0]) fb_warn("no heatmaps: %s", st.heatmap_note);
 
     free((char *)r.audit_json);

@@ -101,16 +101,17 @@ static void report_groups(const fb_photo_group *groups, size_t ngroups, const fb
         fputc('\n', stderr);
     }
     if (ngroups)
-        fprintf(stderr, "%s: kept %zu group%s of the same photo together (%zu files)\n",
-                fb_progname(), ngroups, ngroups == 1 ? "" : "s", files);
+        fprintf(stderr, "%s: kept %zu %s of the same photo together (%zu %s)\n", fb_progname(),
+                ngroups, fb_plural(ngroups, "group", "groups"), files, fb_plural(files, "file", "files"));
 }
 
 static void report_counts(const fb_dataset *ds)
 {
     size_t count[FB_NSPLITS] = { 0 };
     for (size_t i = 0; i < ds->nitems; i++) count[ds->items[i].split]++;
-    fprintf(stderr, "%s: %d classes, %zu files: train %zu, val %zu, test %zu\n", fb_progname(),
-            ds->nclasses, ds->nitems, count[FB_TRAIN], count[FB_VAL], count[FB_TEST]);
+    fprintf(stderr, "%s: %d %s, %zu %s: train %zu, val %zu, test %zu\n", fb_progname(),
+            ds->nclasses, fb_plural(ds->nclasses, "class", "classes"), ds->nitems,
+            fb_plural(ds->nitems, "file", "files"), count[FB_TRAIN], count[FB_VAL], count[FB_TEST]);
 }
 
 int main(int argc, char **argv)
@@ -148,8 +149,8 @@ int main(int argc, char **argv)
     }
     report_counts(&ds);
     if (unreadable)
-        fb_warn("%d file%s could not be read or decoded (listed above; still in the lists)",
-                unreadable, unreadable == 1 ? "" : "s");
+        fb_warn("%d %s could not be read or decoded (listed above; still in the lists)",
+                unreadable, fb_plural(unreadable, "file", "files"));
     fb_photo_groups_free(groups, ngroups);
     fb_groups_free(&g);
     free(group);

@@ -8,13 +8,15 @@
 
 #include "common/common.h"
 #include "common/head_input.h"
+#include "common/input.h"
 #include "common/train_log.h"
 #include "fb/core.h"
 #include "fb/head.h"
 #include "fb/stream.h"
 
 static const char usage[] =
-    "usage: fb-train [options] -o head.bin < train.fbt\n"
+    "usage: fb-train [options] -o head.bin [STREAM...] < train.fbt\n"
+    "  trains on the feature streams named (read as one; - or none: standard input)\n"
     "  -o, --output FILE        write the head here (atomically)\n"
     "  -v, --val FILE           validation stream: per-epoch val_loss/val_accuracy;\n"
     "                           the epoch with the lowest val_loss is kept\n"
@@ -38,8 +40,11 @@ static const char usage[] =
     "  -j, --threads N          threads (default 2, or 1 on a single CPU)\n"
     "      --history FILE       per-epoch TSV for fb-plot\n"
     "      --folds K            stratified K-fold cross-validation on the training stream\n"
-    "      --reject-rate R      share of in-class photos the \"unknown\" test rejects\n"
-    "                           (default 0.02; the cut fb-predict uses)\n"
+    "      --reject-rate R      share of in-class photos of unseen subjects the \"unknown\"\n"
+    "                           test rejects (default 0.01; the cut fb-predict uses)\n"
+    "      --reject-subject N   calibrate that cut holding out clusters of about N similar\n"
+    "                           training photos of a class at a time, standing in for\n"
+    "                           subjects never seen (default 5; 0: one photo at a time)\n"
     "      --no-reject          store no rejection model (fb-predict never says unknown)\n"
     "      --force              accept a validation stream with different preprocessing\n"
     "  -q, --quiet              no per-epoch lines\n"
@@ -48,7 +53,7 @@ static const char usage[] =
 typedef struct {
     const char *out, *val, *arch, *history, *class_weight;
     double dropout, reject_rate;
-    int no_reject;
+    int no_reject, reject_subject;
     int folds, threads, quiet, force;
     int nhidden, hidden[FB_HEAD_MAX_HIDDEN];
     int solved;              /* the linear head by L-BFGS (else epochs of adam/sgd) */
@@ -73,7 +78,7 @@ static void parse_args(int argc, char **argv, options *o)
         { "norm", required_argument, NULL, 'N' }, { "C", required_argument, NULL, 'C' },
         { "cv-folds", required_argument, NULL, 'K' }, { "threshold", required_argument, NULL, 'T' },
         { "reject-rate", required_argument, NULL, 'R' }, { "no-reject", no_argument, NULL, 'n' },
-        { NULL, 0, NULL, 0 }
+        { "reject-subject", required_argument, NULL, 'U' }, { NULL, 0, NULL, 0 }
     };
     memset(o, 0, sizeof *o);
     fb_train_opts_default(&o->t);
@@ -84,10 +89,11 @@ static void parse_args(int argc, char **argv, options *o)
     int optimizer = -1;   /* -1: the head's default */
     o->dropout = 0.5;
     o->reject_rate = FB_REJECT_DEFAULT_RATE;
+    o->reject_subject = FB_REJECT_SUBJECT_SIZE;
     /* two threads when there are two CPUs: same bits as one, and the pool
      * sleeps rather than spin when its partner is descheduled */
     o->threads = sysconf(_SC_NPROCESSORS_ONLN) >= 2 ? 2 : 1;
-    int lr_set = 0, c;
+    int lr_set = 0, reject_set = 0, c;
     while ((c = getopt_long(argc, argv, "o:v:s:j:q", longopts, NULL)) != -1) {
         switch (c) {
         case 'o': o->out = optarg; break;
@@ -124,16 +130,21 @@ static void parse_args(int argc, char **argv, options *o)
         case 'j': o->threads = (int)fb_opt_long("--threads", optarg, 1, 8); break;
         case 'y': o->history = optarg; break;
         case 'k': o->folds = (int)fb_opt_long("--folds", optarg, 2, 1000); break;
-        case 'R': o->reject_rate = fb_opt_double("--reject-rate", optarg, 0, 1); break;
+        case 'R': o->reject_rate = fb_opt_double("--reject-rate", optarg, 0, 1); reject_set = 1; break;
         case 'n': o->no_reject = 1; break;
+        case 'U':
+            o->reject_subject = (int)fb_opt_long("--reject-subject", optarg, 0, 100000);
+            reject_set = 1;
+            break;
         case 'f': o->force = 1; break;
         case 'q': o->quiet = 1; break;
         default: fputs(usage, stderr); exit(FB_EXIT_USAGE);
         }
     }
-    if (optind < argc)
-        fb_die(FB_EXIT_USAGE, "unexpected argument '%s': the training stream comes on stdin", argv[optind]);
     if (!o->out && !o->folds) fb_die(FB_EXIT_USAGE, "no output: give -o head.bin (or --folds K)");
+    if (o->no_reject && reject_set)
+        fb_die(FB_EXIT_USAGE, "--no-reject stores no unknown test; --reject-rate and --reject-subject "
+               "calibrate it");
     if (o->t.opt == FB_OPT_SGD && !lr_set) o->t.lr = 0.01;
     char err[512];
     if (fb_head_parse_arch(o->arch, &o->nhidden, o->hidden, err, sizeof err) != 0)
@@ -179,15 +190,17 @@ static void solve_and_save(fb_head *h, const fb_featset *train, const fb_featset
     if (!o->quiet && nv) {
         double loss, acc;
         fb_head_evaluate(h, val, vrows, nv, &loss, &acc);
-        fprintf(stderr, "validation: %zu records, loss %.4f, accuracy %.4f\n", nv, loss, acc);
+        fprintf(stderr, "validation: %zu %s, loss %.4f, accuracy %.4f\n", nv,
+                fb_plural(nv, "record", "records"), loss, acc);
     }
     if (fb_head_note_solve(h, &o->solve, o->class_weight, &r, train->n, nv) != 0)
         fb_die(FB_EXIT_FAILURE, "out of memory");
     h->reject = o->reject;
     if (fb_head_save(h, o->out, err, sizeof err) != 0) fb_die(FB_EXIT_FAILURE, "%s", err);
     if (!o->quiet)
-        fprintf(stderr, "%s: wrote %s: linear head solved, %d classes, %zu records, %.1fs\n",
-                fb_progname(), o->out, h->nclasses, train->n, r.cv_seconds + r.seconds);
+        fprintf(stderr, "%s: wrote %s: linear head solved, %d classes, %zu %s, %.1fs\n",
+                fb_progname(), o->out, h->nclasses, train->n, fb_plural(train->n, "record", "records"),
+                r.cv_seconds + r.seconds);
 }
 
 static void train_and_save(fb_head *hnorm, const fb_featset *train, const fb_featset *val,
@@ -213,7 +226,8 @@ static void train_and_save(fb_head *hnorm, const fb_featset *train, const fb_fea
         fb_die(FB_EXIT_FAILURE, "%s", err);
     }
     if (p.verbose && res.stopped_early)
-        fprintf(stderr, "stopping early: val_loss has not improved for %d epochs\n", o->t.patience);
+        fprintf(stderr, "stopping early: val_loss has not improved for %d %s\n", o->t.patience,
+                fb_plural(o->t.patience, "epoch", "epochs"));
     if (p.verbose && nv && res.best_epoch > 0 && res.best_epoch != res.epochs_run)
         fprintf(stderr, "restored the weights of epoch %d (val_loss %.4f)\n", res.best_epoch, res.best_val_loss);
     if (o->history && fb_atomic_commit(&hist) != 0)
@@ -225,8 +239,9 @@ static void train_and_save(fb_head *hnorm, const fb_featset *train, const fb_fea
     if (p.verbose) {
         char arch[256];
         fb_head_arch_string(&h, arch, sizeof arch);
-        fprintf(stderr, "%s: wrote %s: head %s, %d classes, %zu records, %d epochs",
-                fb_progname(), o->out, arch, h.nclasses, train->n, res.epochs_run);
+        fprintf(stderr, "%s: wrote %s: head %s, %d classes, %zu %s, %d %s", fb_progname(), o->out,
+                arch, h.nclasses, train->n, fb_plural(train->n, "record", "records"), res.epochs_run,
+                fb_plural(res.epochs_run, "epoch", "epochs"));
         if (nv) fprintf(stderr, ", kept epoch %d (val_loss %.4f)", res.best_epoch, res.best_val_loss);
         fprintf(stderr, ", %.1fs\n", res.seconds);
     }
@@ -243,13 +258,17 @@ int main(int argc, char **argv)
     parse_args(argc, argv, &o);
     char err[1024];
     fb_featset train, val = { 0 };
-    fb_head_input_read_stream(&train, "-");
-    if (fb_featset_check_trainable(&train, "stdin", o.nhidden, err, sizeof err) != 0)
+    fb_input in;
+    fb_input_open(&in, argc - optind, argv + optind,
+                  "fb-train -o head.bin train.fbt, or fb-feat < images.fbt | fb-train -o head.bin");
+    fb_head_input_read_features(&train, in.f, in.name);
+    fb_input_close(&in);
+    if (fb_featset_check_trainable(&train, in.name, o.nhidden, err, sizeof err) != 0)
         fb_die(FB_EXIT_FAILURE, "%s", err);
     if (fb_class_index(train.classes, train.nclasses, FB_REJECT_CLASS) >= 0)
-        fb_die(FB_EXIT_USAGE, "stdin: a class is named '%s'; that name is reserved for the answer "
+        fb_die(FB_EXIT_USAGE, "%s: a class is named '%s'; that name is reserved for the answer "
                "fb-predict gives a record unlike every class: rename the folder (e.g. 'other')",
-               FB_REJECT_CLASS);
+               in.name, FB_REJECT_CLASS);
     if (o.folds && fb_folds_check(&train, o.folds, err, sizeof err) != 0)
         fb_die(FB_EXIT_USAGE, "--folds: %s", err);
     size_t *vrows = NULL, nv = o.val ? fb_head_input_read_val(&val, &train, o.val, o.force, &vrows) : 0;
@@ -261,7 +280,7 @@ int main(int argc, char **argv)
     o.solve.class_weight = cw;
     if (o.out && !o.no_reject) {
         int rc = fb_reject_fit_sets(&o.reject, &train, nv ? &val : NULL, vrows, nv, o.reject_rate,
-                                    o.t.seed, err, sizeof err);
+                                    o.reject_subject, o.t.seed, err, sizeof err);
         if (rc < 0) fb_die(FB_EXIT_FAILURE, "%s (--no-reject to train without the unknown test)", err);
         if (rc > 0)   /* a head can still be trained; it cannot say unknown */
             fb_warn("%zu training records: the unknown test needs more than %d; this head will "
@@ -283,9 +302,10 @@ int main(int argc, char **argv)
     if (o.out && o.solved) solve_and_save(&h, &train, &val, vrows, nv, &o);
     else if (o.out) train_and_save(&h, &train, &val, vrows, nv, &o);
     if (h.reject.n && !o.quiet)   /* after the training lines, as it is saved */
-        fprintf(stderr, "unknown test: %d-th nearest of %zu training photos%s, rate %g, cut %.4f\n",
-                h.reject.k, h.reject.n, h.reject.n < train.n + nv ? " (a sample)" : "",
-                (double)h.reject.rate, (double)h.reject.cut);
+        fprintf(stderr, "unknown test: %d-th nearest of %zu training photos%s, rate %g, cut %.4f "
+                "(held out %s)\n", h.reject.k, h.reject.n, h.reject.n < train.n + nv ? " (a sample)" : "",
+                (double)h.reject.rate, (double)h.reject.cut,
+                o.reject_subject ? "by clusters of similar photos" : "one photo at a time");
     fb_par_shutdown();
     fb_head_free(&h);
     free(cw);

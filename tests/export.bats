@@ -187,7 +187,7 @@ feat_once() {
     reference_or_skip
     ort_or_skip
     feat_once
-    fb-feat --output probs < "$BATS_FILE_TMPDIR/inputs.fbt" > "$T/probs.fbt"
+    fb-feat --layer probs < "$BATS_FILE_TMPDIR/inputs.fbt" > "$T/probs.fbt"
     fb-export --npy "$T/probs.npy" < "$T/probs.fbt"
     fb-export --layer probs -o "$T/probs.onnx"
     run node "$FB_ROOT/tests/tools/export-ort.js" "$T/probs.onnx" "$ref/inputs.u8" 105 "$T/probs.npy"
@@ -242,12 +242,12 @@ feat_once() {
     done
 }
 
-@test "ONNX with heads trained on fb-feat --output probs and logits: within 1e-4 of fb-predict" {
+@test "ONNX with heads trained on fb-feat --layer probs and logits: within 1e-4 of fb-predict" {
     reference_or_skip
     ort_or_skip
     fbt-make -t u8 -d 224x224x3 -n 8 -C a,b -r "$ref/inputs.u8" > "$T/eight.fbt"
     for kind in probs logits; do
-        fb-feat --output "$kind" < "$T/eight.fbt" > "$T/$kind.fbt"
+        fb-feat --layer "$kind" < "$T/eight.fbt" > "$T/$kind.fbt"
         fb-train -q --head 16 --epochs 3 -o "$T/head.bin" < "$T/$kind.fbt"
         fb-predict --all "$T/head.bin" < "$T/$kind.fbt" > "$T/predict.tsv"
         fb-export -o "$T/model.onnx" "$T/head.bin"

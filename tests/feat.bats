@@ -26,7 +26,7 @@ images() {  # images N [fbt-make options...] > stream
 }
 
 @test "bad options exit 2 with the usage" {
-    run fb-feat --output pixels
+    run fb-feat --layer pixels
     [ "$status" -eq 2 ]
     [[ "$output" == *"features, logits or probs"* ]]
     run fb-feat --top 0
@@ -56,16 +56,16 @@ images() {  # images N [fbt-make options...] > stream
     diff <(fb-info -r "$tmp/in.fbt" | cut -f1-3) <(fb-info -r "$tmp/out.fbt" | cut -f1-3)
 }
 
-@test "--output probs and logits give 1000 values; probabilities are in [0,1]" {
+@test "--layer probs and logits give 1000 values; probabilities are in [0,1]" {
     images 2 -s 6 > "$tmp/in.fbt"
-    fb-feat --output probs < "$tmp/in.fbt" > "$tmp/p.fbt"
+    fb-feat --layer probs < "$tmp/in.fbt" > "$tmp/p.fbt"
     run fb-info "$tmp/p.fbt"
     [[ "$output" == *"tensor:     float32 1000"* ]]
     [[ "$output" == *"feat_output=probs"* ]]
     min=$(sed -n 's/^values: *min \([^,]*\), max \([^,]*\),.*/\1/p' <<<"$output")
     max=$(sed -n 's/^values: *min \([^,]*\), max \([^,]*\),.*/\2/p' <<<"$output")
     awk -v a="$min" -v b="$max" 'BEGIN { exit !(a >= 0 && b <= 1) }'
-    fb-feat -o logits < "$tmp/in.fbt" > "$tmp/l.fbt"
+    fb-feat --layer logits < "$tmp/in.fbt" > "$tmp/l.fbt"
     run fb-info "$tmp/l.fbt"
     [[ "$output" == *"tensor:     float32 1000"* ]]
     [[ "$output" == *"feat_output=logits"* ]]
@@ -107,11 +107,11 @@ images() {  # images N [fbt-make options...] > stream
     fbt-make -t f32 -d 2048 -n 1 > "$tmp/f.fbt"
     run fb-feat < "$tmp/f.fbt"
     [ "$status" -eq 1 ]
-    [[ "$output" == *"fb-feat: stdin: expected uint8 224x224x3 images, got float32 2048"* ]]
+    [[ "$output" == *"fb-feat: stdin: a stream of feature vectors (float32 2048), not images; it goes to fb-train"* ]]
     fbt-make -t u8 -d 100x100x3 -n 1 > "$tmp/s.fbt"
     run fb-feat < "$tmp/s.fbt"
     [ "$status" -eq 1 ]
-    [[ "$output" == *"got uint8 100x100x3"* ]]
+    [[ "$output" == *"stdin: images of 100x100, the network takes 224x224: make them with fb-prep -s 224"* ]]
     run fb-feat <<<"not a stream"
     [ "$status" -eq 1 ]
     [[ "$output" == "fb-feat: "* ]]

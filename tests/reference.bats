@@ -28,7 +28,7 @@ within() { awk -v v="$1" -v l="$2" 'BEGIN { exit !(v <= l) }'; }
 }
 
 @test "probabilities match within 1e-5 with the same top-1 on all 105 images" {
-    fb-feat --output probs < inputs.fbt > probs.fbt
+    fb-feat --layer probs < inputs.fbt > probs.fbt
     run fbt-maxdiff probs.fbt "$ref/probs.f32"
     echo "$output"
     [ "$status" -eq 0 ]
@@ -59,8 +59,8 @@ within() { awk -v v="$1" -v l="$2" 'BEGIN { exit !(v <= l) }'; }
     [ "$records" -eq 105 ]
     within 0.999 "$mincos"
     within "$maxdiff" 0.3
-    fb-feat --output probs < inputs.fbt > p32.fbt
-    fb-feat --precision bf16 --output probs < inputs.fbt > p16.fbt
+    fb-feat --layer probs < inputs.fbt > p32.fbt
+    fb-feat --precision bf16 --layer probs < inputs.fbt > p16.fbt
     run fbt-maxdiff p16.fbt p32.fbt
     echo "$output"
     read -r _ records _ _ _ agree _ _ <<< "$output"

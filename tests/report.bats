@@ -208,3 +208,31 @@ print(min(rows, key=lambda r: float(r[3]))[0])')
     [[ "$output" != *"no heatmaps"* ]]
     grep -q 'left out (--no-heatmaps)' "$BATS_TEST_TMPDIR/r.html"
 }
+
+@test "the unknown section lists the records fb-predict answers unknown, with their share; none without a rejection model" {
+    fixture_or_skip
+    # new photos, and a cut that rejects half the training photos held out one at a time:
+    # some of them are beyond it
+    for i in 0 1 2 3 4 5; do
+        audit-fixture noise $((700 + i)) $((100 + i * 9)) 120 "$BATS_TEST_TMPDIR/n$i.jpg"
+        printf 'warm\t%s\n' "$BATS_TEST_TMPDIR/n$i.jpg"
+    done | fb-prep 2>/dev/null | fb-feat > "$BATS_TEST_TMPDIR/new.fbt"
+    fb-train -q --seed 1 --reject-rate 0.5 --reject-subject 0 -o "$BATS_TEST_TMPDIR/half.bin" < train.fbt
+    fb-predict "$BATS_TEST_TMPDIR/half.bin" < "$BATS_TEST_TMPDIR/new.fbt" | awk -F'\t' '$2 == "unknown" { print $1 }' |
+        sort > "$BATS_TEST_TMPDIR/want"
+    n=$(wc -l < "$BATS_TEST_TMPDIR/want")
+    [ "$n" -gt 0 ]
+    page="$BATS_TEST_TMPDIR/r.html"
+    fb-report -o "$page" "$BATS_TEST_TMPDIR/half.bin" < "$BATS_TEST_TMPDIR/new.fbt"
+    grep -q '<section id="unknown">' "$page"
+    grep -q 'href="#unknown"' "$page"
+    grep -q "would answer <em>unknown</em> for $n of these 6 photos" "$page"
+    # the table of the rejected: exactly fb-predict's unknowns
+    sed -n '/<section id="unknown">/,/<\/section>/p' "$page" | grep -o '<tr><td><code>[^<]*' |
+        sed 's/<tr><td><code>//' | sort > "$BATS_TEST_TMPDIR/got"
+    diff "$BATS_TEST_TMPDIR/want" "$BATS_TEST_TMPDIR/got"
+    # a head that cannot say unknown has no such section
+    fb-train -q --seed 1 --no-reject -o "$BATS_TEST_TMPDIR/none.bin" < train.fbt
+    fb-report -o "$page" "$BATS_TEST_TMPDIR/none.bin" < "$BATS_TEST_TMPDIR/new.fbt"
+    ! grep -q 'id="unknown"' "$page"
+}

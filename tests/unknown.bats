@@ -28,9 +28,11 @@ unknown_share() { awk -F'\t' '{ n++; u += $2 == "unknown" } END { printf "%.4f\n
 }
 
 @test "the in-class share rejected matches the chosen rate within sampling error" {
-    run fb-train --reject-rate 0.05 -o "$T/head.bin" < "$T/train.fbt"
+    # Each synthetic photo is a subject of its own (no two photos of one
+    # dog): the calibration that matches is one photo held out at a time.
+    run fb-train --reject-rate 0.05 --reject-subject 0 -o "$T/head.bin" < "$T/train.fbt"
     [ "$status" -eq 0 ]
-    [[ "$output" == *"unknown test: 5-th nearest of 1000 training photos, rate 0.05, cut "* ]]
+    [[ "$output" == *"unknown test: 5-th nearest of 1000 training photos, rate 0.05, cut "*"(held out one photo at a time)"* ]]
     fb-predict "$T/head.bin" < "$T/test.fbt" > "$T/p.tsv"
     # 4000 new photos, a cut from 1000 held-out distances: s.d. about 0.008
     share=$(unknown_share "$T/p.tsv")
@@ -41,6 +43,15 @@ unknown_share() { awk -F'\t' '{ n++; u += $2 == "unknown" } END { printf "%.4f\n
     awk -v s="$share" 'BEGIN { exit !(s > 0.16 && s < 0.24) }'
     # the far cluster stays rejected at either
     fb-predict --reject-rate 0.0 "$T/head.bin" < "$T/far.fbt" | cut -f2 | sort -u | grep -qx unknown
+    # By default whole clusters of similar photos are held out, standing in
+    # for subjects never seen: a cut for photos of new subjects, which on
+    # photos like these rejects no more than the rate
+    run fb-train --reject-rate 0.05 -o "$T/default.bin" < "$T/train.fbt"
+    [[ "$output" == *"(held out by clusters of similar photos)"* ]]
+    fb-predict "$T/default.bin" < "$T/test.fbt" > "$T/d.tsv"
+    share=$(unknown_share "$T/d.tsv")
+    awk -v s="$share" 'BEGIN { exit !(s < 0.075) }'
+    fb-predict "$T/default.bin" < "$T/far.fbt" | cut -f2 | sort -u | grep -qx unknown
 }
 
 @test "--no-reject gives the output of a head without rejection byte for byte" {
@@ -89,6 +100,20 @@ unknown_share() { awk -F'\t' '{ n++; u += $2 == "unknown" } END { printf "%.4f\n
     [ "$status" -eq 2 ]
     [[ "$output" == *"named 'unknown'"*"reserved"*"unlike every class"* ]]
     [ ! -e "$T/bad.bin" ]
+}
+
+@test "fb-train: --reject-subject is checked, and calibrating a test --no-reject turns off is a usage error" {
+    for bad in -1 x 1e9; do
+        run fb-train --reject-subject "$bad" -o "$T/h.bin" < "$T/train.fbt"
+        [ "$status" -eq 2 ]
+        [[ "$output" == *"--reject-subject"* ]]
+    done
+    run fb-train --no-reject --reject-subject 3 -o "$T/h.bin" < "$T/train.fbt"
+    [ "$status" -eq 2 ]
+    [[ "$output" == *"--no-reject stores no unknown test"* ]]
+    run fb-train --no-reject --reject-rate 0.1 -o "$T/h.bin" < "$T/train.fbt"
+    [ "$status" -eq 2 ]
+    [ ! -e "$T/h.bin" ]
 }
 
 @test "fb-eval --unknown and outsider labels: shares rejected, accepted as which class; --json; --curve" {

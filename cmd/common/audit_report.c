@@ -1,6 +1,7 @@
 /* fb-audit's report, as text and as JSON (audit_report.h).  Printing
  * only: every number comes from lib/audit. */
 #include "common/audit_report.h"
+#include "common/common.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -16,10 +17,10 @@ static void split_list(unsigned splits, char *buf, size_t len)
 
 static void print_groups(const audit *a)
 {
-    printf("\nNear-duplicates (same photo: pHash of whole or 92%% crop within %d bits%s): %zu group%s",
+    printf("\nNear-duplicates (same photo: pHash of whole or 92%% crop within %d bits%s): %zu %s",
            a->near_dup_bits,
            a->feature_rows >= 0 ? ", or feature cosine" : "",
-           a->ngroups, a->ngroups == 1 ? "" : "s");
+           a->ngroups, fb_plural(a->ngroups, "group", "groups"));
     if (a->lists)
         printf(", %zu spanning splits%s", a->verdict.leaks, a->verdict.leaks ? " (LEAK)" : "");
     printf("\n");
@@ -128,8 +129,8 @@ void fb_audit_print_report(const audit *a)
 {
     size_t per_split[FB_NSPLITS] = { 0 };
     for (size_t i = 0; i < a->n; i++) if (a->files[i].split >= 0) per_split[a->files[i].split]++;
-    printf("fb-audit: %zu files in %d classes (%s)", a->n, a->ds->nclasses,
-           a->source);
+    printf("fb-audit: %zu %s in %d %s (%s)", a->n, fb_plural(a->n, "file", "files"), a->ds->nclasses,
+           fb_plural(a->ds->nclasses, "class", "classes"), a->source);
     if (a->lists)
         printf(": train %zu, val %zu, test %zu", per_split[0], per_split[1], per_split[2]);
     printf("\n");

@@ -35,11 +35,15 @@ void fb_refuse_binary_tty(FILE *f);
 
 /* True when stderr is a terminal (progress lines are shown only then). */
 int fb_stderr_is_tty(void);
-/* True when colour may be used on stderr: a terminal and NO_COLOR unset. */
+/* True when colour may be used on stderr: a terminal, NO_COLOR unset and
+ * TERM not dumb. */
 int fb_use_color(void);
+/* True when TERM is "dumb": no escape codes at all. */
+int fb_term_dumb(void);
 
-/* Progress on stderr, only when it is a terminal; rate-limited.
- * total may be 0 when unknown. */
+/* Progress on stderr, only when it is a terminal; rate-limited; one line
+ * redrawn in place (cleared first: ESC [K, or spaces with TERM=dumb), and
+ * cleared before any message.  total may be 0 when unknown. */
 typedef struct {
     double start, last;
     int enabled;
@@ -48,6 +52,14 @@ typedef struct {
 void fb_progress_init(fb_progress *p, const char *what);
 void fb_progress_update(fb_progress *p, unsigned long done, unsigned long total);
 void fb_progress_done(fb_progress *p, unsigned long done);
+/* The rule for pipes: a tool whose fb stream comes through a pipe draws no
+ * progress line; the tool upstream draws the one line (fb_input_open calls
+ * this).  Call before fb_progress_init. */
+void fb_progress_leave_to_upstream(void);
+
+/* The word for a count in a message: one when n is 1, else many --
+ * fb_plural(n, "image", "images"), so no tool says "1 images". */
+const char *fb_plural(unsigned long long n, const char *one, const char *many);
 
 /* Standard --help/--version handling: prints and exits when argv has them.
  * Also sets argv[0] to the tool's bare name for getopt's messages. */

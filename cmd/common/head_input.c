@@ -3,17 +3,27 @@
 #include "fb/core.h"
 #include "fb/stream.h"
 #include "common/common.h"
+#include "common/input.h"
 
 #include <errno.h>
 #include <string.h>
+
+void fb_head_input_read_features(fb_featset *ds, FILE *in, const char *name)
+{
+    char err[1024];
+    fb_reader *r = fb_reader_open(in, name, err, sizeof err);
+    if (!r) fb_die(FB_EXIT_FAILURE, "%s", err);
+    fb_input_expect(fb_reader_header(r), name, FB_KIND_FEATURES);
+    if (fb_featset_read_from(ds, r, name, err, sizeof err) != 0) fb_die(FB_EXIT_FAILURE, "%s", err);
+    fb_reader_close(r);
+}
 
 void fb_head_input_read_stream(fb_featset *ds, const char *path)
 {
     FILE *f = fb_open_input(path);
     const char *name = path && strcmp(path, "-") != 0 ? path : "stdin";
     if (!f) fb_die(FB_EXIT_FAILURE, "%s: %s", name, strerror(errno));
-    char err[1024];
-    if (fb_featset_read(ds, f, name, err, sizeof err) != 0) fb_die(FB_EXIT_FAILURE, "%s", err);
+    fb_head_input_read_features(ds, f, name);
     if (f != stdin) fclose(f);
 }
 
@@ -27,7 +37,7 @@ void fb_head_input_read(fb_featset *ds, FILE *in, const char *name, const fb_hea
                         const char *head_path, int force, const char *to_do, const char *doing)
 {
     char err[1024];
-    if (fb_featset_read(ds, in, name, err, sizeof err) != 0) fb_die(FB_EXIT_FAILURE, "%s", err);
+    fb_head_input_read_features(ds, in, name);
     if (ds->dim != h->in_dim)
         fb_die(FB_EXIT_FAILURE, "%s: %d features per record, %s was trained on %d",
                name, ds->dim, head_path, h->in_dim);
@@ -47,6 +57,15 @@ float *fb_head_input_probs(fb_head *h, const fb_featset *ds)
     fb_par_init(1);
     if (fb_head_predict_all(h, ds, &probs, err, sizeof err) != 0) fb_die(FB_EXIT_FAILURE, "%s", err);
     return probs;
+}
+
+void fb_head_input_merge_variants(fb_featset *ds, float *probs, int k, const char *name)
+{
+    size_t before = ds->n, merged = fb_featset_merge_variants(ds, probs, k);
+    if (merged)
+        fb_warn("note: %s: %zu records are %zu photos and their variants (fb-prep --augment or "
+                "--tta): one verdict per photo, its probabilities averaged over them",
+                name, before, ds->n);
 }
 
 double *fb_head_input_reject(const fb_head *h, const fb_featset *ds, const char *head_path,
@@ -82,8 +101,11 @@ size_t fb_head_input_read_val(fb_featset *val, const fb_featset *train, const ch
     size_t unknown, unlabelled, nv = 0;
     if (fb_featset_relabel(val, train->classes, train->nclasses, &unknown, &unlabelled) != 0)
         fb_die(FB_EXIT_FAILURE, "out of memory");
-    if (unknown) fb_warn("%s: %zu records of classes the training stream does not have; not used", path, unknown);
-    if (unlabelled) fb_warn("%s: %zu unlabelled records; not used", path, unlabelled);
+    if (unknown)
+        fb_warn("%s: %zu %s of classes the training stream does not have; not used", path, unknown,
+                fb_plural(unknown, "record", "records"));
+    if (unlabelled)
+        fb_warn("%s: %zu unlabelled %s; not used", path, unlabelled, fb_plural(unlabelled, "record", "records"));
     *vrows = fb_xmalloc((val->n ? val->n : 1) * sizeof(size_t));
     for (size_t i = 0; i < val->n; i++)
         if (val->y[i] >= 0) (*vrows)[nv++] = i;

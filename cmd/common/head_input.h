@@ -9,6 +9,11 @@
 
 #include "fb/head.h"
 
+/* Reads the whole feature stream in (called name in messages) into ds, or
+ * dies; a stream of something other than features (images, say) is named
+ * with the tool that reads it (fb_input_expect). */
+void fb_head_input_read_features(fb_featset *ds, FILE *in, const char *name);
+
 /* Reads the whole feature stream at path ("-" or NULL: stdin) into ds, or
  * dies naming it. */
 void fb_head_input_read_stream(fb_featset *ds, const char *path);
@@ -30,6 +35,12 @@ void fb_head_input_read(fb_featset *ds, FILE *in, const char *name, const fb_hea
 /* The class probabilities of every record of ds under h, [ds->n, h->nclasses]
  * (malloc'd), on one thread; or dies. */
 float *fb_head_input_probs(fb_head *h, const fb_featset *ds);
+
+/* Test-time augmentation for fb-eval, fb-predict and fb-report: merges the
+ * variants fb-prep --augment/--tta wrote after each photo into it, their
+ * probabilities averaged (fb_featset_merge_variants), and says so on
+ * stderr, naming the stream `name`. */
+void fb_head_input_merge_variants(fb_featset *ds, float *probs, int k, const char *name);
 
 /* The unknown test of fb-predict and fb-eval: each record's distance to
  * the head's training photos (fb_reject_distances on the raw features),

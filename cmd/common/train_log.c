@@ -1,5 +1,6 @@
 /* What fb-train prints while it trains (train_log.h). */
 #include "common/train_log.h"
+#include "common/common.h"
 
 #include <stdio.h>
 
@@ -45,9 +46,10 @@ void fb_train_log_solve(const fb_head *h, const fb_solve_result *r, const fb_sol
     } else if (!(opts->C > 0)) {
         fprintf(stderr, "too few records of a class to cross-validate: C = %g\n", r->C);
     }
-    fprintf(stderr, "logistic regression (L-BFGS): C %g, norm %s, class weights %s, %zu records: "
-            "%d iterations, loss %.6f, gradient norm %.2g%s, %.2fs\n", r->C, normstr,
-            class_weight ? class_weight : "none", n, r->iterations, r->loss, r->grad_norm,
+    fprintf(stderr, "logistic regression (L-BFGS): C %g, norm %s, class weights %s, %zu %s: "
+            "%d %s, loss %.6f, gradient norm %.2g%s, %.2fs\n", r->C, normstr,
+            class_weight ? class_weight : "none", n, fb_plural(n, "record", "records"), r->iterations,
+            fb_plural(r->iterations, "iteration", "iterations"), r->loss, r->grad_norm,
             r->converged ? "" : " (stopped at the precision of float evaluations)", r->seconds);
     if (h->nclasses == 2 && opts->threshold != FB_THRESHOLD_NONE)
         fprintf(stderr, "threshold: ln(p(%s)/p(%s)) > %.4f, chosen on %zu %s records\n", h->classes[1],

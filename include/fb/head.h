@@ -69,8 +69,11 @@
  * why this method in lib/head/reject.h).  The distance from a record to its
  * k-th nearest training photo, features square-rooted and scaled to unit
  * length, distance = 1 - cosine similarity; cut at the (1 - rate) quantile
- * of the training photos' held-out distances (leaving out the photo and its
- * same-photo group).
+ * of the training photos' held-out distances.  fb-train holds out a whole
+ * proxy subject at a time (k-means clusters of about FB_REJECT_SUBJECT_SIZE
+ * photos within each class, with same-photo groups), so that the cut is that
+ * of photos of dogs, people, things never seen in training; fb-audit holds
+ * out one photo and its same-photo group.
  *   points  n x d   the stored training photos, normalised
  *   loo     n       their held-out distances, ascending (for confidences) */
 
@@ -84,6 +87,10 @@
  * have it. */
 #define FB_REJECT_CLASS "unknown"
 #define FB_REJECT_MAX_K 64
+/* fb-train's proxy subjects: k-means clusters of about this many training
+ * photos within a class are held out together when calibrating the cut
+ * (measured: 5, 10, 20 on the shared sets, lib/head/reject.h). */
+#define FB_REJECT_SUBJECT_SIZE 5
 
 typedef struct {
     int k, d;
@@ -103,6 +110,15 @@ void fb_reject_normalise(float *x, int d);
  * sample when n > FB_REJECT_MAX_POINTS.  0 ok; -1 with a message in err. */
 int  fb_reject_fit(fb_reject *r, const float *x, size_t n, int d, const uint32_t *group, int k,
                    double rate, uint64_t seed, char *err, size_t errlen);
+
+/* The same, with the held-out distances of whole proxy subjects: within
+ * each class of label[i] (NULL: one class), seeded spherical k-means
+ * clusters of about subject_size points (at least 2 per class) are left
+ * out together, with every point's same-photo group.  subject_size 0 is
+ * fb_reject_fit.  0 ok; -1 with a message in err. */
+int  fb_reject_fit_subjects(fb_reject *r, const float *x, size_t n, int d, const uint32_t *group,
+                            const int *label, int subject_size, int k, double rate, uint64_t seed,
+                            char *err, size_t errlen);
 
 void fb_reject_free(fb_reject *r);
 /* A deep copy (an empty src gives an empty dst).  0 ok, -1 no memory. */
@@ -246,6 +262,10 @@ typedef struct {
 /* Reads a whole float32 rank-1 feature stream.  0 ok; -1 with a message
  * (naming `name`) in err. */
 int  fb_featset_read(fb_featset *ds, FILE *f, const char *name, char *err, size_t errlen);
+typedef struct fb_reader fb_reader;   /* fb/stream.h */
+/* The same from a reader already open (the caller may have looked at its
+ * header first): reads the rest of it; r stays open. */
+int  fb_featset_read_from(fb_featset *ds, fb_reader *r, const char *name, char *err, size_t errlen);
 void fb_featset_free(fb_featset *ds);
 /* Records of class c, for each of ds's classes: count [ds->nclasses]. */
 void fb_featset_class_counts(const fb_featset *ds, size_t *count);
@@ -268,12 +288,14 @@ int  fb_featset_relabel(fb_featset *ds, char *const *classes, int nclasses, size
 float *fb_class_weights(const char *spec, const fb_featset *ds, char *err, size_t errlen);
 
 /* fb-train's fit: the raw features of every training record and of the
- * validation rows vrows[0..nv) of val (may be NULL), with their same-photo
- * groups, at k = FB_REJECT_DEFAULT_K.  0 fitted; 1 too few records (no
- * model: r left empty); -1 with a message in err. */
+ * validation rows vrows[0..nv) of val (may be NULL; relabelled onto train's
+ * classes), with their same-photo groups and classes, at k =
+ * FB_REJECT_DEFAULT_K, holding out proxy subjects of subject_size photos
+ * (fb_reject_fit_subjects; 0: one photo at a time).  0 fitted; 1 too few
+ * records (no model: r left empty); -1 with a message in err. */
 int  fb_reject_fit_sets(fb_reject *r, const fb_featset *train, const fb_featset *val,
-                        const size_t *vrows, size_t nv, double rate, uint64_t seed, char *err,
-                        size_t errlen);
+                        const size_t *vrows, size_t nv, double rate, int subject_size,
+                        uint64_t seed, char *err, size_t errlen);
 
 /* ================================================================ training */
 
@@ -385,6 +407,16 @@ void fb_head_evaluate(fb_head *h, const fb_featset *ds, const size_t *idx, size_
  * normalisation is applied here): *probs = malloc'd [ds->n, h->nclasses].
  * ds->dim must be h->in_dim.  0 ok; -1 with a message. */
 int  fb_head_predict_all(fb_head *h, const fb_featset *ds, float **probs, char *err, size_t errlen);
+
+/* Test-time augmentation.  A photo's variants (fb-prep --augment, --tta)
+ * follow it in the stream: same label, same non-zero group, ids "<its
+ * id>#<anything>".  Each photo and its variants become one record: its
+ * probabilities (probs [ds->n, k], in place) the mean over them, its
+ * features, id, label and group the photo's own.  ds and probs are
+ * compacted in place, order kept; near-duplicate photos (one group,
+ * different ids) stay apart.  Returns how many records were merged into
+ * their photo (0: ds and probs unchanged). */
+size_t fb_featset_merge_variants(fb_featset *ds, float *probs, int k);
 
 /* ============================================================== metrics */
 

@@ -40,6 +40,11 @@ typedef struct {
     const char *vipshome;         /* the caller's $VIPSHOME (libvips' install
                                      prefix, where its modules are), NULL when
                                      unset: then found beside libvips itself */
+    int augment;                  /* random variants per photo besides the
+                                     original (fb-prep --augment), 0 none */
+    int tta_flip;                 /* 1: the photo's horizontal flip after it
+                                     (fb-prep --tta) */
+    uint64_t seed;                /* draws the variants with each photo's id */
 } fb_prep_opts;
 
 /* Images whose header declares more pixels are refused by every tool that
@@ -47,7 +52,8 @@ typedef struct {
  * the same limit). */
 #define FB_PHOTO_MAX_PIXELS 100e6
 
-/* Defaults: 224, squash, linear kernel, white, FB_PHOTO_MAX_PIXELS, no VIPSHOME. */
+/* Defaults: 224, squash, linear kernel, white, FB_PHOTO_MAX_PIXELS, no VIPSHOME,
+ * no variants. */
 void fb_prep_opts_default(fb_prep_opts *o);
 
 /* Option parsers; 0 ok, -1 when the text is not valid. */
@@ -94,9 +100,56 @@ void fb_photo_vips_stop(void);
 /* (fb-prep's decoder processes set libvips up their own way, inside
  * lib/photo: see allowlist.h.) */
 
+/* ---- variants of a photo: augmentation and test-time augmentation ----
+ * A variant is the photo drawn again through a random transform, each
+ * parameter uniform in its range (the aspect log-uniform):
+ *   random resized crop: a box of FB_AUG_SCALE_MIN..1 of the area the resize
+ *     policy takes, its aspect that area's times FB_AUG_ASPECT_MIN..MAX,
+ *     anywhere inside it, resampled to the output like the original;
+ *   horizontal flip with probability 1/2;
+ *   rotation by -FB_AUG_ROTATE..FB_AUG_ROTATE degrees about the centre,
+ *     corners filled by repeating the edge (Keras' fill_mode "nearest");
+ *   brightness, contrast and saturation each scaled by 1 ± FB_AUG_JITTER
+ *     (torchvision's ColorJitter, in that order).
+ * The parameters come from the seed, the photo's id (its path) and the
+ * variant's number only, so a run gives the same bytes whatever the number
+ * of decoder processes.  --tta's variant is the plain horizontal flip. */
+#define FB_AUG_SCALE_MIN 0.5
+#define FB_AUG_ASPECT_MIN 0.75
+#define FB_AUG_ASPECT_MAX (4.0 / 3.0)
+#define FB_AUG_ROTATE 10.0
+#define FB_AUG_JITTER 0.2
+
+typedef struct {
+    double box[4];           /* source box {x0, y0, x1, y1} to resample */
+    int flip;                /* mirror left-right */
+    double angle;            /* degrees, counter-clockwise */
+    double brightness, contrast, saturation;   /* factors, 1 = unchanged */
+} fb_augment;
+
+/* Images fb_prep_image writes per photo: 1 + augment + tta_flip. */
+int fb_prep_outputs(const fb_prep_opts *o);
+/* Variant number variant (1..) of the photo `id`: its random transform of
+ * the policy's source box `box` (fb_prep_geometry's). */
+void fb_augment_draw(const char *id, uint64_t seed, int variant, const double box[4],
+                     fb_augment *a);
+/* The transform --tta adds: the whole box, mirrored. */
+void fb_augment_flip(const double box[4], fb_augment *a);
+/* The same-photo group a photo's variants share: its own when it has one,
+ * else 2^31 + its path's FNV-1a digest mod 2^31 (fb-split numbers its
+ * groups from 1 up, so the two never meet in practice).  Never 0. */
+uint32_t fb_augment_group(const char *path, uint32_t group);
+/* Describes o's variants for the stream's provenance ("augment" key);
+ * "" when there are none. */
+void fb_augment_describe(const fb_prep_opts *o, char *buf, size_t len);
+/* Variant number variant's id suffix: "#aug3", or "#flip" for --tta's. */
+void fb_augment_suffix(const fb_prep_opts *o, int variant, char *buf, size_t len);
+
 /* ---- one image, in this process ---- */
 
-/* Decodes path into out (size*size*3 bytes).  0 ok; -1 with a one-line
+/* Decodes path into out (size*size*3 bytes), then its variants after it
+ * (fb_prep_outputs(o) images in all: the original, the augment random
+ * variants drawn with path as the id, the flip).  0 ok; -1 with a one-line
  * reason in err (no path in it). */
 int fb_prep_image(const char *path, const fb_prep_opts *o, uint8_t *out,
                   char *err, size_t errlen);
@@ -122,7 +175,8 @@ int  fb_prep_simd_parse(const char *s);
 void fb_prep_orient(uint8_t *img, int size, int orientation);
 
 /* ---- many images, in decoder processes ---- */
-/* Called in input order for each path: pixels on success, else NULL and a
+/* Called in input order for each path: pixels on success (fb_prep_outputs
+ * images one after the other: the photo, then its variants), else NULL and a
  * reason.  Return 0 to go on, non-zero to stop the run. */
 typedef int (*fb_prep_sink)(void *ctx, size_t index, const uint8_t *pixels,
                             const char *reason);

@@ -84,6 +84,43 @@ int fb_head_predict_all(fb_head *h, const fb_featset *ds, float **probs, char *e
     return 0;
 }
 
+/* Record j is a variant of photo record i: fb-prep wrote it after i with
+ * i's label and group and the id "<i's id>#...". */
+static int is_variant_of(const fb_featset *ds, size_t i, size_t j)
+{
+    if (!ds->group || ds->group[i] == 0 || ds->group[j] != ds->group[i] || ds->y[j] != ds->y[i])
+        return 0;
+    size_t len = strlen(ds->ids[i]);
+    return strncmp(ds->ids[j], ds->ids[i], len) == 0 && ds->ids[j][len] == '#';
+}
+
+size_t fb_featset_merge_variants(fb_featset *ds, float *probs, int k)
+{
+    size_t out = 0, merged = 0;
+    for (size_t i = 0; i < ds->n;) {
+        size_t end = i + 1;
+        while (end < ds->n && is_variant_of(ds, i, end)) end++;
+        /* mean in double, the photo first: the same sum whatever the run's length */
+        for (int c = 0; c < k; c++) {
+            double sum = 0;
+            for (size_t j = i; j < end; j++) sum += probs[j * k + c];
+            probs[out * k + c] = (float)(sum / (double)(end - i));
+        }
+        for (size_t j = i + 1; j < end; j++) free(ds->ids[j]);
+        if (out != i) {
+            memmove(ds->x + out * ds->dim, ds->x + i * ds->dim, ds->dim * sizeof(float));
+            ds->y[out] = ds->y[i];
+            ds->ids[out] = ds->ids[i];
+            ds->group[out] = ds->group[i];
+        }
+        merged += end - i - 1;
+        out++;
+        i = end;
+    }
+    ds->n = out;
+    return merged;
+}
+
 /* Most confident mistake first; equal confidence in stream order. */
 static int by_confidence(const void *a, const void *b)
 {

@@ -43,9 +43,24 @@ int fb_featset_read(fb_featset *ds, FILE *f, const char *name, char *err, size_t
     if (!r) return -1;
     const fb_header *h = fb_reader_header(r);
     if (h->dtype != FB_F32 || h->rank != 1) {
-        snprintf(err, errlen, "%s: records are %s of rank %d; fb-train wants feature vectors "
+        snprintf(err, errlen, "%s: records are %s of rank %d, not feature vectors "
                  "(float32, rank 1) as fb-feat writes them", name, fb_dtype_name(h->dtype), h->rank);
         fb_reader_close(r);
+        return -1;
+    }
+    int rc = fb_featset_read_from(ds, r, name, err, errlen);
+    fb_reader_close(r);
+    return rc;
+}
+
+int fb_featset_read_from(fb_featset *ds, fb_reader *r, const char *name, char *err, size_t errlen)
+{
+    memset(ds, 0, sizeof *ds);
+    if (errlen) err[0] = 0;
+    const fb_header *h = fb_reader_header(r);
+    if (h->dtype != FB_F32 || h->rank != 1) {
+        snprintf(err, errlen, "%s: records are %s of rank %d, not feature vectors (float32, rank 1)",
+                 name, fb_dtype_name(h->dtype), h->rank);
         return -1;
     }
     ds->dim = (int)h->dims[0];
@@ -85,7 +100,6 @@ int fb_featset_read(fb_featset *ds, FILE *f, const char *name, char *err, size_t
             if (!(ds->classes[c] = strdup(h->classes[c]))) rc = -1;
         if (rc < 0) snprintf(err, errlen, "%s: out of memory", name);
     }
-    fb_reader_close(r);
     if (rc < 0) {
         fb_featset_free(ds);
         return -1;

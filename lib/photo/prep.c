@@ -9,6 +9,7 @@
 #include "fb/photo.h"
 #include "allowlist.h"
 #include "fb/core.h"
+#include "prep.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -26,6 +27,9 @@ void fb_prep_opts_default(fb_prep_opts *o)
     o->background[0] = o->background[1] = o->background[2] = 255;
     o->max_pixels = FB_PHOTO_MAX_PIXELS;
     o->vipshome = NULL;
+    o->augment = 0;
+    o->tta_flip = 0;
+    o->seed = 0;
 }
 
 static const char *const policy_names[] = { "squash", "crop", "pad" };
@@ -163,7 +167,7 @@ const char *fb_prep_format_name(fb_image_format f)
 
 /* vips' error buffer as one line: its first and last messages, which name
  * the problem and the step that gave up; the middle repeats itself. */
-static void take_vips_error(char *err, size_t errlen, const char *fallback)
+void fb_photo_take_vips_error(char *err, size_t errlen, const char *fallback)
 {
     const char *buf = vips_error_buffer();
     if (!buf || !*buf) buf = fallback;
@@ -397,7 +401,7 @@ static VipsImage *open_checked(const char *path, const char *buf, size_t len,
     }
     VipsImage *x = load(path, buf, len, fmt, 1);
     if (!x) {
-        take_vips_error(err, errlen, "cannot read the image header");
+        fb_photo_take_vips_error(err, errlen, "cannot read the image header");
         return NULL;
     }
     double pixels = (double)x->Xsize * x->Ysize;
@@ -411,7 +415,7 @@ static VipsImage *open_checked(const char *path, const char *buf, size_t len,
     if (shrink > 1) {
         g_object_unref(x);
         x = load(path, buf, len, fmt, shrink);
-        if (!x) take_vips_error(err, errlen, "cannot load the image");
+        if (!x) fb_photo_take_vips_error(err, errlen, "cannot load the image");
     }
     return x;
 }
@@ -451,12 +455,32 @@ static int place(const uint8_t *rgb, int w, int h, size_t stride, int orientatio
     return 0;
 }
 
+/* The original into out, then its variants after it (fb_prep_outputs). */
+static int place_all(const char *path, const uint8_t *rgb, int w, int h, int orientation,
+                     const fb_prep_opts *o, uint8_t *out, char *err, size_t errlen)
+{
+    size_t stride = (size_t)w * 3, one = (size_t)o->size * o->size * 3;
+    if (place(rgb, w, h, stride, orientation, o, out, err, errlen)) return -1;
+    double box[4];
+    int at[4];
+    fb_prep_geometry(w, h, o->size, o->policy, box, at);
+    int n = fb_prep_outputs(o);
+    for (int k = 1; k < n; k++) {
+        fb_augment a;
+        if (o->tta_flip && k == n - 1) fb_augment_flip(box, &a);
+        else fb_augment_draw(path, o->seed, k, box, &a);
+        if (fb_augment_render(rgb, w, h, stride, orientation, o, &a, out + k * one, err, errlen))
+            return -1;
+    }
+    return 0;
+}
+
 /* The 3-band uchar image's pixels, computed strip by strip in this
  * thread: no threadpool (vips_image_write_to_memory starts one), and each
  * step of the vips pipeline holds only a strip (asked for the whole image
  * at once, every step allocates, zeroes and copies a whole-image buffer).
  * NULL with the vips error set. */
-static uint8_t *decode_pixels(VipsImage *rgb)
+uint8_t *fb_photo_pixels(VipsImage *rgb)
 {
     enum { STRIP = 64 };
     int w = rgb->Xsize, h = rgb->Ysize;
@@ -506,16 +530,15 @@ int fb_prep_image(const char *path, const fb_prep_opts *o, uint8_t *out, char *e
     VipsImage *rgb = NULL;
     int rc = -1;
     if (to_rgb_image(loaded, o, t, &rgb) == 0) {
-        uint8_t *pixels = decode_pixels(rgb);
+        uint8_t *pixels = fb_photo_pixels(rgb);
         if (pixels)
-            rc = place(pixels, rgb->Xsize, rgb->Ysize, (size_t)rgb->Xsize * 3, orientation,
-                       o, out, err, errlen);
+            rc = place_all(path, pixels, rgb->Xsize, rgb->Ysize, orientation, o, out, err, errlen);
         else
-            take_vips_error(err, errlen, "cannot decode the image");
+            fb_photo_take_vips_error(err, errlen, "cannot decode the image");
         free(pixels);
         g_object_unref(rgb);
     } else {
-        take_vips_error(err, errlen, "cannot convert the image");
+        fb_photo_take_vips_error(err, errlen, "cannot convert the image");
     }
     g_object_unref(base);
     free(buf);

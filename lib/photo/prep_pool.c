@@ -256,7 +256,7 @@ int fb_prep_run(const fb_prep_opts *o, int jobs, double timeout,
                 fb_prep_sink sink, void *ctx, char *err, size_t errlen)
 {
     pool p = { .opts = o, .jobs = jobs < 1 ? 1 : jobs > MAX_JOBS ? MAX_JOBS : jobs };
-    p.npixels = (size_t)o->size * o->size * 3;
+    p.npixels = (size_t)o->size * o->size * 3 * fb_prep_outputs(o);   /* original + variants */
     if (n == 0) return 0;
     if ((size_t)p.jobs > n) p.jobs = (int)n;
     /* Results wait here until every earlier file is written; the window

@@ -65,6 +65,7 @@ typedef struct {
     size_t npics;
     rpt_audit audit;
     int has_audit;
+    rpt_unknown unknown;      /* records the head would call unknown */
 } plan;
 
 /* Least confident first (the probability of the class said); ties in stream order. */
@@ -118,6 +119,9 @@ static int make_plan(const fb_report_opts *o, plan *p, char *err, size_t errlen)
     for (size_t i = 0; i < o->score->nmistakes && i < (size_t)o->mistakes; i++)
         p->slot[o->score->mistakes[i].row] = 0;
     for (size_t i = 0; i < p->nunsure; i++) p->slot[p->unsure[i]] = 0;
+    if (rpt_unknown_find(&p->unknown, o->head, ds, p->truth, err, errlen)) return -1;
+    for (size_t i = 0; i < p->unknown.n && i < (size_t)o->mistakes; i++)
+        p->slot[p->unknown.rows[i]] = 0;
     if (o->audit_json) {
         if (rpt_audit_open(&p->audit, o->audit_json, o->audit_name, err, errlen)) return -1;
         p->has_audit = 1;
@@ -152,6 +156,7 @@ static void free_plan(plan *p, size_t n)
     free(p->pics);
     free(p->paths);
     if (p->has_audit) rpt_audit_close(&p->audit);
+    rpt_unknown_free(&p->unknown);
 }
 
 /* ---- heatmaps ---- */
@@ -629,9 +634,9 @@ int fb_report_write(const fb_report *r, FILE *f, char *err, size_t errlen)
     }
     fprintf(f, ".</p>\n<nav><a href=\"#numbers\">numbers</a><a href=\"#confusion\">confusion</a>"
             "<a href=\"#mistakes\">mistakes</a><a href=\"#unsure\">barely right</a>"
-            "<a href=\"#cells\">photos per cell</a><a href=\"#all\">every photo</a>%s%s%s"
+            "<a href=\"#cells\">photos per cell</a>%s<a href=\"#all\">every photo</a>%s%s%s"
             "<a href=\"#provenance\">provenance</a></nav>\n",
-            p.has_audit ? "<a href=\"#audit\">audit</a>" : "",
+            p.unknown.on ? "<a href=\"#unknown\">unknown</a>" : "", p.has_audit ? "<a href=\"#audit\">audit</a>" : "",
             o->history ? "<a href=\"#history\">training</a>" : "",
             o->lists_dir ? "<a href=\"#lists\">split</a>" : "");
     if (st->missing)
@@ -645,6 +650,9 @@ int fb_report_write(const fb_report *r, FILE *f, char *err, size_t errlen)
     plain_numbers(o, f);
     confusion(o, f);
     if (records(o, &p, st, f, err, errlen) || cells(o, &p, f, err, errlen)) return -1;
+    if (p.unknown.on && rpt_unknown_html(&p.unknown, o->head, o->ds, p.truth, p.pred, p.slot,
+                                         p.pics, (size_t)o->mistakes, f, err, errlen))
+        return -1;
     every_photo(o, &p, f);
     if (p.has_audit && rpt_audit_html(&p.audit, f, p.pics, 224, err, errlen)) return -1;
     if (o->history) history(o, f);

@@ -34,4 +34,24 @@ void rpt_audit_close(rpt_audit *a);
 int  rpt_audit_html(const rpt_audit *a, FILE *f, const fb_pic *pics, int tile, char *err,
                     size_t errlen);
 
+/* The records the head's rejection model calls unknown (lib/report/unknown.c). */
+typedef struct {
+    int on;                  /* the head has a rejection model */
+    double *dist;            /* [ds->n] distance of each record */
+    size_t *rows, n;         /* the rejected records, most unusual first */
+    size_t in_n, in_rejected;  /* records of the head's classes, and of those rejected */
+} rpt_unknown;
+
+/* truth[r]: the head's class of record r, -1 none.  A head without a model
+ * leaves u off.  0 ok, -1 with a message. */
+int  rpt_unknown_find(rpt_unknown *u, const fb_head *h, const fb_featset *ds, const int *truth,
+                      char *err, size_t errlen);
+void rpt_unknown_free(rpt_unknown *u);
+/* The section: the share rejected (all, in-class), thumbnails of the first
+ * max rejected records that have a picture (slot[r] >= 0 into pics), and a
+ * table of them all.  0 ok, -1 with a message. */
+int  rpt_unknown_html(const rpt_unknown *u, const fb_head *h, const fb_featset *ds,
+                      const int *truth, const int *pred, const int *slot, const fb_pic *pics,
+                      size_t max, FILE *f, char *err, size_t errlen);
+
 #endif

@@ -1,15 +1,19 @@
 #!/usr/bin/python3
 """The driver of scripts/bench-unknown: heads trained by fb-train (default
-options, the unknown test on), asked by fb-predict about their own test
-photos and about outsiders, at each rejection rate.
+options but the calibration compared), asked by fb-predict about their own
+test photos, about photos of subjects never seen in training (in-class:
+they must be kept), and about outsiders.
 
-usage: unknown-compare.py FEATDIR WORKDIR BINDIR RATES
+usage: unknown-compare.py FEATDIR WORKDIR BINDIR METHODS
 FEATDIR holds stanford.fbt, dogfacenet.fbt, catsdogs-test.fbt,
 imagenet100.fbt (label = parent folder; imagenet ids end in the
 images/ path that labels.tsv names) and labels.tsv of imagenet-sample-100.
-Prints, per task family and rate: insiders kept, in-class accuracy of the
-head alone and of the accepted records, outsiders rejected per outsider set
-(sums over tasks, so shares are pooled)."""
+METHODS: comma-separated fb-train --reject-subject values (0: held out one
+photo at a time).  Prints, per task family and method: insiders kept (the
+test photos of subjects seen in training), unseen-subject insiders kept,
+outsiders rejected per outsider set, in-class accuracy of the head alone and
+counting unknown as wrong -- pooled over the tasks, with the range over
+tasks in brackets."""
 import os
 import random
 import subprocess
@@ -51,35 +55,43 @@ def stanford_tasks(labels, seeds=(1, 2, 3)):
             rng.shuffle(rows)
             ntest = int(round(len(rows) * 0.3))
             items += [(i, ci, "test") for i in rows[:ntest]] + [(i, ci, "train") for i in rows[ntest:]]
-        yield f"stanford-s{seed}", items, seed
+        yield f"stanford-s{seed}", items, [], seed
 
 
-def dogface_tasks(labels, ndogs=6, npos=5, nneg=150):
-    """One dog (5 photos) against ~150 photos of other dogs; tested on the
-    dog's other photos and on dogs never seen in training."""
+def dogface_tasks(labels, ndogs=6, seeds=(1, 2), seen_others=30):
+    """One dog (60% of its photos) against 30 other dogs (70% of theirs) in
+    training, as "is this my dog or another one"; tested on the rest of
+    their photos, and on the photos of the other ~38 dogs, never seen in
+    training (class "other": they must be kept).  The dogs with most photos,
+    two draws each."""
     by_dog = {}
     for i, l in enumerate(labels):
         by_dog.setdefault(l, []).append(i)
     dogs = sorted(by_dog, key=lambda d: (-len(by_dog[d]), d))[:ndogs]
-    for seed, dog in enumerate(dogs, 1):
-        rng = random.Random(f"{dog}-{seed}")
-        pos = sorted(by_dog[dog])
-        rng.shuffle(pos)
-        items = [(i, 1, "train") for i in pos[:npos]] + [(i, 1, "test") for i in pos[npos:]]
-        others = sorted(d for d in by_dog if d != dog)
-        rng.shuffle(others)
-        taken = 0
-        for d in others:
-            role = "train" if taken < nneg else "test"
-            items += [(i, 0, role) for i in by_dog[d]]
-            if role == "train":
-                taken += len(by_dog[d])
-        yield f"dogfacenet-{dog}", items, seed
+    for dog in dogs:
+        for seed in seeds:
+            rng = random.Random(f"{dog}-{seed}")
+            pos = sorted(by_dog[dog])
+            rng.shuffle(pos)
+            npos = int(round(0.6 * len(pos)))
+            items = [(i, 1, "train") for i in pos[:npos]] + [(i, 1, "test") for i in pos[npos:]]
+            others = sorted(d for d in by_dog if d != dog)
+            rng.shuffle(others)
+            unseen = []
+            for n, d in enumerate(others):
+                rows = sorted(by_dog[d])
+                rng.shuffle(rows)
+                if n < seen_others:
+                    nt = int(round(0.7 * len(rows)))
+                    items += [(i, 0, "train") for i in rows[:nt]] + [(i, 0, "test") for i in rows[nt:]]
+                else:
+                    unseen += [(i, 0, "test") for i in rows]
+            yield f"dogfacenet-{dog}-s{seed}", items, unseen, seed
 
 
-def predict(bindir, head, fbt, rate):
+def predict(bindir, head, fbt):
     with open(fbt, "rb") as f:
-        out = subprocess.run([os.path.join(bindir, "fb-predict"), "--reject-rate", str(rate), head],
+        out = subprocess.run([os.path.join(bindir, "fb-predict"), head],
                              stdin=f, check=True, capture_output=True, text=True).stdout
     return [l.split("\t")[1] for l in out.splitlines()]
 
@@ -91,9 +103,18 @@ def predict_plain(bindir, head, fbt):
     return [l.split("\t")[1] for l in out.splitlines()]
 
 
+def share(counts):
+    """pooled share and range over tasks of [(hits, n), ...]"""
+    hits, n = sum(h for h, _ in counts), sum(m for _, m in counts)
+    if n == 0:
+        return "-"
+    per = [h / m for h, m in counts if m]
+    return f"{hits}/{n} = {hits / n:.3f} ({min(per):.2f}-{max(per):.2f})"
+
+
 def main():
-    featdir, workdir, bindir, rates = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
-    rates = [float(r) for r in rates.split(",")]
+    featdir, workdir, bindir, methods = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
+    methods = [int(m) for m in methods.split(",")]
     os.makedirs(workdir, exist_ok=True)
     # outsiders: ImageNet photos of things that are not dogs (Keras classes
     # 151..268 are dogs), and the cats of cats-vs-dogs' test part
@@ -104,48 +125,50 @@ def main():
             dogs.add(path)
     _, ids = dump(featdir, "imagenet100")
     nondog = [i for i, p in enumerate(ids) if not any(p.endswith("/" + d) for d in dogs)]
-    outsiders = {"imagenet-nondog": stream(featdir, workdir, "imagenet100", "imagenet100-nondog",
-                                           [(i, 0, "test") for i in nondog]) + ".test.fbt"}
+    outsiders = {"nondog": stream(featdir, workdir, "imagenet100", "imagenet100-nondog",
+                                  [(i, 0, "test") for i in nondog]) + ".test.fbt"}
     labels, _ = dump(featdir, "catsdogs-test")
     outsiders["cats"] = stream(featdir, workdir, "catsdogs-test", "catsdogs-test-cats",
                                [(i, 0, "test") for i, l in enumerate(labels) if l == "cats"]) + ".test.fbt"
 
-    print("set\trate\tinsiders_kept\tkept_by_class\tacc_all\tacc_accepted\t" +
-          "\t".join(f"{o}_rejected" for o in outsiders))
+    print("set\tmethod\tinsiders_kept\tunseen_subject_kept\t" +
+          "\t".join(f"{o}_rejected" for o in outsiders) + "\taccuracy\taccuracy_unknown_wrong")
     for family, tasks in (("stanford", stanford_tasks(dump(featdir, "stanford")[0])),
-                          ("dogfacenet-1-vs-rest", dogface_tasks(dump(featdir, "dogfacenet")[0]))):
-        tally = {r: {"in": 0, "kept": 0, "right": 0, "right_kept": 0, "by": {},
-                     **{o: [0, 0] for o in outsiders}} for r in rates}
-        for name, items, seed in tasks:
-            out = stream(featdir, workdir, family.split("-")[0], name, items)
-            head = out + ".head.bin"
-            with open(out + ".train.fbt", "rb") as f:
-                subprocess.run([os.path.join(bindir, "fb-train"), "-q", "--seed", str(seed), "-o", head],
-                               stdin=f, check=True)
-            truth = ["class%d" % c for _, c, role in items if role == "test"]
-            plain = predict_plain(bindir, head, out + ".test.fbt")
-            for r in rates:
-                t = tally[r]
-                said = predict(bindir, head, out + ".test.fbt", r)
-                t["in"] += len(truth)
-                t["kept"] += sum(s != "unknown" for s in said)
-                for s, y in zip(said, truth):
-                    b = t["by"].setdefault(y, [0, 0])
-                    b[0] += s != "unknown"
-                    b[1] += 1
-                t["right"] += sum(p == y for p, y in zip(plain, truth))
-                t["right_kept"] += sum(s == y for s, y in zip(said, truth))
+                          ("dogfacenet", dogface_tasks(dump(featdir, "dogfacenet")[0]))):
+        tally = {m: {"in": [], "unseen": [], "acc": [], "acc_u": [], **{o: [] for o in outsiders}}
+                 for m in methods}
+        for name, items, unseen, seed in tasks:
+            out = stream(featdir, workdir, family, name, items)
+            tests = [("in", out + ".test.fbt", [c for _, c, role in items if role == "test"])]
+            if unseen:
+                tests.append(("unseen", stream(featdir, workdir, family, name + "-unseen", unseen) +
+                              ".test.fbt", [c for _, c, _ in unseen]))
+            for m in methods:
+                t = tally[m]
+                head = f"{out}.subject{m}.head.bin"
+                with open(out + ".train.fbt", "rb") as f:
+                    subprocess.run([os.path.join(bindir, "fb-train"), "-q", "--seed", str(seed),
+                                    "--reject-subject", str(m), "-o", head], stdin=f, check=True)
+                right = right_u = total = 0
+                for key, fbt, classes in tests:
+                    truth = ["class%d" % c for c in classes]
+                    said, plain = predict(bindir, head, fbt), predict_plain(bindir, head, fbt)
+                    t[key].append((sum(s != "unknown" for s in said), len(said)))
+                    right += sum(p == y for p, y in zip(plain, truth))
+                    right_u += sum(s == y for s, y in zip(said, truth))
+                    total += len(truth)
+                t["acc"].append((right, total))
+                t["acc_u"].append((right_u, total))
                 for o, fbt in outsiders.items():
-                    s = predict(bindir, head, fbt, r)
-                    t[o][0] += sum(x == "unknown" for x in s)
-                    t[o][1] += len(s)
-        for r in rates:
-            t = tally[r]
-            print(f"{family}\t{r:g}\t{t['kept']}/{t['in']} = {t['kept'] / t['in']:.3f}\t" +
-                  " ".join(f"{y}:{b[0]}/{b[1]}" for y, b in sorted(t["by"].items())) + "\t" +
-                  f"{t['right'] / t['in']:.3f}\t{t['right_kept'] / max(t['kept'], 1):.3f}\t" +
-                  "\t".join(f"{t[o][0]}/{t[o][1]} = {t[o][0] / t[o][1]:.3f}" for o in outsiders),
-                  flush=True)
+                    s = predict(bindir, head, fbt)
+                    t[o].append((sum(x == "unknown" for x in s), len(s)))
+            print(f"# {name} done", file=sys.stderr, flush=True)
+        for m in methods:
+            t = tally[m]
+            label = "one-photo" if m == 0 else f"subjects-of-{m}"
+            print(f"{family}\t{label}\t{share(t['in'])}\t{share(t['unseen'])}\t" +
+                  "\t".join(share(t[o]) for o in outsiders) +
+                  f"\t{share(t['acc'])}\t{share(t['acc_u'])}", flush=True)
 
 
 if __name__ == "__main__":

@@ -159,6 +159,104 @@ static void test_groups_keep_duplicates_out(void)
     free(x);
 }
 
+/* Photos of subjects: each subject a centre near its class's, each photo
+ * near its subject's.  x gets nsub * per photos, label[] the class and
+ * subj[] the subject (from 1). */
+static void subjects(float *x, int *label, uint32_t *subj, int nclass, int nsub, int per, int d,
+                     float (*c)[64], double between, double within, fb_rng *rng)
+{
+    float s[64];
+    for (int u = 0; u < nsub; u++) {
+        sample(s, c[u % nclass], d, between, rng);
+        for (int p = 0; p < per; p++) {
+            size_t i = (size_t)u * per + p;
+            sample(x + i * d, s, d, within, rng);
+            if (label) label[i] = u % nclass;
+            if (subj) subj[i] = (uint32_t)u + 1;
+        }
+    }
+}
+
+/* Held out by proxy subjects: with subjects far apart and tight, k-means
+ * finds them, and every held-out distance is the brute-force one leaving
+ * the photo's whole subject out (and never another class's photos). */
+static void test_subjects_against_brute_force(void)
+{
+    enum { NCLASS = 2, NSUB = 16, PER = 5, N = NSUB * PER, D = 24, K = 3 };
+    fb_rng rng;
+    fb_rng_seed(&rng, 17);
+    float c[NCLASS][64], *x = malloc(N * D * sizeof *x);
+    int label[N];
+    uint32_t subj[N];
+    for (int j = 0; j < D; j++) { c[0][j] = (float)fb_rng_uniform(&rng); c[1][j] = (float)fb_rng_uniform(&rng); }
+    subjects(x, label, subj, NCLASS, NSUB, PER, D, c, 0.5, 0.01, &rng);
+    fb_reject r;
+    char err[256] = "";
+    CHECK(fb_reject_fit_subjects(&r, x, N, D, NULL, label, PER, K, 0.05, 1, err, sizeof err) == 0,
+          "fit by subjects: %s", err);
+    double want[N], worst = 0;
+    for (int i = 0; i < N; i++) want[i] = naive_kth(x, N, D, x + i * D, K, i, subj);
+    for (int a = 0; a < N; a++)
+        for (int b = a + 1; b < N; b++)
+            if (want[b] < want[a]) { double t = want[a]; want[a] = want[b]; want[b] = t; }
+    for (int i = 0; i < N; i++) worst = fmax(worst, fabs(want[i] - r.loo[i]));
+    CHECK(worst < 1e-5, "every held-out distance leaves the photo's subject out: %.2g", worst);
+    fb_reject one;
+    CHECK(fb_reject_fit_subjects(&one, x, N, D, NULL, label, 0, K, 0.05, 1, err, sizeof err) == 0 &&
+          one.loo[N / 2] < 0.5 * r.loo[N / 2],
+          "subject size 0 holds out one photo: its median distance %.3g is far below %.3g",
+          one.loo[N / 2], r.loo[N / 2]);
+    fb_reject_free(&one);
+    fb_reject_free(&r);
+    free(x);
+}
+
+/* The rate is the share of photos of NEW subjects rejected: the cut held
+ * out by proxy subjects keeps it (within sampling error), the cut held out
+ * one photo at a time rejects several times more of them. */
+static void test_unseen_subject_rate(void)
+{
+    enum { NCLASS = 2, NSUB = 120, PER = 5, N = NSUB * PER, D = 32, FRESH_SUB = 600 };
+    fb_rng rng;
+    fb_rng_seed(&rng, 23);
+    float c[NCLASS][64], *x = malloc(N * D * sizeof *x), *fresh = malloc(FRESH_SUB * PER * D * sizeof *fresh);
+    int label[N];
+    for (int j = 0; j < D; j++) { c[0][j] = (float)fb_rng_uniform(&rng); c[1][j] = (float)fb_rng_uniform(&rng); }
+    subjects(x, label, NULL, NCLASS, NSUB, PER, D, c, 0.25, 0.08, &rng);
+    subjects(fresh, NULL, NULL, NCLASS, FRESH_SUB, PER, D, c, 0.25, 0.08, &rng);
+    const double rate = 0.05;
+    fb_reject by_subject, by_photo;
+    char err[256];
+    fb_reject_fit_subjects(&by_subject, x, N, D, NULL, label, PER, FB_REJECT_DEFAULT_K, rate, 1, err, sizeof err);
+    fb_reject_fit(&by_photo, x, N, D, NULL, FB_REJECT_DEFAULT_K, rate, 1, err, sizeof err);
+    double *dist = malloc(FRESH_SUB * PER * sizeof *dist);
+    int subj_rejected = 0, photo_rejected = 0;
+    fb_reject_distances(&by_subject, fresh, FRESH_SUB * PER, dist);
+    for (int i = 0; i < FRESH_SUB * PER; i++) subj_rejected += dist[i] > by_subject.cut;
+    fb_reject_distances(&by_photo, fresh, FRESH_SUB * PER, dist);
+    for (int i = 0; i < FRESH_SUB * PER; i++) photo_rejected += dist[i] > by_photo.cut;
+    double s = (double)subj_rejected / (FRESH_SUB * PER), p = (double)photo_rejected / (FRESH_SUB * PER);
+    /* Sampling error: a quantile of 600 held-out distances in 120 subjects
+     * (sd about 1.5-2 points) and 600 new subjects (about 1 point). */
+    CHECK(fabs(s - rate) < 0.035, "rate %.2f: %.3f of new subjects' photos rejected (held out by subject)",
+          rate, s);
+    CHECK(p > 2 * rate, "held out one photo at a time, %.3f of them rejected (more than twice the rate)", p);
+    float far[64], q[64], scratch[64 + N];
+    int far_rejected = 0;
+    for (int j = 0; j < D; j++) far[j] = j < D / 2 ? 2.0f * (float)fb_rng_uniform(&rng) : 0;
+    for (int i = 0; i < 200; i++) {
+        sample(q, far, D, 0.25, &rng);
+        far_rejected += fb_reject_distance(&by_subject, q, scratch) > by_subject.cut;
+    }
+    CHECK(far_rejected == 200, "held out by subject, all 200 photos of a far cluster rejected (%d)",
+          far_rejected);
+    free(dist);
+    fb_reject_free(&by_subject);
+    fb_reject_free(&by_photo);
+    free(fresh);
+    free(x);
+}
+
 static void test_cut_and_rank(void)
 {
     float loo[10] = {0.1f, 0.2f, 0.3f, 0.4f, 0.5f, 0.6f, 0.7f, 0.8f, 0.9f, 1.0f};
@@ -192,13 +290,13 @@ static void test_head_file(void)
     enum { N = 40, D = 6 };
     const char *names[2] = { "a", "b" };
     fb_head h, back, copy;
+    char err[256] = "";
     CHECK(fb_head_init(&h, D, 2, names, 0, NULL, 0, "backbone=test\n") == 0, "head init");
     fb_rng rng;
     fb_rng_seed(&rng, 9);
     float c[D], x[N * D];
     for (int j = 0; j < D; j++) c[j] = (float)fb_rng_uniform(&rng);
     for (int i = 0; i < N; i++) sample(x + i * D, c, D, 0.3, &rng);
-    char err[256];
     CHECK(fb_reject_fit(&h.reject, x, N, D, NULL, 3, 0.1, 1, err, sizeof err) == 0, "fit: %s", err);
     unsigned char *buf;
     size_t len;
@@ -260,6 +358,8 @@ int main(void)
     test_against_brute_force();
     test_rates();
     test_groups_keep_duplicates_out();
+    test_subjects_against_brute_force();
+    test_unseen_subject_rate();
     test_cut_and_rank();
     test_head_file();
     return check_done();

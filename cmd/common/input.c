@@ -1,0 +1,194 @@
+/* Streams as arguments, stream kinds and the text guard (input.h). */
+#include "common/input.h"
+#include "common/common.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* ---- several sources read as one FILE ----
+ * A prefix already read (the text guard's first block), then each FILE in
+ * turn.  glibc's fopencookie turns it into a FILE, so lib's readers, which
+ * take a FILE, read a concatenation without knowing it. */
+typedef struct {
+    char *prefix;
+    size_t plen, ppos;
+    FILE **files;
+    int n, i, owned;              /* owned: fclose them (not a caller's FILE) */
+} chain;
+
+static ssize_t chain_read(void *cookie, char *buf, size_t size)
+{
+    chain *c = cookie;
+    if (c->ppos < c->plen) {
+        size_t k = c->plen - c->ppos < size ? c->plen - c->ppos : size;
+        memcpy(buf, c->prefix + c->ppos, k);
+        c->ppos += k;
+        return (ssize_t)k;
+    }
+    for (; c->i < c->n; c->i++) {
+        size_t k = fread(buf, 1, size, c->files[c->i]);
+        if (k > 0) return (ssize_t)k;
+        if (ferror(c->files[c->i])) return -1;
+    }
+    return 0;
+}
+
+static int chain_close(void *cookie)
+{
+    chain *c = cookie;
+    for (int i = 0; c->owned && i < c->n; i++)
+        if (c->files[i] != stdin) fclose(c->files[i]);
+    free(c->files);
+    free(c->prefix);
+    free(c);
+    return 0;
+}
+
+static FILE *chain_open(chain *c)
+{
+    cookie_io_functions_t io = { .read = chain_read, .close = chain_close };
+    FILE *f = fopencookie(c, "rb", io);
+    if (!f) fb_die(FB_EXIT_FAILURE, "out of memory");
+    return f;
+}
+
+/* ---- streams as arguments ---- */
+static int is_stdin(const char *path) { return strcmp(path, "-") == 0; }
+
+void fb_input_refuse_tty(const char *usage)
+{
+    if (isatty(STDIN_FILENO))
+        fb_die(FB_EXIT_USAGE, "standard input is a terminal, not an fb stream; try: %s", usage);
+}
+
+static void input_name(fb_input *in, int n, char *const *paths)
+{
+    size_t len = 0;
+    in->name[0] = 0;
+    for (int i = 0; i < n; i++) {
+        const char *p = is_stdin(paths[i]) ? "stdin" : paths[i];
+        int w = snprintf(in->name + len, sizeof in->name - len, "%s%s", i ? " + " : "", p);
+        if (w < 0 || (size_t)w >= sizeof in->name - len) {
+            /* too long for one message: the first and how many more */
+            snprintf(in->name, sizeof in->name, "%.200s + %d more", is_stdin(paths[0]) ? "stdin" : paths[0],
+                     n - 1);
+            return;
+        }
+        len += (size_t)w;
+    }
+}
+
+void fb_input_open(fb_input *in, int n, char *const *paths, const char *usage)
+{
+    static char *const dash[] = { "-" };
+    if (n == 0) {
+        n = 1;
+        paths = dash;
+    }
+    for (int i = 0; i < n; i++)
+        if (is_stdin(paths[i])) {
+            fb_input_refuse_tty(usage);
+            struct stat st;
+            if (fstat(STDIN_FILENO, &st) == 0 && S_ISFIFO(st.st_mode)) fb_progress_leave_to_upstream();
+        }
+    input_name(in, n, paths);
+    FILE **files = fb_xcalloc((size_t)n, sizeof *files);
+    for (int i = 0; i < n; i++)
+        if (!(files[i] = is_stdin(paths[i]) ? stdin : fopen(paths[i], "rb")))
+            fb_die(FB_EXIT_FAILURE, "%s: %s", paths[i], strerror(errno));
+    if (n == 1) {
+        in->f = files[0];
+        free(files);
+        return;
+    }
+    chain *c = fb_xcalloc(1, sizeof *c);
+    c->files = files;
+    c->n = n;
+    c->owned = 1;
+    in->f = chain_open(c);
+}
+
+void fb_input_close(fb_input *in)
+{
+    if (in->f && in->f != stdin) fclose(in->f);
+    in->f = NULL;
+}
+
+/* ---- what a stream holds ---- */
+fb_stream_kind fb_stream_kind_of(const fb_header *h)
+{
+    if (h->dtype == FB_U8 && h->rank == 3 && h->dims[2] == 3) return FB_KIND_IMAGES;
+    if (h->dtype == FB_F32 && h->rank == 1) return FB_KIND_FEATURES;
+    return FB_KIND_OTHER;
+}
+
+const char *fb_stream_kind_name(fb_stream_kind k)
+{
+    static const char *names[] = { "images", "feature vectors", "tensors" };
+    return names[k];
+}
+
+const char *fb_stream_kind_reader(fb_stream_kind k)
+{
+    static const char *readers[] = { "fb-feat", "fb-train, fb-eval, fb-predict or fb-report",
+                                     "fb-info or fb-export" };
+    return readers[k];
+}
+
+void fb_input_expect(const fb_header *h, const char *name, fb_stream_kind want)
+{
+    fb_stream_kind k = fb_stream_kind_of(h);
+    if (k == want) return;
+    char shape[64] = "";
+    for (int i = 0; i < h->rank; i++)
+        snprintf(shape + strlen(shape), sizeof shape - strlen(shape), "%s%u", i ? "x" : "", h->dims[i]);
+    fb_die(FB_EXIT_FAILURE, "%s: a stream of %s (%s %s), not %s; it goes to %s", name,
+           fb_stream_kind_name(k), fb_dtype_name(h->dtype), shape, fb_stream_kind_name(want),
+           fb_stream_kind_reader(k));
+}
+
+/* ---- a text input ---- */
+enum { SNIFF = 4096 };
+
+/* The kind of the stream whose first bytes are buf[0..len), when its header
+ * lies within them; -1 when it does not. */
+static int sniff_kind(char *buf, size_t len)
+{
+    FILE *m = fmemopen(buf, len, "rb");
+    if (!m) return -1;
+    char err[256];
+    fb_reader *r = fb_reader_open(m, "-", err, sizeof err);
+    int k = r ? (int)fb_stream_kind_of(fb_reader_header(r)) : -1;
+    if (r) fb_reader_close(r);
+    fclose(m);
+    return k;
+}
+
+/* A byte no list of file names has: NUL and the control characters other
+ * than tab, line feed and carriage return. */
+static int binary_byte(unsigned char b) { return b < 0x20 && b != '\t' && b != '\n' && b != '\r'; }
+
+FILE *fb_input_text(FILE *f, const char *name, const char *what)
+{
+    chain *c = fb_xcalloc(1, sizeof *c);
+    c->prefix = fb_xmalloc(SNIFF);
+    c->plen = fread(c->prefix, 1, SNIFF, f);
+    static const unsigned char magic[] = { 0x89, 'F', 'B', 'T' };
+    if (c->plen >= sizeof magic && memcmp(c->prefix, magic, sizeof magic) == 0) {
+        int k = sniff_kind(c->prefix, c->plen);
+        if (k < 0) fb_die(FB_EXIT_FAILURE, "%s is an fb stream, not %s; fb-info tells what it holds", name, what);
+        fb_die(FB_EXIT_FAILURE, "%s is an fb stream of %s, not %s; it goes to %s", name,
+               fb_stream_kind_name((fb_stream_kind)k), what, fb_stream_kind_reader((fb_stream_kind)k));
+    }
+    for (size_t i = 0; i < c->plen; i++)
+        if (binary_byte((unsigned char)c->prefix[i]))
+            fb_die(FB_EXIT_FAILURE, "%s is binary data (byte %zu is 0x%02x), not %s", name, i,
+                   (unsigned char)c->prefix[i], what);
+    c->files = fb_xmalloc(sizeof *c->files);
+    c->files[0] = f;
+    c->n = 1;
+    return chain_open(c);
+}
