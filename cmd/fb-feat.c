@@ -14,6 +14,7 @@
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <math.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -206,6 +207,14 @@ static void write_batch(const batch *b, const options *o, fb_writer *wr, const f
                 out = probs;
             }
         }
+        /* Finite pixels and checked weights give finite numbers; a NaN here
+         * would be a bug or damaged weights, and is never written. */
+        size_t count = o->layer == FB_LAYER_FEATURES && !o->top ? FB_RESNET_FEATURES : FB_RESNET_CLASSES;
+        size_t bad = fb_first_nonfinite(out, count);
+        if (bad < count)
+            fb_die(FB_EXIT_FAILURE, "%s: output value %zu is %s: the backbone's output is not finite "
+                   "(damaged weights?); nothing more is written", b->ids[i], bad,
+                   isnan(out[bad]) ? "NaN" : "infinite");
         if (o->top) fb_feat_print_top(b->ids[i], probs, o->top, w);
         else if (fb_writer_put_grouped(wr, b->ids[i], b->labels[i], b->groups[i], out) != 0)
             fb_die(FB_EXIT_FAILURE, "%s: %s", o->out ? o->out : "stdout", fb_writer_error(wr));

@@ -250,9 +250,9 @@ static void train_and_save(fb_head *hnorm, const fb_featset *train, const fb_fea
     for (size_t i = 0; i < train->n; i++) rows[i] = i;
     fb_head h = *hnorm;   /* made with its normalisation; trained in place */
     fb_train_result res;
-    if (fb_train(&h, train, rows, train->n, nv ? val : NULL, vrows, nv, &o->t, &res) != 0) {
+    if (fb_train(&h, train, rows, train->n, nv ? val : NULL, vrows, nv, &o->t, &res, err, sizeof err) != 0) {
         fb_atomic_abort(&hist);
-        fb_die(FB_EXIT_FAILURE, "out of memory");
+        fb_die(FB_EXIT_FAILURE, "%s", err);
     }
     if (p.verbose && res.stopped_early)
         fprintf(stderr, "stopping early: val_loss has not improved for %d %s\n", o->t.patience,

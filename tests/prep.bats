@@ -165,14 +165,16 @@ near() {   # near "R G B" "r g b" tol
 }
 
 @test "prep: files queued behind a hung file go to a new decoder and come out in order" {
-    mkfifo hang.jpg                      # read() on it never returns
+    # 81 megapixels: over a second of decoding, far over --timeout (a FIFO,
+    # which once stood in for a hung file, is now refused unread)
+    prep-mkimg solid:9,9,9 9000x9000 hang.png
     prep-mkimg solid:255,0,0 20x20 a.png
     prep-mkimg solid:0,0,255 20x20 b.png
     prep-mkimg solid:0,255,0 20x20 c.png
-    run fb-prep --timeout 1 -j 1 a.png hang.jpg b.png c.png -o out.fbt
+    run fb-prep --timeout 0.7 -j 1 a.png hang.png b.png c.png -o out.fbt
     echo "$output"
     [ "$status" -eq 1 ]
-    [[ "$output" == *"hang.jpg: gave up after 1 s"* ]]
+    [[ "$output" == *"hang.png: gave up after 0.7 s"* ]]
     [ "$(fb-info -c out.fbt)" -eq 3 ]
     near "$(pixel 0 100 100 out.fbt)" "255 0 0" 0
     near "$(pixel 1 100 100 out.fbt)" "0 0 255" 0

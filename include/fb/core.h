@@ -46,6 +46,13 @@ int  fb_write_file_atomic(const char *path, const void *data, size_t len, char *
 /* Opens "-" as stdin, else the named file, for binary reading.  NULL on error. */
 FILE *fb_open_input(const char *path);
 
+/* Opens a file named in a list or found in a folder for binary reading,
+ * only when it is a regular file: a FIFO would block forever and a device
+ * (/dev/zero behind photo.jpg) never end.  The open itself never blocks.
+ * NULL with the reason in err ("not a regular file (a FIFO)", or the
+ * system's); no path in it. */
+FILE *fb_open_regular(const char *path, char *err, size_t errlen);
+
 /* ---- the thread pool ---- */
 
 /* Starts nthreads-1 workers (nthreads 1..8) and fixes OpenBLAS to one thread:

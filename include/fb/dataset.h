@@ -147,7 +147,7 @@ size_t fb_groups_join_phash(fb_groups *g, const fb_phash *hash,
 
 /* Content identity: size and a 64-bit FNV-1a digest of the bytes.
  * 0 ok, -1 errno set. */
-int fb_file_digest(const char *path, uint64_t *size, uint64_t *digest);
+int fb_file_digest(const char *path, uint64_t *size, uint64_t *digest, char *err, size_t errlen);
 /* 1 when the two files have identical bytes, 0 when not, -1 on error. */
 int fb_files_identical(const char *a, const char *b);
 

@@ -348,10 +348,13 @@ int  fb_head_init_for(fb_head *h, const fb_featset *ds, int nhidden, const int *
 /* Trains h (already initialised and weights set) on rows idx[0..n) of train;
  * validation on rows vidx[0..nv) of val (val may be NULL).  Labels must be
  * head class indices.  With validation, h ends holding the weights of the
- * epoch with the lowest validation loss.  0 ok, -1 no memory. */
+ * epoch with the lowest validation loss.  0 ok; -1 with a message in err:
+ * no memory, or the head diverged (an epoch whose training or validation
+ * loss or any weight is not a finite number: training stops there, naming
+ * the epoch, rather than ending with a head of NaNs). */
 int  fb_train(fb_head *h, const fb_featset *train, const size_t *idx, size_t n,
               const fb_featset *val, const size_t *vidx, size_t nv,
-              const fb_train_opts *o, fb_train_result *res);
+              const fb_train_opts *o, fb_train_result *res, char *err, size_t errlen);
 /* Sets h->training to the "key=value" notes of how it was trained (head,
  * dropout, optimizer, ..., val_loss; see man/fb-train.1); class_weight is the
  * spec as given, or NULL.  0 ok, -1 no memory. */
@@ -532,7 +535,8 @@ double fb_majority_baseline(const size_t *confusion, int k);
  * z (1.959964 for 95%).  n = 0: [0, 1]. */
 void   fb_wilson_interval(size_t successes, size_t n, double z, double *lo, double *hi);
 /* The same from raw scores: probability that a random positive scores
- * higher than a random negative, ties counting one half. */
+ * higher than a random negative, ties counting one half.  NaN when a score
+ * is NaN or a side is empty. */
 double fb_roc_auc(const float *score, const unsigned char *positive, size_t n);
 
 /* A head scored on a labelled stream (fb-eval): metrics over the records

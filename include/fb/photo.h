@@ -58,7 +58,12 @@ typedef struct {
  * given).  0 ok, -1 when the text is not valid. */
 int fb_prep_parse_reencode(const char *s, int *quality, int *side);
 
-/* Defaults: 224, squash, linear kernel, white, 100 megapixels, no VIPSHOME,
+/* Images whose header declares more pixels are refused by every tool that
+ * decodes (fb-prep's default --max-pixels; fb-audit and fb-split hash under
+ * the same limit). */
+#define FB_PHOTO_MAX_PIXELS 100e6
+
+/* Defaults: 224, squash, linear kernel, white, FB_PHOTO_MAX_PIXELS, no VIPSHOME,
  * no variants, no re-encoding. */
 void fb_prep_opts_default(fb_prep_opts *o);
 
@@ -216,7 +221,10 @@ typedef struct {
     uint64_t crop[FB_PHASH_CROPS];
 } fb_phash;
 
-/* Hashes of the image file.  0 ok; -1 with a message in err. */
+/* Hashes of the image file.  0 ok; -1 with a message in err.  As fb-prep
+ * decodes: an image whose header declares more than FB_PHOTO_MAX_PIXELS is
+ * refused unread, and truncated or damaged data (for JPEG, any libjpeg
+ * warning) fails the file. */
 int fb_phash_file(const char *path, fb_phash *hash, char *err, size_t errlen);
 /* Hashes of 128x128 grayscale pixels (row-major, any scale). */
 void fb_phash_from_gray128(const double *gray, fb_phash *hash);

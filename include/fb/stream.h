@@ -71,6 +71,10 @@ int    fb_prov_set(char **prov, const char *key, const char *value);
  * difference into msg and returns how many there are. */
 int    fb_prov_compare(const char *trained, const char *stream, char *msg, size_t msglen);
 
+/* Index of the first of v[0..n) that is NaN or infinite, n when all are
+ * finite: the one check every float that enters or leaves a tool passes. */
+size_t fb_first_nonfinite(const float *v, size_t n);
+
 /* ---- reading ---- */
 typedef struct fb_reader fb_reader;
 

@@ -90,6 +90,7 @@ static void take_vips_error(char *buf, size_t len, const char *prefix)
 
 void fb_audit_inspect(fb_audit_file *f)
 {
+    vips_error_clear();   /* an earlier file's messages are not this one's */
     f->state = FB_FILE_OK;
     f->problem[0] = 0;
     f->format = NULL;
@@ -97,9 +98,10 @@ void fb_audit_inspect(fb_audit_file *f)
     f->jpeg_quality = -1;
     f->has_exif = f->has_phash = f->has_digest = 0;
     f->camera[0] = 0;
-    if (fb_file_digest(f->path, &f->size, &f->digest) != 0) {
-        char msg[200];
-        snprintf(msg, sizeof msg, "cannot read: %s", strerror(errno));
+    char why[200];
+    if (fb_file_digest(f->path, &f->size, &f->digest, why, sizeof why) != 0) {
+        char msg[sizeof f->problem];
+        snprintf(msg, sizeof msg, "cannot read: %s", why);
         set_problem(f, FB_FILE_UNREADABLE, msg);
         return;
     }

@@ -1,6 +1,7 @@
 /* JPEG quality estimate from the luminance quantisation table.  libvips
  * 8.14 does not expose the table, so the file's markers are read here. */
 #include "fb/audit.h"
+#include "fb/core.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -80,7 +81,8 @@ static int parse_dqt(FILE *f, long len, uint16_t table[64])
 
 int fb_jpeg_quality(const char *path)
 {
-    FILE *f = fopen(path, "rb");
+    char why[200];
+    FILE *f = fb_open_regular(path, why, sizeof why);
     if (!f) return -1;
     int quality = -1;
     if (getc(f) != 0xFF || getc(f) != 0xD8) goto done;

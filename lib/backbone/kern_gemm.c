@@ -133,6 +133,16 @@ INLINE_AVX512 void zero_floats(float *dst, int n)
     for (; n > 0; n -= 16, dst += 16) _mm512_mask_storeu_ps(dst, first_n(n), _mm512_setzero_ps());
 }
 
+/* Element e of kernel row iy of a patch whose first column is ix0:
+ * in[(iy * w + ix0) * cin + e].  ix0 is negative at the left edge, where
+ * only e >= -ix0 * cin is ever asked for; the offset is summed as a signed
+ * number first, so no pointer below the buffer is ever formed. */
+static inline const float *patch_row_at(const conv_geom *g, int iy, int ix0, int e)
+{
+    ptrdiff_t off = ((ptrdiff_t)iy * g->w + ix0) * g->cin + e;
+    return g->in + off;
+}
+
 AVX512 static const float *row_segment(const conv_geom *g, int r, int k0, int n, float *restrict tmp)
 {
     int oy = r / g->wo, ox = r % g->wo;
@@ -167,7 +177,7 @@ AVX512 static const float *row_segment(const conv_geom *g, int r, int k0, int n,
                 continue;
             }
             zero_floats(dst, lo);
-            copy_floats(dst + lo, g->in + ((size_t)iy * g->w + ix0) * cin + lo, hi - lo);
+            copy_floats(dst + lo, patch_row_at(g, iy, ix0, lo), hi - lo);
             zero_floats(dst + hi, row_len - hi);
         }
         zero_floats(tmp + g->kdim, n - g->kdim);
@@ -196,7 +206,7 @@ AVX512 static const float *row_segment(const conv_geom *g, int r, int k0, int n,
                 x = stop;
             } else {
                 int stop = row_hi < e + run ? row_hi : e + run;
-                copy_floats(dst, g->in + ((size_t)iy * g->w + ix0) * cin + x, stop - x);
+                copy_floats(dst, patch_row_at(g, iy, ix0, x), stop - x);
                 x = stop;
             }
         }

@@ -133,10 +133,18 @@ int fb_weights_load(fb_weights *w, const char *path, char *err, size_t errlen)
         fail(err, errlen, "%s: damaged header; %s", path, FB_WEIGHTS_HINT);
         goto out;
     }
+    /* The size read is the one the file system gives: a pipe, a FIFO or a
+     * device has none, and the header's own numbers are not trusted until
+     * they match it (hsize + psize could wrap). */
     struct stat st;
-    if (fstat(fileno(f), &st) != 0 || (uint64_t)st.st_size != hsize + psize) {
-        fail(err, errlen, "%s: size is %lld bytes, the header says %llu (truncated or damaged); %s",
-             path, (long long)st.st_size, (unsigned long long)(hsize + psize), FB_WEIGHTS_HINT);
+    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
+        fail(err, errlen, "%s: not a regular file (a pipe or device cannot be a weights file); %s",
+             path, FB_WEIGHTS_HINT);
+        goto out;
+    }
+    if ((uint64_t)st.st_size < hsize || psize != (uint64_t)st.st_size - hsize) {
+        fail(err, errlen, "%s: size is %lld bytes, the header says %u + %llu (truncated or damaged); %s",
+             path, (long long)st.st_size, hsize, (unsigned long long)psize, FB_WEIGHTS_HINT);
         goto out;
     }
     w->size = (size_t)st.st_size;

@@ -2,6 +2,8 @@
  * and by pHash.  fb-split keeps each group in one split; fb-audit reports
  * groups that span splits.  Both call fb_same_photo_join, so they agree. */
 #include "fb/dataset.h"
+#include "fb/core.h"
+#include "fb/core.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -66,9 +68,9 @@ size_t fb_groups_join_phash(fb_groups *g, const fb_phash *hash,
 
 /* ---- byte identity ---- */
 
-int fb_file_digest(const char *path, uint64_t *size, uint64_t *digest)
+int fb_file_digest(const char *path, uint64_t *size, uint64_t *digest, char *err, size_t errlen)
 {
-    FILE *f = fopen(path, "rb");
+    FILE *f = fb_open_regular(path, err, errlen);
     if (!f) return -1;
     uint64_t h = 0xcbf29ce484222325ULL, n = 0;
     unsigned char buf[65536];
@@ -83,7 +85,10 @@ int fb_file_digest(const char *path, uint64_t *size, uint64_t *digest)
     int bad = ferror(f);
     int e = errno;
     fclose(f);
-    if (bad) { errno = e ? e : EIO; return -1; }
+    if (bad) {
+        snprintf(err, errlen, "%s", strerror(e ? e : EIO));
+        return -1;
+    }
     *size = n;
     *digest = h;
     return 0;
@@ -91,7 +96,8 @@ int fb_file_digest(const char *path, uint64_t *size, uint64_t *digest)
 
 int fb_files_identical(const char *a, const char *b)
 {
-    FILE *fa = fopen(a, "rb"), *fb = fopen(b, "rb");
+    char why[200];
+    FILE *fa = fb_open_regular(a, why, sizeof why), *fb = fb_open_regular(b, why, sizeof why);
     int result = -1;
     if (!fa || !fb) goto done;
     unsigned char ba[65536], bb[65536];
@@ -147,8 +153,9 @@ long fb_groups_join_identical(fb_groups *g, const char *const *paths, const uint
 int fb_photo_key_read(fb_photo_key *k, int with_phash, char *err, size_t errlen)
 {
     k->has_digest = k->has_phash = 0;
-    if (fb_file_digest(k->path, &k->size, &k->digest) != 0) {
-        snprintf(err, errlen, "cannot read: %s", strerror(errno));
+    char why[200];
+    if (fb_file_digest(k->path, &k->size, &k->digest, why, sizeof why) != 0) {
+        snprintf(err, errlen, "cannot read: %s", why);
         return -1;
     }
     k->has_digest = 1;

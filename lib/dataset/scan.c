@@ -122,11 +122,17 @@ static int scan_class_dir(fb_dataset *ds, size_t *cap, const char *dir, int labe
     for (size_t i = 0; i < n && problems >= 0; i++) {
         char *path = join_path(dir, names[i]);
         struct stat st;
+        int link = 0;
         if (!path) {
             problems = -1;
-        } else if (stat(path, &st) != 0) {
+        } else if (lstat(path, &st) != 0 || ((link = S_ISLNK(st.st_mode)) && stat(path, &st) != 0)) {
             fb_note(notes, "%s: %s", path, strerror(errno));
             problems++;
+        } else if (S_ISDIR(st.st_mode) && link) {
+            /* A link to a folder could lead anywhere (cat/up -> .. holds
+             * every dog; cat/loop -> . every cat again): never followed.
+             * Links to files are files. */
+            fb_note(notes, "%s: a symbolic link to a folder, not followed", path);
         } else if (S_ISDIR(st.st_mode)) {
             if (depth < MAX_DEPTH) {
                 int more = scan_class_dir(ds, cap, path, label, all_files, depth + 1, notes);

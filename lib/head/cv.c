@@ -68,15 +68,18 @@ static void split_rows(const int *fold, size_t n, int f, size_t *train, size_t *
 /* Trains a fresh head on train rows and scores it on test rows. */
 static int run_fold(const fb_featset *ds, int nhidden, const int *hidden, float dropout,
                     const fb_train_opts *o, const size_t *train, size_t ntr, const size_t *test,
-                    size_t nte, fb_fold *r)
+                    size_t nte, fb_fold *r, char *err, size_t errlen)
 {
     fb_head h;
-    if (fb_head_init_for(&h, ds, nhidden, hidden, dropout, o->seed) != 0) return -1;
+    if (fb_head_init_for(&h, ds, nhidden, hidden, dropout, o->seed) != 0) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
     fb_train_opts t = *o;
     t.on_epoch = NULL;   /* one report per fold: the epochs of k runs would drown it */
     fb_train_result res;
     /* no validation inside a fold: the held-out fold is the test */
-    int rc = fb_train(&h, ds, train, ntr, NULL, NULL, 0, &t, &res);
+    int rc = fb_train(&h, ds, train, ntr, NULL, NULL, 0, &t, &res, err, errlen);
     if (rc == 0) {
         r->ntrain = ntr;
         r->ntest = nte;
@@ -98,11 +101,14 @@ int fb_cross_validate(const fb_featset *ds, int k, int nhidden, const int *hidde
     size_t *train = malloc(n * sizeof(size_t)), *test = malloc(n * sizeof(size_t));
     int rc = fold && train && test ? 0 : -1;
     if (rc == 0) rc = fb_group_folds(ds->y, ds->group, ds->n, ds->nclasses, k, o->seed, fold);
+    if (rc != 0) snprintf(err, errlen, "out of memory");
     double sum = 0;
     for (int f = 0; rc == 0 && f < k; f++) {
         size_t ntr, nte;
         split_rows(fold, ds->n, f, train, &ntr, test, &nte);
-        rc = run_fold(ds, nhidden, hidden, dropout, o, train, ntr, test, nte, &folds[f]);
+        char why[256];
+        rc = run_fold(ds, nhidden, hidden, dropout, o, train, ntr, test, nte, &folds[f], why, sizeof why);
+        if (rc != 0) snprintf(err, errlen, "fold %d: %s", f + 1, why);
         if (rc == 0) {
             sum += folds[f].acc;
             if (on_fold) on_fold(ctx, f, k, &folds[f]);
@@ -113,8 +119,6 @@ int fb_cross_validate(const fb_featset *ds, int k, int nhidden, const int *hidde
         *mean = sum / k;
         for (int f = 0; f < k; f++) ss += (folds[f].acc - *mean) * (folds[f].acc - *mean);
         *sd = k > 1 ? sqrt(ss / (k - 1)) : 0;
-    } else {
-        snprintf(err, errlen, "out of memory");
     }
     free(fold);
     free(train);

@@ -3,6 +3,7 @@
  * (fb-predict, fb-eval), and a scored report against labels (fb-eval). */
 #include "fb/head.h"
 #include "model.h"
+#include "fb/stream.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -67,6 +68,18 @@ int fb_head_predict_all(fb_head *h, const fb_featset *ds, float **probs, char *e
     }
     fb_head_work_free(&w);
     free(x);
+    /* Finite features and weights can still overflow (features far larger
+     * than any the head was trained on): a NaN probability is never handed
+     * on to be printed as a prediction. */
+    size_t total = ds->n * h->nclasses, k = fb_first_nonfinite(p, total);
+    if (k < total) {
+        size_t r = k / h->nclasses;
+        snprintf(err, errlen, "record %zu (%s): the head's probabilities are not finite numbers "
+                 "(features far outside those it was trained on?)", r + 1,
+                 ds->ids && ds->ids[r] ? ds->ids[r] : "no id");
+        free(p);
+        return -1;
+    }
     *probs = p;
     return 0;
 }

@@ -1,6 +1,8 @@
 /* head.bin: the head serialised, loaded, checked (layout in include/fb/head.h). */
 #include "fb/head.h"
 #include "fb/core.h"
+#include "fb/stream.h"
+#include "model.h"
 
 #include <errno.h>
 #include <math.h>
@@ -149,9 +151,7 @@ static int read_v2_tail(fb_head *h, inbuf *in, char *err, size_t errlen)
 
 static int all_finite(const float *v, size_t n)
 {
-    for (size_t i = 0; i < n; i++)
-        if (!isfinite(v[i])) return 0;
-    return 1;
+    return fb_first_nonfinite(v, n) == n;
 }
 
 /* Version 3's tail: the rejection model.  Sizes are checked against the
@@ -259,6 +259,16 @@ int fb_head_deserialize(fb_head *h, const unsigned char *buf, size_t len, char *
         snprintf(err, errlen, "head file damaged: impossible shape");
         return -1;
     }
+    /* Nothing is allocated from the header's numbers before the bytes they
+     * describe are known to be there: a damaged header costs its own size. */
+    size_t want_params, want_stats;
+    fb_head_count_params((int)in_dim, (int)nclasses, (int)nhidden, hidden, &want_params, &want_stats);
+    if (want_params != nparams || want_stats != nstats ||
+        nparams + nstats > (in.len - in.pos) / sizeof(float) ||
+        nclasses > (in.len - in.pos) / 4) {
+        snprintf(err, errlen, "head file damaged: parameter count does not match the architecture");
+        return -1;
+    }
     /* class names are read into a temporary list first: init copies them */
     char **names = calloc(nclasses, sizeof *names);
     if (!names) { snprintf(err, errlen, "out of memory"); return -1; }
@@ -283,7 +293,14 @@ int fb_head_deserialize(fb_head *h, const unsigned char *buf, size_t len, char *
         training = NULL;
         get(&in, h->params, nparams * sizeof(float));
         get(&in, h->stats, nstats * sizeof(float));
-        rc = version >= 2 ? read_v2_tail(h, &in, err, errlen) : 0;
+        /* A head of NaNs (an fb-train before divergence was caught) would
+         * print nan for every photo. */
+        if (!all_finite(h->params, nparams) || !all_finite(h->stats, nstats)) {
+            snprintf(err, errlen, "head file damaged: a parameter is not a finite number");
+            rc = -1;
+        } else {
+            rc = version >= 2 ? read_v2_tail(h, &in, err, errlen) : 0;
+        }
         if (rc == 0 && version >= 3) rc = read_v3_tail(h, &in, err, errlen);
         if (rc == 0 && version >= 4) rc = read_v4_tail(h, &in, err, errlen);
         if (rc == 0 && (in.bad || in.pos != in.len)) {

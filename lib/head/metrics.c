@@ -109,9 +109,11 @@ double fb_metrics_auc(const fb_metrics *m)
 
 typedef struct { float s; unsigned char pos; } scored;
 
+/* A total order even with NaN (sorted last, all equal), as qsort needs. */
 static int by_score(const void *a, const void *b)
 {
     float x = ((const scored *)a)->s, y = ((const scored *)b)->s;
+    if (isnan(x) || isnan(y)) return isnan(x) - isnan(y);
     return (x > y) - (x < y);
 }
 
@@ -129,9 +131,11 @@ double fb_roc_auc(const float *score, const unsigned char *positive, size_t n)
     size_t nneg = n - npos;
     if (npos == 0 || nneg == 0) { free(v); return NAN; }
     qsort(v, n, sizeof *v, by_score);
+    /* A NaN score has no rank: the area is undefined (NaNs sort last). */
+    if (isnan(v[n - 1].s)) { free(v); return NAN; }
     double rank_sum = 0;
     for (size_t i = 0; i < n;) {
-        size_t j = i;
+        size_t j = i + 1;
         while (j < n && v[j].s == v[i].s) j++;
         double mean_rank = (i + 1 + j) / 2.0;   /* ranks i+1..j */
         for (size_t t = i; t < j; t++) if (v[t].pos) rank_sum += mean_rank;

@@ -83,13 +83,14 @@ fb_head_block fb_head_block_at(const fb_head *h, int l, float *base)
     return blk;
 }
 
-static void count_sizes(const fb_head *h, size_t *nparams, size_t *nstats)
+void fb_head_count_params(int in_dim, int nclasses, int nhidden, const int *hidden,
+                          size_t *nparams, size_t *nstats)
 {
     *nparams = *nstats = 0;
-    for (int l = 0; l <= h->nhidden; l++) {
-        size_t in = block_in(h, l), out = block_out(h, l);
-        *nparams += in * out + out + (l < h->nhidden ? 2 * out : 0);  /* W, b, gamma, beta */
-        if (l < h->nhidden) *nstats += 2 * out;
+    for (int l = 0; l <= nhidden; l++) {
+        size_t in = l == 0 ? in_dim : hidden[l - 1], out = l == nhidden ? nclasses : hidden[l];
+        *nparams += in * out + out + (l < nhidden ? 2 * out : 0);  /* W, b, gamma, beta */
+        if (l < nhidden) *nstats += 2 * out;
     }
 }
 
@@ -120,7 +121,7 @@ int fb_head_init(fb_head *h, int in_dim, int nclasses, const char *const *classe
      * give in 15 epochs. */
     h->bn_eps = 1e-3f;
     h->bn_momentum = 0.9f;
-    count_sizes(h, &h->nparams, &h->nstats);
+    fb_head_count_params(in_dim, nclasses, nhidden, hidden, &h->nparams, &h->nstats);
     h->params = calloc(h->nparams, sizeof(float));
     h->stats = calloc(h->nstats ? h->nstats : 1, sizeof(float));
     h->classes = copy_names(classes, nclasses);

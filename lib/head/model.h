@@ -6,6 +6,12 @@
 
 #include "fb/head.h"
 
+/* Parameters and running statistics a head of this shape holds (what
+ * fb_head_init allocates), so that a file's counts can be checked before
+ * anything is allocated.  Widths are those head.bin allows: no overflow. */
+void fb_head_count_params(int in_dim, int nclasses, int nhidden, const int *hidden,
+                          size_t *nparams, size_t *nstats);
+
 /* ---- forward / backward over a minibatch ---- */
 typedef struct {
     int cap;                 /* batch capacity */

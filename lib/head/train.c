@@ -96,9 +96,28 @@ static void opt_update_small_part(void *ctx, int t, int nt)
 
 /* ------------------------------------------------------------ training */
 
+/* 1 (message in err) when an epoch left a number that is not finite: its
+ * training loss, its validation loss, or any weight.  A NaN spreads to every
+ * later number, so training stops at the epoch it appeared in. */
+static int diverged(const fb_head *h, const fb_train_result *res, int trained, int has_val,
+                    int epoch, char *err, size_t errlen)
+{
+    const char *what = NULL;
+    double v = 0;
+    if (trained && !isfinite(res->train_loss)) { what = "the training loss"; v = res->train_loss; }
+    else if (has_val && !isfinite(res->val_loss)) { what = "the validation loss"; v = res->val_loss; }
+    for (size_t i = 0; !what && i < h->nparams; i++)
+        if (!isfinite(h->params[i])) { what = "a weight"; v = h->params[i]; }
+    if (!what) return 0;
+    snprintf(err, errlen, "epoch %d: %s is %s: the head diverged (try a lower --lr)",
+             epoch, what, isnan(v) ? "NaN" : "infinite");
+    return 1;
+}
+
 int fb_train(fb_head *h, const fb_featset *train, const size_t *idx, size_t n,
              const fb_featset *val, const size_t *vidx, size_t nv,
-             const fb_train_opts *o, fb_train_result *res)
+             const fb_train_opts *o, fb_train_result *res,
+             char *err, size_t errlen)
 {
     memset(res, 0, sizeof *res);
     fb_rng rng;
@@ -156,8 +175,12 @@ int fb_train(fb_head *h, const fb_featset *train, const size_t *idx, size_t n,
         res->train_acc = seen ? (double)correct / seen : NAN;
         res->epochs_run = epoch;
         int has_val = val && nv > 0;
+        if (has_val) fb_head_evaluate(h, val, vidx, nv, &res->val_loss, &res->val_acc);
+        if (diverged(h, res, seen > 0, has_val, epoch, err, errlen)) {
+            rc = -2;
+            goto done;
+        }
         if (has_val) {
-            fb_head_evaluate(h, val, vidx, nv, &res->val_loss, &res->val_acc);
             /* strictly lower: ties keep the earlier (simpler) epoch */
             if (res->val_loss < res->best_val_loss) {
                 res->best_val_loss = res->val_loss;
@@ -186,10 +209,11 @@ int fb_train(fb_head *h, const fb_featset *train, const size_t *idx, size_t n,
     res->seconds = fb_now() - t_start;
     rc = 0;
 done:
+    if (rc == -1) snprintf(err, errlen, "out of memory");
     if (best.params) fb_head_free(&best);
     free(m); free(v); free(order); free(x); free(wt); free(y);
     fb_head_work_free(&w);
-    return rc;
+    return rc ? -1 : 0;
 }
 
 /* ------------------------------------------------------------- notes */

@@ -6,6 +6,7 @@
  * none of them is a photo format.  fb-prep, fb-split and fb-audit all set
  * libvips up here, so they agree on what a photo is. */
 #include "fb/photo.h"
+#include "fb/core.h"
 #include "allowlist.h"
 
 #include <dlfcn.h>
@@ -49,7 +50,8 @@ const char *fb_photo_format(const char *path)
      * which loader fits runs every loader's sniffer, and the SVG one hangs
      * on a truncated SVGZ. */
     unsigned char head[64];
-    FILE *f = fopen(path, "rb");
+    char why[200];
+    FILE *f = fb_open_regular(path, why, sizeof why);
     if (!f) return NULL;
     size_t n = fread(head, 1, sizeof head, f);
     fclose(f);

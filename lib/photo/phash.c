@@ -52,12 +52,16 @@ uint64_t fb_phash_pixels(const double pixels[32 * 32])
 #define GRAY 128
 
 /* GRAYxGRAY grayscale doubles from an image file, EXIF orientation applied. */
-static int load_gray(const char *path, double *out, char *err, size_t errlen)
+static int load_gray(const char *path, const char *format, double *out, char *err, size_t errlen)
 {
     VipsImage *thumb = NULL, *flat = NULL, *gray = NULL, *dbl = NULL;
     int rc = -1;
-    /* vips_thumbnail shrinks on load (fast for big JPEGs) and autorotates. */
-    if (vips_thumbnail(path, &thumb, GRAY, "height", GRAY, "size", VIPS_SIZE_FORCE, NULL)) goto done;
+    /* vips_thumbnail shrinks on load (fast for big JPEGs) and autorotates.
+     * Damaged data fails the file as in fb-prep (lib/photo/prep.c: for
+     * JPEG, a libjpeg warning), rather than hashing grey fill. */
+    VipsFailOn fail = strcmp(format, "jpeg") == 0 ? VIPS_FAIL_ON_WARNING : VIPS_FAIL_ON_ERROR;
+    if (vips_thumbnail(path, &thumb, GRAY, "height", GRAY, "size", VIPS_SIZE_FORCE,
+                       "fail_on", fail, NULL)) goto done;
     VipsImage *in = thumb;
     if (vips_image_hasalpha(in)) {
         /* Transparent areas count as white, the way most viewers show them. */
@@ -155,15 +159,37 @@ void fb_phash_from_gray128(const double *gray, fb_phash *hash)
     }
 }
 
+/* The header's size against the pixel limit, before anything is decoded:
+ * a 29-byte GIF can declare 65535x65535 (17 GB to decode). */
+static int check_pixels(const char *path, char *err, size_t errlen)
+{
+    VipsImage *hdr = vips_image_new_from_file(path, "access", VIPS_ACCESS_SEQUENTIAL, NULL);
+    if (!hdr) {
+        const char *msg = vips_error_buffer();
+        snprintf(err, errlen, "cannot read the image header: %.*s", (int)strcspn(msg, "\n"), msg);
+        vips_error_clear();
+        return -1;
+    }
+    double pixels = (double)hdr->Xsize * hdr->Ysize;
+    if (pixels > FB_PHOTO_MAX_PIXELS)
+        snprintf(err, errlen, "%dx%d is %.0f megapixels, over the limit of %.0f (fb-prep --max-pixels)",
+                 hdr->Xsize, hdr->Ysize, pixels / 1e6, FB_PHOTO_MAX_PIXELS / 1e6);
+    g_object_unref(hdr);
+    return pixels > FB_PHOTO_MAX_PIXELS ? -1 : 0;
+}
+
 int fb_phash_file(const char *path, fb_phash *hash, char *err, size_t errlen)
 {
-    if (!fb_photo_format(path)) {
+    vips_error_clear();   /* an earlier file's messages are not this one's */
+    const char *format = fb_photo_format(path);
+    if (!format) {
         snprintf(err, errlen, "not an image fb can read");
         return -1;
     }
+    if (check_pixels(path, err, errlen) != 0) return -1;
     double *gray = malloc(GRAY * GRAY * sizeof *gray);
     if (!gray) { snprintf(err, errlen, "out of memory"); return -1; }
-    int rc = load_gray(path, gray, err, errlen);
+    int rc = load_gray(path, format, gray, err, errlen);
     if (rc == 0) fb_phash_from_gray128(gray, hash);
     free(gray);
     return rc;

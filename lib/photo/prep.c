@@ -8,6 +8,7 @@
  * resize, one write to memory. */
 #include "fb/photo.h"
 #include "allowlist.h"
+#include "fb/core.h"
 #include "prep.h"
 
 #include <errno.h>
@@ -24,7 +25,7 @@ void fb_prep_opts_default(fb_prep_opts *o)
     o->policy = FB_RESIZE_SQUASH;
     o->kernel = FB_KERNEL_LINEAR;
     o->background[0] = o->background[1] = o->background[2] = 255;
-    o->max_pixels = 100e6;
+    o->max_pixels = FB_PHOTO_MAX_PIXELS;
     o->vipshome = NULL;
     o->augment = 0;
     o->tta_flip = 0;
@@ -218,8 +219,11 @@ static VipsImage *load(const char *path, const void *buf, size_t len, fb_image_f
     VipsFailOn fail = VIPS_FAIL_ON_ERROR;
     switch (fmt) {
     case FB_FMT_JPEG:
-        rc = vips_jpegload_buffer((void *)buf, len, &x, "access", seq, "fail_on", fail,
-                                  "shrink", shrink, NULL);
+        /* libjpeg reports damaged entropy-coded data and a scan that ends
+         * early only as warnings, and fills the rest with grey: a record
+         * that is two thirds fill.  For JPEG a warning fails the photo. */
+        rc = vips_jpegload_buffer((void *)buf, len, &x, "access", seq,
+                                  "fail_on", VIPS_FAIL_ON_WARNING, "shrink", shrink, NULL);
         break;
     case FB_FMT_WEBP:
         rc = vips_webpload_buffer((void *)buf, len, &x, "access", seq, "fail_on", fail,
@@ -348,23 +352,51 @@ static int flatten(VipsImage *in, VipsImage **out, const fb_prep_opts *o, VipsIm
     return rc;
 }
 
-/* Reads the whole file; NULL with err set. */
-static char *read_file(const char *path, size_t *len, char *err, size_t errlen)
+/* Reads the whole file (a regular file only: a FIFO would block forever,
+ * /dev/zero behind a photo's name would fill memory), at most max bytes (a
+ * /proc file is "regular" with size 0 and may never end); NULL with err
+ * set. */
+static char *read_file(const char *path, size_t max, size_t *len, char *err, size_t errlen)
 {
-    char *buf = NULL;
-    gsize n = 0;
-    GError *gerr = NULL;
-    if (!g_file_get_contents(path, &buf, &n, &gerr)) {
-        int code = gerr && gerr->domain == G_FILE_ERROR ? gerr->code : -1;
-        snprintf(err, errlen, "%s", code == G_FILE_ERROR_ISDIR ? "is a directory" :
-                 code == G_FILE_ERROR_NOENT ? "no such file" :
-                 code == G_FILE_ERROR_ACCES ? "permission denied" :
-                 gerr ? gerr->message : "cannot read");
-        if (gerr) g_error_free(gerr);
+    FILE *f = fb_open_regular(path, err, errlen);
+    if (!f) {
+        if (strstr(err, "No such file")) snprintf(err, errlen, "no such file");
+        else if (strstr(err, "Permission denied")) snprintf(err, errlen, "permission denied");
         return NULL;
     }
+    char *buf = NULL;
+    size_t n = 0, cap = 0;
+    for (;;) {
+        if (n == cap) {
+            size_t more = cap ? 2 * cap : 1 << 16;
+            char *p = realloc(buf, more);
+            if (!p) {
+                snprintf(err, errlen, "out of memory");
+                goto fail;
+            }
+            buf = p;
+            cap = more;
+        }
+        size_t got = fread(buf + n, 1, cap - n, f);
+        n += got;
+        if (got == 0) break;
+        if (n > max) {
+            snprintf(err, errlen, "over %.0f MB, more than any image within the pixel limit "
+                     "(--max-pixels) takes", max / 1e6);
+            goto fail;
+        }
+    }
+    if (ferror(f)) {
+        snprintf(err, errlen, "read error: %s", strerror(errno));
+        goto fail;
+    }
+    fclose(f);
     *len = n;
     return buf;
+fail:
+    free(buf);
+    fclose(f);
+    return NULL;
 }
 
 /* Checks what the file is and how big it claims to be, and returns the
@@ -524,11 +556,14 @@ int fb_prep_image(const char *path, const fb_prep_opts *o, uint8_t *out, char *e
 {
     size_t len = 0;
     vips_error_clear();   /* warnings about earlier files must not show up here */
-    char *buf = read_file(path, &len, err, errlen);
+    /* 8 bytes a pixel (16-bit RGBA, uncompressed) and room for metadata:
+     * no image within the pixel limit is larger. */
+    size_t max_bytes = (size_t)(8 * o->max_pixels) + (64u << 20);
+    char *buf = read_file(path, max_bytes, &len, err, errlen);
     if (!buf) return -1;
     VipsImage *loaded = open_checked(path, buf, len, o, err, errlen);
     if (!loaded) {
-        g_free(buf);
+        free(buf);
         return -1;
     }
     int orientation = vips_image_get_orientation(loaded);
@@ -556,6 +591,6 @@ int fb_prep_image(const char *path, const fb_prep_opts *o, uint8_t *out, char *e
         fb_photo_take_vips_error(err, errlen, "cannot convert the image");
     }
     g_object_unref(base);
-    g_free(buf);
+    free(buf);
     return rc;
 }

@@ -103,6 +103,25 @@ static double nice_step(double span, int want)
     return (r < 1.5 ? 1 : r < 3.5 ? 2 : r < 7.5 ? 5 : 10) * mag;
 }
 
+/* The tick positions k*step within [lo, hi + slack], at most MAX_TICKS of
+ * them.  Each is computed from its index, never by adding step to the last:
+ * values so large that adding step leaves them unchanged (1e17 + 2) would
+ * otherwise never reach hi.  Returns how many; 0 for a span that is not
+ * finite. */
+enum { MAX_TICKS = 64 };
+static int tick_values(double lo, double hi, double step, double slack, double t[MAX_TICKS])
+{
+    if (!isfinite(lo) || !isfinite(hi) || !isfinite(step) || !(step > 0)) return 0;
+    double k0 = ceil(lo / step);
+    int n = 0;
+    for (int k = 0; n < MAX_TICKS; k++) {
+        double v = (k0 + k) * step;
+        if (!(v <= hi + slack) || (n > 0 && v <= t[n - 1])) break;
+        t[n++] = v;
+    }
+    return n;
+}
+
 /* matplotlib's default colours: tab:blue for train, tab:orange for validation */
 #define TRAIN_COLOUR "#1f77b4"
 #define VAL_COLOUR "#ff7f0e"
@@ -152,8 +171,10 @@ static void draw_panel(sbuf *b, panel *p, const fb_history *h, const double *tra
     out(b, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"white\" stroke=\"black\" stroke-width=\"1\"/>\n",
         p->x0, p->y0, p->w, p->h);
     double ystep = nice_step(p->ymax - p->ymin, 6);
-    for (double t = ceil(p->ymin / ystep) * ystep; t <= p->ymax + 1e-12; t += ystep) {
-        double y = py(p, t);
+    double tv[MAX_TICKS];
+    int nt = tick_values(p->ymin, p->ymax, ystep, 1e-12, tv);
+    for (int k = 0; k < nt; k++) {
+        double t = tv[k], y = py(p, t);
         out(b, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#e0e0e0\"/>\n", p->x0, y, p->x0 + p->w, y);
         out(b, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"black\"/>\n", p->x0 - 5, y, p->x0, y);
         int decimals = ystep >= 1 ? 0 : (int)ceil(-log10(ystep) - 1e-9);
@@ -162,8 +183,9 @@ static void draw_panel(sbuf *b, panel *p, const fb_history *h, const double *tra
     }
     double xstep = nice_step(p->xmax - p->xmin, 8);
     if (xstep < 1) xstep = 1;   /* epochs are whole numbers */
-    for (double t = ceil(p->xmin / xstep) * xstep; t <= p->xmax + 1e-9; t += xstep) {
-        double x = px(p, t);
+    nt = tick_values(p->xmin, p->xmax, xstep, 1e-9, tv);
+    for (int k = 0; k < nt; k++) {
+        double t = tv[k], x = px(p, t);
         out(b, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#e0e0e0\"/>\n", x, p->y0, x, p->y0 + p->h);
         out(b, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"black\"/>\n", x, p->y0 + p->h, x, p->y0 + p->h + 5);
         out(b, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"13\" text-anchor=\"middle\" %s>%.0f</text>\n",
@@ -293,8 +315,10 @@ static void ticks(sbuf *b, const panel *p, int is_x)
 {
     double lo = is_x ? p->xmin : p->ymin, hi = is_x ? p->xmax : p->ymax, step = nice_step(hi - lo, 6);
     int decimals = step >= 1 ? 0 : (int)ceil(-log10(step) - 1e-9);
-    for (double t = ceil(lo / step) * step; t <= hi + 1e-12; t += step) {
-        double v = fabs(t) < step * 1e-6 ? 0.0 : t;
+    double tv[MAX_TICKS];
+    int nt = tick_values(lo, hi, step, 1e-12, tv);
+    for (int k = 0; k < nt; k++) {
+        double t = tv[k], v = fabs(t) < step * 1e-6 ? 0.0 : t;
         if (is_x) {
             double x = px(p, t);
             out(b, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#e0e0e0\"/>\n", x, p->y0, x, p->y0 + p->h);

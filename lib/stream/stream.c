@@ -321,16 +321,24 @@ static int rerr(fb_reader *r, const char *fmt, ...)
  * byte, -1 error or EOF in the middle. */
 static int rd(fb_reader *r, size_t n, const char *what)
 {
-    if (r->raw.len + n > r->raw.cap) {
-        size_t cap = r->raw.cap ? r->raw.cap : 256;
-        while (cap < r->raw.len + n) cap *= 2;
-        unsigned char *p = realloc(r->raw.p, cap);
-        if (!p) return rerr(r, "out of memory reading %s", what);
-        r->raw.p = p;
-        r->raw.cap = cap;
+    /* The buffer grows with the bytes that actually arrive (at most
+     * doubling), never to a length field's promise: a damaged header or
+     * record length costs what the file holds, not what it claims. */
+    size_t got = 0;
+    while (got < n) {
+        if (r->raw.len == r->raw.cap) {
+            size_t cap = r->raw.cap ? 2 * r->raw.cap : 256;
+            unsigned char *p = realloc(r->raw.p, cap);
+            if (!p) return rerr(r, "out of memory reading %s", what);
+            r->raw.p = p;
+            r->raw.cap = cap;
+        }
+        size_t room = r->raw.cap - r->raw.len, want = n - got < room ? n - got : room;
+        size_t k = fread(r->raw.p + r->raw.len, 1, want, r->f);
+        r->raw.len += k;
+        got += k;
+        if (k < want) break;
     }
-    size_t got = fread(r->raw.p + r->raw.len, 1, n, r->f);
-    r->raw.len += got;
     if (got == n) return 0;
     if (ferror(r->f)) return rerr(r, "read error in %s: %s", what, strerror(errno));
     if (got == 0 && n > 0 && r->raw.len == 0) return 1;
@@ -533,16 +541,22 @@ static int decode_payload(fb_reader *r, int flags, const unsigned char *stored, 
 /* A NaN or infinity in a float record would spread through every number
  * computed from it (a head whose parameters are all NaN, exit 0): refused
  * where it enters, naming the record. */
+size_t fb_first_nonfinite(const float *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(v[i])) return i;
+    return n;
+}
+
 static int check_finite(fb_reader *r)
 {
     if (r->seg.dtype != FB_F32) return 0;
     const float *v = (const float *)r->data;
-    size_t n = fb_header_count(&r->seg);
-    for (size_t i = 0; i < n; i++)
-        if (!isfinite(v[i]))
-            return rerr(r, "record %llu (%s): value %zu is %s, not a finite number",
-                        (unsigned long long)r->total_records + 1, r->id, i,
-                        isnan(v[i]) ? "NaN" : "infinite");
+    size_t n = fb_header_count(&r->seg), i = fb_first_nonfinite(v, n);
+    if (i < n)
+        return rerr(r, "record %llu (%s): value %zu is %s, not a finite number",
+                    (unsigned long long)r->total_records + 1, r->id, i,
+                    isnan(v[i]) ? "NaN" : "infinite");
     return 0;
 }
 

@@ -1,5 +1,6 @@
 /* fb metrics against values computed by hand. */
 #include "check.h"
+#include <unistd.h>
 #include "fb/head.h"
 
 int main(void)
@@ -41,6 +42,16 @@ int main(void)
     CHECK_NEAR(fb_roc_auc(s2, neg2, 4), 0.0, 1e-12, "AUC 0 when reversed");
     unsigned char all[2] = { 1, 1 };
     CHECK(isnan(fb_roc_auc(s1, all, 2)), "AUC undefined without negatives");
+    /* A NaN score once made the tie loop spin forever: the alarm fails the
+     * test instead of hanging it. */
+    alarm(10);
+    float s3[5] = { 0.9f, NAN, 0.1f, NAN, 0.5f };
+    unsigned char pos3[5] = { 1, 0, 0, 1, 1 };
+    CHECK(isnan(fb_roc_auc(s3, pos3, 5)), "AUC undefined (and finite work) with a NaN score");
+    float s4[4] = { 0.1f, INFINITY, -INFINITY, 0.2f };
+    unsigned char pos4[4] = { 0, 1, 0, 1 };
+    CHECK_NEAR(fb_roc_auc(s4, pos4, 4), 1.0, 1e-12, "infinite scores rank as any others");
+    alarm(0);
 
     /* Three classes; class 2 is never predicted:
      *   truth 0 -> 0, 0 -> 0, 1 -> 1, 1 -> 0, 2 -> 1

@@ -164,14 +164,14 @@ static void test_files(void)
           "PNG data named .jpg is a png");
     CHECK(fb_files_identical(path, other) == 1, "same encoder, same pixels: identical bytes");
     uint64_t s1, d1, s2, d2;
-    CHECK(fb_file_digest(path, &s1, &d1) == 0 && fb_file_digest(other, &s2, &d2) == 0 &&
+    char err[256] = "";
+    CHECK(fb_file_digest(path, &s1, &d1, err, sizeof err) == 0 && fb_file_digest(other, &s2, &d2, err, sizeof err) == 0 &&
           s1 == s2 && d1 == d2, "digest of identical files agrees");
     snprintf(other, sizeof other, "%s/text.jpg", dir);
     FILE *f = fopen(other, "w");
     fputs("hello", f);
     fclose(f);
     fb_phash h;
-    char err[256] = "";
     CHECK(fb_phash_file(other, &h, err, sizeof err) == -1 && strstr(err, "not an image"),
           "text named .jpg is refused: %s", err);
     CHECK(fb_files_identical(path, other) == 0, "different files differ");

@@ -51,6 +51,21 @@ int main(void)
     free(svg);
     fb_history_free(&h);
 
+    /* Losses so large that adding the tick step leaves them unchanged: the
+     * tick loop once never ended (and grew its buffer without bound); the
+     * alarm fails the test instead of hanging it. */
+    const char *huge = "epoch\tloss\taccuracy\tval_loss\tval_accuracy\tseconds\n"
+                       "1\t1e17\t0.5\t1.00000000000000016e17\t0.4\t0.1\n"
+                       "2\t1e17\t0.5\t1e17\t0.4\t0.1\n";
+    CHECK(read_text(&h, huge, err, sizeof err) == 0, "a history of huge losses reads");
+    alarm(10);
+    svg = fb_plot_history_svg(&h, 600, 300, NULL);
+    alarm(0);
+    CHECK(svg && strlen(svg) < 100000 && count(svg, "<polyline") == 4,
+          "huge losses: drawn, with a bounded number of ticks");
+    free(svg);
+    fb_history_free(&h);
+
     CHECK(read_text(&h, "id\tclass\n", err, sizeof err) == -1 &&
           strstr(err, "h.tsv: line 1: not an fb-train history"), "a wrong header: %s", err);
     CHECK(read_text(&h, "epoch\tloss\n", err, sizeof err) == -1 && strstr(err, "no epochs"),
