@@ -205,6 +205,7 @@ static fb_audit_file *inspect_all(const fb_dataset *ds)
 int main(int argc, char **argv)
 {
     fb_set_progname(argv[0]);
+    fb_catch_signals();
     fb_handle_help_version(argc, argv, usage);
     options opt;
     parse_args(argc, argv, &opt);

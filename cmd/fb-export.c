@@ -252,6 +252,7 @@ static int export_onnx(const options *o)
 int main(int argc, char **argv)
 {
     fb_set_progname(argv[0]);
+    fb_catch_signals();
     fb_handle_help_version(argc, argv, usage);
     options o;
     parse_args(argc, argv, &o);

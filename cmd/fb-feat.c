@@ -202,6 +202,7 @@ int main(int argc, char **argv)
 {
     fb_tune_blas(argv);
     fb_set_progname(argv[0]);
+    fb_catch_signals();
     fb_handle_help_version(argc, argv, usage);
     options o;
     parse_args(argc, argv, &o);

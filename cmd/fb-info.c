@@ -182,6 +182,7 @@ static int info(FILE *f, const char *name, enum mode mode, pictures *pics)
 int main(int argc, char **argv)
 {
     fb_set_progname(argv[0]);
+    fb_catch_signals();
     fb_handle_help_version(argc, argv, usage);
     static const struct option longopts[] = {
         {"records", no_argument, 0, 'r'}, {"count", no_argument, 0, 'c'},

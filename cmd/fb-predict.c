@@ -29,6 +29,7 @@ static const char usage[] =
 int main(int argc, char **argv)
 {
     fb_set_progname(argv[0]);
+    fb_catch_signals();
     fb_handle_help_version(argc, argv, usage);
     fb_tune_blas(argv);
     int all = 0, header = 0, force = 0, no_reject = 0, c;

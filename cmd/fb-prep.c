@@ -163,6 +163,7 @@ static void parse_options(int argc, char **argv, options *o)
 int main(int argc, char **argv)
 {
     fb_set_progname(argv[0]);
+    fb_catch_signals();
     fb_handle_help_version(argc, argv, usage);
     options o;
     parse_options(argc, argv, &o);

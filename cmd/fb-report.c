@@ -155,6 +155,7 @@ static void report_date(char *buf, size_t n)
 int main(int argc, char **argv)
 {
     fb_set_progname(argv[0]);
+    fb_catch_signals();
     fb_handle_help_version(argc, argv, usage);
     fb_tune_blas(argv);
     options o = { .heatmaps = 1 };

@@ -116,6 +116,7 @@ static void report_counts(const fb_dataset *ds)
 int main(int argc, char **argv)
 {
     fb_set_progname(argv[0]);
+    fb_catch_signals();
     fb_handle_help_version(argc, argv, usage);
     options o;
     parse_args(argc, argv, &o);

@@ -49,6 +49,14 @@ void fb_progress_init(fb_progress *p, const char *what);
 void fb_progress_update(fb_progress *p, unsigned long done, unsigned long total);
 void fb_progress_done(fb_progress *p, unsigned long done);
 
+/* Every tool calls this first thing in main (after fb_set_progname):
+ * SIGXFSZ is ignored, so writing past `ulimit -f` fails with EFBIG and is
+ * reported like any write error; SIGINT, SIGTERM and SIGHUP remove the temp
+ * file of every atomic write in progress (fb_atomic_unlink_pending), say
+ * "interrupted"/"terminated"/"hung up" and end the tool by that signal (a
+ * shell reports 130, 143, 129).  A signal ignored on entry stays ignored. */
+void fb_catch_signals(void);
+
 /* Standard --help/--version handling: prints and exits when argv has them.
  * Also sets argv[0] to the tool's bare name for getopt's messages. */
 void fb_handle_help_version(int argc, char **argv, const char *usage);
