@@ -217,7 +217,10 @@ static int from_npy(options *o)
         fb_refuse_binary_tty(stdout);
     }
     if (fb_import_npy(o->file, labels, o->provenance, out, o->compress, &n, err, sizeof err)) {
+        /* a failed write is the output's fault: name it (lib names its inputs) */
+        int wrote_badly = ferror(out);
         if (o->output) fb_atomic_abort(&a);
+        if (wrote_badly) fb_die(FB_EXIT_FAILURE, "%s: %s", o->output ? o->output : "stdout", err);
         fb_die(FB_EXIT_FAILURE, "%s", err);
     }
     if (o->output && fb_atomic_commit(&a)) fb_die(FB_EXIT_FAILURE, "%s: %s", o->output, strerror(errno));

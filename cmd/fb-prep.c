@@ -211,7 +211,8 @@ int main(int argc, char **argv)
 
     if (rc < 0 || s.write_failed) {
         if (o.output) fb_atomic_abort(&out);
-        fb_die(FB_EXIT_FAILURE, "%s", rc < 0 ? err : fb_writer_error(w));
+        if (rc < 0) fb_die(FB_EXIT_FAILURE, "%s", err);
+        fb_die(FB_EXIT_FAILURE, "%s: %s", o.output ? o.output : "stdout", fb_writer_error(w));
     }
     if (rc > 0) {
         /* --strict stopped the run: no end mark, so any reader sees the
