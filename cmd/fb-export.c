@@ -116,7 +116,7 @@ static void parse_args(int argc, char **argv, options *o)
             *eq = '=';
             break;
         }
-        case 'z': o->compress = (int)fb_opt_long("-z", optarg, 0, 9); break;
+        case 'z': o->compress = (int)fb_opt_long("--compress", optarg, 0, 9); break;
         default: fputs(usage, stderr); exit(FB_EXIT_USAGE);
         }
     }

@@ -82,8 +82,8 @@ static void parse_args(int argc, char **argv, options *o)
             }
             break;
         case 't': o->top = (int)fb_opt_long("--top", optarg, 1, FB_RESNET_CLASSES); break;
-        case 'j': o->threads = (int)fb_opt_long("-j", optarg, 1, 64); break;
-        case 'b': o->batch = (int)fb_opt_long("-b", optarg, 1, 1024); break;
+        case 'j': o->threads = (int)fb_opt_long("--threads", optarg, 1, 64); break;
+        case 'b': o->batch = (int)fb_opt_long("--batch", optarg, 1, 1024); break;
         default: fputs(usage, stderr); exit(FB_EXIT_USAGE);
         }
     }
