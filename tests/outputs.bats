@@ -136,18 +136,18 @@ weights_package_or_skip() {
 }
 
 @test "full disk: fb-train -o" { on_full_disk train; }
-@test "full disk: fb-train --history with the head on another disk: neither replaced" {
+@test "full disk: fb-train -o on the full disk, --history elsewhere: neither replaced" {
     full_disk_or_skip
     D="$FULL"
-    echo "old head.bin" > "$T/head.bin"
-    echo "old h.tsv" > "$D/h.tsv"
+    echo "old head.bin" > "$D/head.bin"
+    echo "old h.tsv" > "$T/h.tsv"
     dd if=/dev/zero of="$D/filler" bs=1k 2>/dev/null || true
-    run fb-train -q --no-reject --head 16 --epochs 50 -o "$T/head.bin" --history "$D/h.tsv" < "$F/tr.fbt"
+    run fb-train -q --no-reject --head 16 --epochs 50 -o "$D/head.bin" --history "$T/h.tsv" < "$F/tr.fbt"
     echo "$output"
     [ "$status" -eq 1 ]
-    [[ "$output" == *"h.tsv: No space left on device"* ]]
-    [ "$(cat "$T/head.bin")" = "old head.bin" ]
-    [ "$(cat "$D/h.tsv")" = "old h.tsv" ]
+    [[ "$output" == *"head.bin: No space left on device"* ]]
+    [ "$(cat "$D/head.bin")" = "old head.bin" ]
+    [ "$(cat "$T/h.tsv")" = "old h.tsv" ]
     ! ls -A "$T" "$D" | grep -q '\.tmp'
 }
 @test "full disk: fb-prep -o" { on_full_disk prep; }
@@ -245,4 +245,52 @@ start_and_signal() {
     grep -q "fb-train: terminated" "$T/err"
     [ "$(cat h.tsv)" = "old h.tsv" ]
     ! ls -A | grep -q '\.tmp'
+}
+
+# A stream whose class names (and so ids, synth/CLASS/N.jpg) hold a byte that
+# is not UTF-8, a TAB, a newline and backslashes.
+weird_stream() {
+    synth-features -n 40 -d 8 -k 3 -s 0.5 --seed 2 \
+        -C "$(printf 'caf\xe9'),$(printf 'tab\there'),$(printf 'new\nline\\\\x')" > w.fbt
+    fb-train -q --no-reject -o w.bin < w.fbt
+}
+
+@test "fb-eval --json: names and ids that are not UTF-8 are kept (bytes read as Latin-1), none dropped" {
+    weird_stream
+    fb-eval --json w.bin < w.fbt > eval.json
+    mistakes=$(fb-eval w.bin < w.fbt 2>/dev/null | sed -n 's/^misclassified: \([0-9]*\).*/\1/p')
+    [ "$mistakes" -gt 0 ]
+    python3 - "$mistakes" eval.json <<'PY'
+import json, sys
+r = json.load(open(sys.argv[2], encoding="utf-8"))
+want = ["caf\u00e9", "tab\there", "new\nline\\\\x"]
+assert r["classes"] == want, r["classes"]
+assert len(r["confusion"]) == 3 and all(len(row) == 3 for row in r["confusion"])
+assert [p["class"] for p in r["per_class"]] == want
+assert len(r["misclassified"]) == int(sys.argv[1]), len(r["misclassified"])
+for m in r["misclassified"]:
+    assert m["id"].startswith("synth/") and m["true"] in want and m["predicted"] in want, m
+PY
+}
+
+@test "TSV and text: fb-info -r, fb-predict, fb-eval and fb-export --tsv escape TAB, newline and backslash" {
+    weird_stream
+    # one line per record, five columns, names escaped as \t \n \\
+    fb-info -r w.fbt > info.tsv
+    [ "$(wc -l < info.tsv)" -eq 40 ]
+    [ "$(awk -F'\t' 'NF != 5' info.tsv | wc -l)" -eq 0 ]
+    grep -qF 'tab\there' info.tsv
+    grep -qF 'new\nline\\\\x' info.tsv
+    fb-info w.fbt > summary.txt
+    grep -qF '  new\nline\\\\x ' summary.txt
+    fb-predict --all --header w.bin < w.fbt > pred.tsv
+    [ "$(wc -l < pred.tsv)" -eq 41 ]
+    [ "$(awk -F'\t' 'NF != 6' pred.tsv | wc -l)" -eq 0 ]
+    head -1 pred.tsv | grep -qF 'tab\there'
+    fb-eval --mistakes 1000 w.bin < w.fbt > eval.txt
+    n=$(sed -n 's/^misclassified: \([0-9]*\).*/\1/p' eval.txt)
+    [ "$(sed -n '/^id\ttrue/,$p' eval.txt | awk -F'\t' 'NF == 4' | wc -l)" -eq $((n + 1)) ]
+    ! grep -q '^line' eval.txt      # no name broken over two lines
+    fb-export --tsv e.tsv < w.fbt
+    [ "$(wc -l < e.tsv)" -eq 41 ]
 }

@@ -25,6 +25,10 @@ void *fb_xmalloc(size_t n);
 void *fb_xcalloc(size_t n, size_t size);
 void *fb_xrealloc(void *p, size_t n);
 char *fb_xstrdup(const char *s);
+/* s with TAB, newline, CR and backslash escaped as \t \n \r \\ (lib's
+ * fb_tsv_escape: the one owner), for ids and class names in the tools' TSV
+ * and text; malloc'd, dies when memory runs out. */
+char *fb_xescape(const char *s);
 
 /* Exit statuses shared by all tools (documented in each man page). */
 enum { FB_EXIT_OK = 0, FB_EXIT_FAILURE = 1, FB_EXIT_USAGE = 2 };
