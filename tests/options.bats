@@ -162,3 +162,58 @@ check_table() {
     run fb-eval --mistakes 0 "$F/head.bin" < "$F/in.fbt"
     [ "$status" -eq 0 ]
 }
+
+TOOLS="fb-audit fb-eval fb-export fb-feat fb-info fb-plot fb-predict fb-prep fb-report fb-split fb-train fb-weights"
+
+@test "every man page's EXIT STATUS gives 0, 1, 2 and the interrupted statuses alike" {
+    local t bad=0
+    for t in $TOOLS; do
+        sec=$(sed -n '/^\.SH EXIT STATUS/,/^\.SH /p' "$FB_ROOT/man/$t.1")
+        [ -n "$sec" ] || { echo "$t: no EXIT STATUS"; bad=1; continue; }
+        for want in '.B 0' '.B 1' '.B 2' '.B 130, 143, 129' 'Every fb tool uses the same statuses'; do
+            grep -qF -- "$want" <<< "$sec" || { echo "$t: EXIT STATUS lacks '$want'"; bad=1; }
+        done
+    done
+    [ "$bad" -eq 0 ]
+}
+
+@test "every tool: an unknown option is status 2" {
+    local t
+    for t in $TOOLS; do
+        run "$t" --no-such-option < /dev/null
+        [ "$status" -eq 2 ] || { echo "$t: status $status"; return 1; }
+    done
+}
+
+# Every tool that reads standard input, stopped while it waits for it:
+# SIGINT is status 130 with "interrupted", SIGTERM 143 with "terminated".
+@test "every tool reading stdin: SIGINT is 130, SIGTERM 143, each with a message" {
+    local cmd sig want pid st feat=
+    # fb-feat loads its weights first: with none it stops before reading
+    [ -f "${FB_WEIGHTS:-$FB_ROOT/build/share/fb/resnet50.fbw}" ] && feat="fb-feat"
+    for sig in INT TERM; do
+        [ $sig = INT ] && want="130 interrupted" || want="143 terminated"
+        while IFS= read -r cmd; do
+            [ -n "$cmd" ] || continue
+            set -m
+            $cmd < <(sleep 20) > /dev/null 2> err &
+            pid=$!
+            sleep 0.5
+            kill -s $sig $pid
+            st=0; wait $pid || st=$?
+            set +m
+            [ "$st ${want#* }" = "$want" ] && grep -q "${want#* }" err ||
+                { echo "$cmd on SIG$sig: status $st: $(cat err)"; return 1; }
+        done <<< "
+fb-train -o x.bin
+fb-eval $F/head.bin
+fb-predict $F/head.bin
+fb-info
+fb-export --tsv x.tsv
+fb-plot -o x.png
+fb-prep -o x.fbt
+fb-report -o x.html $F/head.bin
+$feat"
+    done
+    ! ls -A | grep -q '\.tmp'
+}
