@@ -43,7 +43,7 @@ static void parse_args(int argc, char **argv, options *o)
         switch (c) {
         case 'r':
             if (fb_parse_ratios(optarg, o->ratio, err, sizeof err))
-                fb_die(FB_EXIT_USAGE, "--ratio: %s", err);
+                fb_die(FB_EXIT_USAGE, "%s (-r, --ratio)", err);
             break;
         case 's':
             o->seed = fb_opt_seed("--seed", optarg);

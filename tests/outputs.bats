@@ -33,7 +33,7 @@ teardown() {
 }
 
 # ---- the writers: each writes its outputs (named in out_NAME) into $D ----
-w_train()   { fb-train -q --no-reject -o "$D/head.bin" < "$F/tr.fbt"; }
+w_train()   { fb-train -q --no-reject --head 64 --epochs 2 -o "$D/head.bin" < "$F/tr.fbt"; }
 out_train="head.bin"
 # a head of a few KB and a history of ~40 KB: under `ulimit -f 20` the
 # history alone does not fit
@@ -293,4 +293,26 @@ PY
     ! grep -q '^line' eval.txt      # no name broken over two lines
     fb-export --tsv e.tsv < w.fbt
     [ "$(wc -l < e.tsv)" -eq 41 ]
+}
+
+@test "fb-export --npy: the array and its TSV are one output (the TSV's rename fails: the old array stays)" {
+    D="$T/out"; mkdir -p "$D"
+    make_old npy
+    rm "$D/f.tsv"; mkdir "$D/f.tsv"
+    run w_npy
+    echo "$output"
+    [ "$status" -eq 1 ]
+    [[ "$output" == *"f.tsv: Is a directory"* ]]
+    [ "$(cat "$D/f.npy")" = "old f.npy" ]
+    ! ls -A "$D" | grep -q '\.tmp'
+}
+
+@test "fb-prep many | fb-feat | head -c 100 ends quietly" {
+    weights_or_skip
+    for i in $(seq 1 40); do prep-mkimg solid:$((i * 5)),90,30 64x48 "p$i.jpg"; done
+    # timeout only guards against a hang; no time is asserted
+    run timeout 120 bash -c 'fb-prep -j 1 p*.jpg | fb-feat -j 1 | head -c 100 | wc -c'
+    echo "$output"
+    [ "$status" -eq 0 ]
+    [ "$output" = "100" ]    # nothing on stderr: the tools end by SIGPIPE, quietly
 }
