@@ -196,7 +196,9 @@ TOOLS="fb-audit fb-eval fb-export fb-feat fb-info fb-plot fb-predict fb-prep fb-
         while IFS= read -r cmd; do
             [ -n "$cmd" ] || continue
             set -m
-            $cmd < <(sleep 20) > /dev/null 2> err &
+            # SIGINT as from a terminal, even when this suite runs in a background
+            # job that ignores it (a tool keeps a signal ignored on entry)
+            env --default-signal=INT $cmd < <(sleep 20) > /dev/null 2> err &
             pid=$!
             sleep 0.5
             kill -s $sig $pid

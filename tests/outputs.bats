@@ -194,13 +194,16 @@ weights_package_or_skip() {
     [ -f out/.fb-split.lock ]   # documented in fb-split(1)
 }
 
-# start_and_signal SIGNAL FILE CMD...: runs CMD in the background (with job
-# control, so SIGINT is not ignored), sends SIGNAL once a temp beside FILE
-# exists, and leaves the exit status in $status and stderr in $T/err.
+# start_and_signal SIGNAL FILE CMD...: runs CMD in the background, sends
+# SIGNAL once a temp beside FILE exists, and leaves the exit status in $status
+# and stderr in $T/err.  A tool keeps a signal ignored when it starts (as a
+# background job of a shell without job control must), and this suite may
+# itself run in such a background: env --default-signal gives CMD SIGINT as
+# a terminal would, and set -m keeps bash from ignoring it again.
 start_and_signal() {
     local sig=$1 file=$2; shift 2
     set -m
-    "$@" 2> "$T/err" &
+    env --default-signal=INT "$@" 2> "$T/err" &
     local pid=$! i
     for i in $(seq 1 200); do
         ls "$file".tmp* > /dev/null 2>&1 && break
