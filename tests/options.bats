@@ -188,7 +188,7 @@ TOOLS="fb-audit fb-eval fb-export fb-feat fb-info fb-plot fb-predict fb-prep fb-
 # Every tool that reads standard input, stopped while it waits for it:
 # SIGINT is status 130 with "interrupted", SIGTERM 143 with "terminated".
 @test "every tool reading stdin: SIGINT is 130, SIGTERM 143, each with a message" {
-    local cmd sig want pid st feat=
+    local cmd sig want pid st i feat=
     # fb-feat loads its weights first: with none it stops before reading
     [ -f "${FB_WEIGHTS:-$FB_ROOT/build/share/fb/resnet50.fbw}" ] && feat="fb-feat"
     for sig in INT TERM; do
@@ -200,7 +200,11 @@ TOOLS="fb-audit fb-eval fb-export fb-feat fb-info fb-plot fb-predict fb-prep fb-
             # job that ignores it (a tool keeps a signal ignored on entry)
             env --default-signal=INT $cmd < <(sleep 20) > /dev/null 2> err &
             pid=$!
-            sleep 0.5
+            # once it waits on the pipe it is past start-up (and any re-exec)
+            for i in $(seq 1 400); do
+                grep -q pipe "/proc/$pid/wchan" 2>/dev/null && break
+                sleep 0.05
+            done
             kill -s $sig $pid
             st=0; wait $pid || st=$?
             set +m
