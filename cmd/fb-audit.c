@@ -2,6 +2,7 @@
  * (metadata that predicts the class) in a photo set before anyone trusts an
  * accuracy number measured on it. */
 #include "common/audit_report.h"
+#include "common/json.h"
 #include "common/common.h"
 #include "fb/audit.h"
 #include "fb/head.h"
@@ -173,8 +174,8 @@ static json_t *unusual_json(const fb_dataset *ds, const fb_audit_file *files, co
 {
     json_t *list = json_array();
     for (size_t i = 0; i < n; i++)
-        json_array_append_new(list, json_pack("{s:s, s:s, s:f, s:f}", "path", files[u[i].file].path,
-                                              "class", ds->classes[files[u[i].file].label],
+        fb_json_push(list, json_pack("{s:o, s:o, s:f, s:f}", "path", fb_json_text(files[u[i].file].path),
+                                              "class", fb_json_text(ds->classes[files[u[i].file].label]),
                                               "distance", u[i].dist, "rank", u[i].rank));
     return json_pack("{s:f, s:o}", "cut", cut, "photos", list);
 }
@@ -209,6 +210,7 @@ static fb_audit_file *inspect_all(const fb_dataset *ds)
 int main(int argc, char **argv)
 {
     fb_set_progname(argv[0]);
+    fb_catch_signals();
     fb_handle_help_version(argc, argv, usage);
     options opt;
     parse_args(argc, argv, &opt);
@@ -248,8 +250,8 @@ int main(int argc, char **argv)
                  ? find_unusual(files, a.n, groups, a.ngroups, opt.features, &nunusual, &cut) : NULL;
     if (opt.json) {
         json_t *root = fb_audit_report_json(&a);
-        if (odd) json_object_set_new(root, "unusual", unusual_json(&ds, files, odd, nunusual, cut));
-        json_dumpf(root, stdout, JSON_INDENT(2));
+        if (odd) fb_json_set(root, "unusual", unusual_json(&ds, files, odd, nunusual, cut));
+        if (json_dumpf(root, stdout, JSON_INDENT(2)) != 0) fb_die(FB_EXIT_FAILURE, "stdout: write error");
         putchar('\n');
         json_decref(root);
     } else {

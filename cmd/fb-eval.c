@@ -63,6 +63,7 @@ static int measure_unknown(fb_unknown_score *u, const fb_head *h, const char *he
 int main(int argc, char **argv)
 {
     fb_set_progname(argv[0]);
+    fb_catch_signals();
     fb_handle_help_version(argc, argv, usage);
     fb_tune_blas(argv);
     int as_json = 0, force = 0, max_mistakes = 20, no_reject = 0, c;

@@ -129,7 +129,7 @@ static void parse_args(int argc, char **argv, options *o)
             *eq = '=';
             break;
         }
-        case 'z': o->compress = (int)fb_opt_long("-z", optarg, 0, 9); break;
+        case 'z': o->compress = (int)fb_opt_long("--compress", optarg, 0, 9); break;
         default: fputs(usage, stderr); exit(FB_EXIT_USAGE);
         }
     }
@@ -228,7 +228,10 @@ static int from_npy(options *o)
         fb_refuse_binary_tty(stdout);
     }
     if (fb_import_npy(o->file, labels, o->provenance, out, o->compress, &n, err, sizeof err)) {
+        /* a failed write is the output's fault: name it (lib names its inputs) */
+        int wrote_badly = ferror(out);
         if (o->output) fb_atomic_abort(&a);
+        if (wrote_badly) fb_die(FB_EXIT_FAILURE, "%s: %s", o->output ? o->output : "stdout", err);
         fb_die(FB_EXIT_FAILURE, "%s", err);
     }
     if (o->output && fb_atomic_commit(&a)) fb_die(FB_EXIT_FAILURE, "%s: %s", o->output, strerror(errno));
@@ -263,6 +266,7 @@ static int export_onnx(const options *o)
 int main(int argc, char **argv)
 {
     fb_set_progname(argv[0]);
+    fb_catch_signals();
     fb_handle_help_version(argc, argv, usage);
     options o;
     parse_args(argc, argv, &o);

@@ -102,8 +102,8 @@ static void parse_args(int argc, char **argv, options *o)
             }
             break;
         case 't': o->top = (int)fb_opt_long("--top", optarg, 1, FB_RESNET_CLASSES); break;
-        case 'j': o->threads = (int)fb_opt_long("-j", optarg, 1, 64); break;
-        case 'b': o->batch = (int)fb_opt_long("-b", optarg, 1, 1024); break;
+        case 'j': o->threads = (int)fb_opt_long("--threads", optarg, 1, 64); break;
+        case 'b': o->batch = (int)fb_opt_long("--batch", optarg, 1, 1024); break;
         default: fputs(usage, stderr); exit(FB_EXIT_USAGE);
         }
     }
@@ -239,6 +239,7 @@ int main(int argc, char **argv)
 {
     fb_tune_blas(argv);
     fb_set_progname(argv[0]);
+    fb_catch_signals();
     fb_handle_help_version(argc, argv, usage);
     options o;
     parse_args(argc, argv, &o);

@@ -10,6 +10,7 @@
 
 #include <zlib.h>
 
+#include "fb/export.h"
 #include "fb/photo.h"
 #include "fb/report.h"
 #include "fb/stream.h"
@@ -134,8 +135,11 @@ static void print_summary(const char *name, const fb_header *h, const tally *t,
     if (t->values)
         printf("values:     min %g, max %g, mean %g\n", t->min, t->max, t->sum / t->values);
     printf("classes:    %d\n", h->nclasses);
-    for (int i = 0; i < h->nclasses; i++)
-        printf("  %-24s %lu\n", h->classes[i], i < t->nclasses ? t->per_class[i] : 0);
+    for (int i = 0; i < h->nclasses; i++) {
+        char *name = fb_xescape(h->classes[i]);   /* a newline in a name stays on its line */
+        printf("  %-24s %lu\n", name, i < t->nclasses ? t->per_class[i] : 0);
+        free(name);
+    }
     if (t->unlabelled) printf("  %-24s %lu\n", "(no label)", t->unlabelled);
     printf("provenance:\n");
     for (const char *line = h->provenance; line && *line;) {
@@ -220,9 +224,12 @@ static int head_info(FILE *f, const char *name, enum mode mode)
 /* index, id, class (- none), CRC-32 of the tensor, group (- none). */
 static void print_record(const fb_reader *r, const fb_header *h, const fb_record *rec)
 {
-    printf("%llu\t%s\t%s\t%08lx\t", (unsigned long long)fb_reader_count(r) - 1, rec->id,
-           rec->label == FB_NO_LABEL ? "-" : h->classes[rec->label],
-           crc32(0L, rec->data, (uInt)rec->nbytes));
+    /* id and class escaped (\t \n \r \\): one record a line, one value a column */
+    printf("%llu\t", (unsigned long long)fb_reader_count(r) - 1);
+    fb_tsv_put(stdout, rec->id);
+    putchar('\t');
+    fb_tsv_put(stdout, rec->label == FB_NO_LABEL ? "-" : h->classes[rec->label]);
+    printf("\t%08lx\t", crc32(0L, rec->data, (uInt)rec->nbytes));
     if (rec->group == FB_NO_GROUP) printf("-\n");
     else printf("%u\n", (unsigned)rec->group);
 }
@@ -268,6 +275,7 @@ static int info(FILE *f, const char *name, enum mode mode, pictures *pics)
 int main(int argc, char **argv)
 {
     fb_set_progname(argv[0]);
+    fb_catch_signals();
     fb_handle_help_version(argc, argv, usage);
     static const struct option longopts[] = {
         {"records", no_argument, 0, 'r'}, {"count", no_argument, 0, 'c'},

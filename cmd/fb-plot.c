@@ -23,6 +23,7 @@ static const char usage[] =
 int main(int argc, char **argv)
 {
     fb_set_progname(argv[0]);
+    fb_catch_signals();
     fb_handle_help_version(argc, argv, usage);
     const char *outpath = NULL, *title = NULL, *curve = NULL;
     int width = 1100, height = 450, as_svg = 0, c;

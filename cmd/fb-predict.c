@@ -7,6 +7,7 @@
 #include "common/common.h"
 #include "common/head_input.h"
 #include "common/input.h"
+#include "fb/export.h"
 #include "fb/head.h"
 
 static const char usage[] =
@@ -31,6 +32,7 @@ static const char usage[] =
 int main(int argc, char **argv)
 {
     fb_set_progname(argv[0]);
+    fb_catch_signals();
     fb_handle_help_version(argc, argv, usage);
     fb_tune_blas(argv);
     int all = 0, header = 0, force = 0, no_reject = 0, c;
@@ -88,17 +90,22 @@ int main(int argc, char **argv)
 
     if (header) {
         printf("id\tclass\tprobability");
-        for (int k = 0; all && k < h.nclasses; k++) printf("\t%s", h.classes[k]);
+        for (int k = 0; all && k < h.nclasses; k++) {
+            putchar('\t');
+            fb_tsv_put(stdout, h.classes[k]);
+        }
         printf("\n");
     }
     for (size_t i = 0; i < ds.n; i++) {
         const float *p = probs + i * h.nclasses;
         int pred = threshold >= 0 ? (p[positive] >= threshold ? positive : 1 - positive)
                                   : fb_head_decide(&h, p);
-        if (dist && dist[i] > cut)
-            printf("%s\t%s\t%.6f", ds.ids[i], FB_REJECT_CLASS, fb_reject_rank(&h.reject, dist[i]));
-        else
-            printf("%s\t%s\t%.6f", ds.ids[i], h.classes[pred], p[pred]);
+        /* ids and class names escaped (\t \n \r \\): one record a line */
+        int rejected = dist && dist[i] > cut;
+        fb_tsv_put(stdout, ds.ids[i]);
+        putchar('\t');
+        fb_tsv_put(stdout, rejected ? FB_REJECT_CLASS : h.classes[pred]);
+        printf("\t%.6f", rejected ? fb_reject_rank(&h.reject, dist[i]) : p[pred]);
         for (int k = 0; all && k < h.nclasses; k++) printf("\t%.6f", p[k]);
         printf("\n");
     }

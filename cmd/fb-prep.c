@@ -203,6 +203,7 @@ static void parse_options(int argc, char **argv, options *o)
 int main(int argc, char **argv)
 {
     fb_set_progname(argv[0]);
+    fb_catch_signals();
     fb_handle_help_version(argc, argv, usage);
     options o;
     parse_options(argc, argv, &o);
@@ -256,7 +257,8 @@ int main(int argc, char **argv)
 
     if (rc < 0 || s.write_failed) {
         if (o.output) fb_atomic_abort(&out);
-        fb_die(FB_EXIT_FAILURE, "%s", rc < 0 ? err : fb_writer_error(w));
+        if (rc < 0) fb_die(FB_EXIT_FAILURE, "%s", err);
+        fb_die(FB_EXIT_FAILURE, "%s: %s", o.output ? o.output : "stdout", fb_writer_error(w));
     }
     if (rc > 0) {
         /* --strict stopped the run: no end mark, so any reader sees the

@@ -1,6 +1,7 @@
 /* fb-report: a head scored on a labelled feature stream, as one
  * self-contained HTML page with the photos in it.  See man/fb-report.1. */
 #include <errno.h>
+#include <limits.h>
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,7 +61,7 @@ static void parse(int argc, char **argv, options *o, fb_report_opts *r)
         case O_CELL: r->per_cell = (int)fb_opt_long("--per-cell", optarg, 0, 1000000); break;
         case O_NOHEAT: o->heatmaps = 0; break;
         case 'w': o->weights = optarg; break;
-        case 'j': r->jobs = (int)fb_opt_long("-j", optarg, 1, 64); break;
+        case 'j': r->jobs = (int)fb_opt_long("--jobs", optarg, 1, 64); break;
         case O_FORCE: o->force = 1; break;
         default: fputs(usage, stderr); exit(FB_EXIT_USAGE);
         }
@@ -157,6 +158,7 @@ static void report_date(char *buf, size_t n)
 int main(int argc, char **argv)
 {
     fb_set_progname(argv[0]);
+    fb_catch_signals();
     fb_handle_help_version(argc, argv, usage);
     fb_tune_blas(argv);
     options o = { .heatmaps = 1 };
@@ -189,7 +191,9 @@ int main(int argc, char **argv)
         fclose(f);
         /* the head knows which epoch it kept; the history only guesses from rounded losses */
         char *best = fb_prov_get(h.training, "best_epoch");
-        if (best && atoi(best) > 0) hist.kept = atoi(best);
+        char *end = NULL;
+        long kept = best ? strtol(best, &end, 10) : 0;
+        if (best && end != best && !*end && kept > 0 && kept <= INT_MAX) hist.kept = (int)kept;
         free(best);
         r.history = &hist;
     }

@@ -56,7 +56,7 @@ static void parse_args(int argc, char **argv, options *o)
         switch (c) {
         case 'r':
             if (fb_parse_ratios(optarg, o->ratio, err, sizeof err))
-                fb_die(FB_EXIT_USAGE, "%s", err);
+                fb_die(FB_EXIT_USAGE, "%s (-r, --ratio)", err);
             break;
         case 's':
             o->seed = fb_opt_seed("--seed", optarg);
@@ -154,6 +154,7 @@ static void report_counts(const fb_dataset *ds)
 int main(int argc, char **argv)
 {
     fb_set_progname(argv[0]);
+    fb_catch_signals();
     fb_handle_help_version(argc, argv, usage);
     options o;
     parse_args(argc, argv, &o);

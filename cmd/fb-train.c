@@ -232,6 +232,36 @@ static void solve_and_save(fb_head *h, const fb_featset *train, const fb_featset
                 r.cv_seconds + r.seconds);
 }
 
+/* The head and its --history are one result: both are replaced, or
+ * neither (a new history beside an old head would describe another model). */
+static void save_with_history(const fb_head *h, const char *out, const char *history, fb_atomic *hist)
+{
+    char err[1024];
+    unsigned char *buf;
+    size_t len;
+    fb_atomic set[2] = { { 0 }, *hist };
+    if (fb_head_serialize(h, &buf, &len) != 0) {
+        fb_atomic_abort(hist);
+        fb_die(FB_EXIT_FAILURE, "out of memory");
+    }
+    if (fb_atomic_open(&set[0], out) != 0) {
+        int e = errno;
+        fb_atomic_abort(hist);
+        fb_die(FB_EXIT_FAILURE, "%s: %s", out, strerror(e));
+    }
+    /* a failed write shows again at the flush inside the commit */
+    if (fwrite(buf, 1, len, set[0].f) != len) {
+        int e = errno;
+        fb_atomic_abort(&set[0]);
+        fb_atomic_abort(hist);
+        fb_die(FB_EXIT_FAILURE, "%s: %s", out, strerror(e));
+    }
+    free(buf);
+    if (fb_atomic_commit_set(set, 2, err, sizeof err) != 0)
+        fb_die(FB_EXIT_FAILURE, "%s (neither %s nor %s was replaced)", err, out, history);
+    *hist = (fb_atomic){ 0 };
+}
+
 static void train_and_save(fb_head *hnorm, const fb_featset *train, const fb_featset *val,
                            const size_t *vrows, size_t nv, options *o)
 {
@@ -259,12 +289,11 @@ static void train_and_save(fb_head *hnorm, const fb_featset *train, const fb_fea
                 fb_plural(o->t.patience, "epoch", "epochs"));
     if (p.verbose && nv && res.best_epoch > 0 && res.best_epoch != res.epochs_run)
         fprintf(stderr, "restored the weights of epoch %d (val_loss %.4f)\n", res.best_epoch, res.best_val_loss);
-    if (o->history && fb_atomic_commit(&hist) != 0)
-        fb_die(FB_EXIT_FAILURE, "%s: %s", o->history, strerror(errno));
     if (fb_head_note_training(&h, &o->t, o->class_weight, &res, train->n, nv) != 0)
         fb_die(FB_EXIT_FAILURE, "out of memory");
     h.reject = o->reject;
-    if (fb_head_save(&h, o->out, err, sizeof err) != 0) fb_die(FB_EXIT_FAILURE, "%s", err);
+    if (o->history) save_with_history(&h, o->out, o->history, &hist);
+    else if (fb_head_save(&h, o->out, err, sizeof err) != 0) fb_die(FB_EXIT_FAILURE, "%s", err);
     if (p.verbose) {
         char arch[256];
         fb_head_arch_string(&h, arch, sizeof arch);
@@ -437,6 +466,7 @@ static int fine_tune(options *o, int nfiles, char **files)
 int main(int argc, char **argv)
 {
     fb_set_progname(argv[0]);
+    fb_catch_signals();
     fb_handle_help_version(argc, argv, usage);
     fb_tune_blas(argv);   /* may re-execute with OpenBLAS's AVX-512 kernels */
     options o;

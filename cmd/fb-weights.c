@@ -61,6 +61,7 @@ static int check(const char *path, int verbose)
 int main(int argc, char **argv)
 {
     fb_set_progname(argv[0]);
+    fb_catch_signals();
     fb_handle_help_version(argc, argv, usage);
     if (argc == 4 && strcmp(argv[1], "convert") == 0) return convert(argv[2], argv[3]);
     if (argc == 3 && strcmp(argv[1], "check") == 0) return check(argv[2], 1);

@@ -115,7 +115,7 @@ PY
     [[ "$output" == *"records:    60"* ]]
     [[ "$output" == *"float32 8"* ]]
     [[ "$output" == *"lucy"*"30"* ]]
-    [[ "$output" == *"other	dog"*"30"* ]]
+    [[ "$output" == *'other\tdog'*"30"* ]]   # fb-info escapes the TAB in the name
     [[ "$output" == *"backbone=elsewhere"* ]]
     fb-train -q --epochs 20 --lr 0.05 -o "$T/head.bin" < "$T/made.fbt"
     acc=$(fb-eval "$T/head.bin" < "$T/made.fbt" | awk '$1 == "accuracy" { print $2 }')

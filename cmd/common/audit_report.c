@@ -2,6 +2,7 @@
  * only: every number comes from lib/audit. */
 #include "common/audit_report.h"
 #include "common/common.h"
+#include "common/json.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -160,67 +161,67 @@ static json_t *spread_json(fb_spread s)
 json_t *fb_audit_report_json(const audit *a)
 {
     json_t *root = json_object(), *classes = json_array(), *groups = json_array(), *problems = json_array();
-    json_object_set_new(root, "files", json_integer((json_int_t)a->n));
-    json_object_set_new(root, "source", json_string(a->source));
-    json_object_set_new(root, "mode", json_string(a->lists ? "lists" : "folder"));
+    fb_json_set(root, "files", json_integer((json_int_t)a->n));
+    fb_json_set(root, "source", fb_json_text(a->source));
+    fb_json_set(root, "mode", fb_json_text(a->lists ? "lists" : "folder"));
     for (int c = 0; c < a->ds->nclasses; c++) {
         const fb_class_summary *s = &a->classes[c];
         json_t *fmts = json_object(), *cams = json_object();
         for (int k = 0; k < FB_AUDIT_NFORMATS; k++)
-            if (s->format_count[k]) json_object_set_new(fmts, fb_audit_formats[k], json_integer((json_int_t)s->format_count[k]));
+            if (s->format_count[k]) fb_json_set(fmts, fb_audit_formats[k], json_integer((json_int_t)s->format_count[k]));
         for (size_t k = 0; k < s->ncameras; k++)
-            json_object_set_new(cams, s->cameras[k].name, json_integer((json_int_t)s->cameras[k].count));
-        json_array_append_new(classes, json_pack("{s:s,s:I,s:I,s:I,s:o,s:o,s:o,s:o,s:o,s:f,s:o}",
-            "name", a->ds->classes[c], "files", (json_int_t)s->files, "usable", (json_int_t)s->usable,
+            fb_json_set(cams, s->cameras[k].name, json_integer((json_int_t)s->cameras[k].count));
+        fb_json_push(classes, json_pack("{s:o,s:I,s:I,s:I,s:o,s:o,s:o,s:o,s:o,s:f,s:o}",
+            "name", fb_json_text(a->ds->classes[c]), "files", (json_int_t)s->files, "usable", (json_int_t)s->usable,
             "tiny", (json_int_t)s->tiny, "width", spread_json(s->width), "height", spread_json(s->height),
             "aspect", spread_json(s->aspect), "jpeg_quality", spread_json(s->quality),
             "formats", fmts, "exif_fraction", s->usable ? (double)s->with_exif / s->usable : 0.0,
             "cameras", cams));
     }
-    json_object_set_new(root, "classes", classes);
+    fb_json_set(root, "classes", classes);
     for (size_t g = 0; g < a->ngroups; g++) {
         const fb_photo_group *dg = &a->groups[g];
         json_t *members = json_array(), *splits = json_array();
         for (size_t k = 0; k < dg->n; k++) {
             const fb_audit_file *f = &a->files[dg->members[k]];
-            json_array_append_new(members, json_pack("{s:s,s:s,s:o}", "path", f->path,
-                "class", a->ds->classes[f->label],
-                "split", f->split >= 0 ? json_string(fb_split_names[f->split]) : json_null()));
+            fb_json_push(members, json_pack("{s:o,s:o,s:o}", "path", fb_json_text(f->path),
+                "class", fb_json_text(a->ds->classes[f->label]),
+                "split", f->split >= 0 ? fb_json_text(fb_split_names[f->split]) : json_null()));
         }
         for (int s = 0; s < FB_NSPLITS; s++)
-            if (dg->splits & 1u << s) json_array_append_new(splits, json_string(fb_split_names[s]));
-        json_array_append_new(groups, json_pack("{s:b,s:b,s:i,s:o,s:o,s:o}",
+            if (dg->splits & 1u << s) fb_json_push(splits, fb_json_text(fb_split_names[s]));
+        fb_json_push(groups, json_pack("{s:b,s:b,s:i,s:o,s:o,s:o}",
             "leak", fb_photo_group_is_leak(dg), "identical", dg->identical, "classes", dg->nclasses,
             "max_bits", dg->max_bits >= 0 ? json_integer(dg->max_bits) : json_null(),
             "splits", splits, "files", members));
     }
-    json_object_set_new(root, "near_duplicates", groups);
-    json_object_set_new(root, "leaks", json_integer((json_int_t)a->verdict.leaks));
+    fb_json_set(root, "near_duplicates", groups);
+    fb_json_set(root, "leaks", json_integer((json_int_t)a->verdict.leaks));
     const fb_shortcut_result *r = &a->shortcut;
     json_t *by = json_object();
     for (int g = 0; r->tested && g < fb_nfeature_groups; g++)
-        json_object_set_new(by, fb_feature_groups[g].name, json_real(r->group_accuracy[g]));
-    json_object_set_new(root, "shortcut", json_pack("{s:b,s:b,s:b,s:o,s:f,s:i,s:I,s:o,s:o}",
+        fb_json_set(by, fb_feature_groups[g].name, json_real(r->group_accuracy[g]));
+    fb_json_set(root, "shortcut", json_pack("{s:b,s:b,s:b,s:o,s:f,s:i,s:I,s:o,s:o}",
         "tested", r->tested, "strong", r->strong, "notable", r->notice,
         "accuracy", r->tested ? json_real(r->accuracy) : json_null(), "chance", r->chance,
         "folds", r->folds, "images", (json_int_t)r->rows,
-        "most_telling", r->tested ? json_string(fb_feature_groups[r->best_group].name) : json_null(),
+        "most_telling", r->tested ? fb_json_text(fb_feature_groups[r->best_group].name) : json_null(),
         "by_feature", by));
     for (size_t i = 0; i < a->n; i++) {
         const fb_audit_file *f = &a->files[i];
         if (f->state != FB_FILE_OK)
-            json_array_append_new(problems, json_pack("{s:s,s:s,s:s}", "path", f->path,
+            fb_json_push(problems, json_pack("{s:o,s:s,s:o}", "path", fb_json_text(f->path),
                 "problem", f->state == FB_FILE_NOT_IMAGE ? "not-image" : "unreadable",
-                "message", f->problem));
+                "message", fb_json_text(f->problem)));
         else if (fb_audit_file_is_tiny(f)) {
             char msg[64];
             snprintf(msg, sizeof msg, "under %d pixels on a side", FB_AUDIT_TINY);
-            json_array_append_new(problems, json_pack("{s:s,s:s,s:s}", "path", f->path,
+            fb_json_push(problems, json_pack("{s:o,s:s,s:s}", "path", fb_json_text(f->path),
                 "problem", "tiny", "message", msg));
         }
     }
-    json_object_set_new(root, "problems", problems);
-    json_object_set_new(root, "status", json_integer(a->verdict.status));
+    fb_json_set(root, "problems", problems);
+    fb_json_set(root, "status", json_integer(a->verdict.status));
     return root;
 }
 

@@ -25,6 +25,10 @@ void *fb_xmalloc(size_t n);
 void *fb_xcalloc(size_t n, size_t size);
 void *fb_xrealloc(void *p, size_t n);
 char *fb_xstrdup(const char *s);
+/* s with TAB, newline, CR and backslash escaped as \t \n \r \\ (lib's
+ * fb_tsv_escape: the one owner), for ids and class names in the tools' TSV
+ * and text; malloc'd, dies when memory runs out. */
+char *fb_xescape(const char *s);
 
 /* Exit statuses shared by all tools (documented in each man page). */
 enum { FB_EXIT_OK = 0, FB_EXIT_FAILURE = 1, FB_EXIT_USAGE = 2 };
@@ -60,6 +64,14 @@ void fb_progress_leave_to_upstream(void);
 /* The word for a count in a message: one when n is 1, else many --
  * fb_plural(n, "image", "images"), so no tool says "1 images". */
 const char *fb_plural(unsigned long long n, const char *one, const char *many);
+
+/* Every tool calls this first thing in main (after fb_set_progname):
+ * SIGXFSZ is ignored, so writing past `ulimit -f` fails with EFBIG and is
+ * reported like any write error; SIGINT, SIGTERM and SIGHUP remove the temp
+ * file of every atomic write in progress (fb_atomic_unlink_pending), say
+ * "interrupted"/"terminated"/"hung up" and end the tool by that signal (a
+ * shell reports 130, 143, 129).  A signal ignored on entry stays ignored. */
+void fb_catch_signals(void);
 
 /* Standard --help/--version handling: prints and exits when argv has them.
  * Also sets argv[0] to the tool's bare name for getopt's messages. */

@@ -2,6 +2,8 @@
  * (eval_report.h).  Printing only; the numbers come from lib/head. */
 #include "common/eval_report.h"
 #include "common/common.h"
+#include "common/json.h"
+#include "fb/export.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -9,7 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-static json_t *num(double v) { return isnan(v) ? json_null() : json_real(v); }
+/* JSON has no NaN or Inf: null stands for "undefined here" */
+static json_t *num(double v) { return isfinite(v) ? json_real(v) : json_null(); }
 
 
 
@@ -34,7 +37,7 @@ static summary summarise(const fb_metrics *m)
 
 static double share(size_t a, size_t n) { return n ? (double)a / n : NAN; }
 
-static void print_unknown_text(const fb_unknown_score *u, const fb_head *h)
+static void print_unknown_text(const fb_unknown_score *u, const fb_head *h, char **names)
 {
     printf("unknown test  cut %.4f (rejects %.4f of held-out training photos)\n", u->cut, u->rate);
     printf("  in-class    %zu of %zu rejected (%.4f); accuracy on the %zu accepted %.4f\n",
@@ -50,7 +53,7 @@ static void print_unknown_text(const fb_unknown_score *u, const fb_head *h)
     const char *sep = ": as ";
     for (int c = 0; c < h->nclasses; c++)
         if (u->out_as[c]) {
-            printf("%s%s %zu", sep, h->classes[c], u->out_as[c]);
+            printf("%s%s %zu", sep, names[c], u->out_as[c]);
             sep = ", ";
         }
     printf("\n");
@@ -61,35 +64,42 @@ void fb_eval_print_text(const fb_eval_report *r, int max_mistakes)
     const fb_head *h = r->h;
     const fb_metrics *m = &r->s->m;
     int k = h->nclasses, w = 12;
-    for (int c = 0; c < k; c++) if ((int)strlen(h->classes[c]) > w) w = (int)strlen(h->classes[c]);
+    /* class names and ids escaped (\t \n \r \\): the table keeps its rows
+     * and the mistakes their columns */
+    char **names = fb_xmalloc((size_t)k * sizeof *names);
+    for (int c = 0; c < k; c++) names[c] = fb_xescape(h->classes[c]);
+    for (int c = 0; c < k; c++) if ((int)strlen(names[c]) > w) w = (int)strlen(names[c]);
     printf("records     %zu\n", r->ds->n);
     printf("scored      %zu\n", m->n);
     if (r->s->unlabelled) printf("unlabelled  %zu (not scored)\n", r->s->unlabelled);
     for (int c = 0; c < r->ds->nclasses; c++)
-        if (r->s->unknown[c])
+        if (r->s->unknown[c]) {
+            char *name = fb_xescape(r->ds->classes[c]);
             printf("unknown     %zu of class '%s', which the head was not trained on (not scored)\n",
-                   r->s->unknown[c], r->ds->classes[c]);
+                   r->s->unknown[c], name);
+            free(name);
+        }
     summary u = summarise(m);
     printf("accuracy    %.4f (95%% interval %.4f-%.4f, Wilson)\n", fb_metrics_accuracy(m), u.lo, u.hi);
     printf("balanced accuracy %.4f (mean recall over classes)\n", u.balanced);
-    printf("majority baseline %.4f (always '%s')\n", u.majority, h->classes[u.majority_class]);
+    printf("majority baseline %.4f (always '%s')\n", u.majority, names[u.majority_class]);
     printf("mean loss   %.4f\n", fb_metrics_mean_loss(m));
     if (h->nclasses == 2 && h->threshold != 0)
-        printf("threshold   '%s' when ln(p(%s)/p(%s)) > %.4f (stored in the head)\n", h->classes[1],
-               h->classes[1], h->classes[0], (double)h->threshold);
+        printf("threshold   '%s' when ln(p(%s)/p(%s)) > %.4f (stored in the head)\n", names[1],
+               names[1], names[0], (double)h->threshold);
     if (r->b) {
         const fb_binary_report *b = r->b;
-        printf("roc auc     %.4f (positive class: %s)\n", b->auc, h->classes[b->positive]);
+        printf("roc auc     %.4f (positive class: %s)\n", b->auc, names[b->positive]);
         printf("positive    %s: precision %.4f, recall %.4f, specificity %.4f, f1 %.4f "
-               "(tp %zu, fp %zu, fn %zu, tn %zu)\n", h->classes[b->positive], b->precision, b->recall,
+               "(tp %zu, fp %zu, fn %zu, tn %zu)\n", names[b->positive], b->precision, b->recall,
                b->specificity, b->f1, b->tp, b->fp, b->fn, b->tn);
     }
-    if (r->u) print_unknown_text(r->u, h);
+    if (r->u) print_unknown_text(r->u, h, names);
     printf("\nconfusion matrix (rows: true class, columns: predicted)\n%*s", w, "");
-    for (int c = 0; c < k; c++) printf("  %*s", w, h->classes[c]);
+    for (int c = 0; c < k; c++) printf("  %*s", w, names[c]);
     printf("\n");
     for (int t = 0; t < k; t++) {
-        printf("%-*s", w, h->classes[t]);
+        printf("%-*s", w, names[t]);
         for (int p = 0; p < k; p++) printf("  %*zu", w, m->confusion[(size_t)t * k + p]);
         printf("\n");
     }
@@ -97,7 +107,7 @@ void fb_eval_print_text(const fb_eval_report *r, int max_mistakes)
     for (int c = 0; c < k; c++) {
         size_t support = 0;
         for (int p = 0; p < k; p++) support += m->confusion[(size_t)c * k + p];
-        printf("%-*s  %9.4f  %9.4f  %9.4f  %9zu\n", w, h->classes[c], fb_metrics_precision(m, c),
+        printf("%-*s  %9.4f  %9.4f  %9.4f  %9zu\n", w, names[c], fb_metrics_precision(m, c),
                fb_metrics_recall(m, c), fb_metrics_f1(m, c), support);
     }
     printf("%-*s  %9.4f  %9.4f  %9.4f  %9zu\n", w, "macro avg", fb_metrics_macro_precision(m),
@@ -108,12 +118,15 @@ void fb_eval_print_text(const fb_eval_report *r, int max_mistakes)
                (int)r->s->nmistakes > max_mistakes ? ", first ones" : "");
         for (size_t i = 0; i < r->s->nmistakes && (int)i < max_mistakes; i++) {
             const fb_mistake *x = &r->s->mistakes[i];
-            printf("%s\t%s\t%s\t%.4f\n", r->ds->ids[x->row], h->classes[x->truth],
-                   h->classes[x->pred], x->prob);
+            fb_tsv_put(stdout, r->ds->ids[x->row]);
+            printf("\t%s\t%s\t%.4f\n", names[x->truth],
+                   names[x->pred], x->prob);
         }
     } else {
         printf("\n");
     }
+    for (int c = 0; c < k; c++) free(names[c]);
+    free(names);
 }
 
 void fb_eval_print_json(const fb_eval_report *r)
@@ -123,54 +136,54 @@ void fb_eval_print_json(const fb_eval_report *r)
     int k = h->nclasses;
     json_t *o = json_object(), *classes = json_array(), *conf = json_array(), *per = json_array();
     json_t *unknown = json_object(), *mist = json_array();
-    for (int c = 0; c < k; c++) json_array_append_new(classes, json_string(h->classes[c]));
+    for (int c = 0; c < k; c++) fb_json_push(classes, fb_json_text(h->classes[c]));
     for (int t = 0; t < k; t++) {
         json_t *row = json_array();
         size_t support = 0;
         for (int p = 0; p < k; p++) {
-            json_array_append_new(row, json_integer((json_int_t)m->confusion[(size_t)t * k + p]));
+            fb_json_push(row, json_integer((json_int_t)m->confusion[(size_t)t * k + p]));
             support += m->confusion[(size_t)t * k + p];
         }
-        json_array_append_new(conf, row);
-        json_array_append_new(per, json_pack("{s:s, s:o, s:o, s:o, s:I}", "class", h->classes[t],
+        fb_json_push(conf, row);
+        fb_json_push(per, json_pack("{s:o, s:o, s:o, s:o, s:I}", "class", fb_json_text(h->classes[t]),
                                              "precision", num(fb_metrics_precision(m, t)),
                                              "recall", num(fb_metrics_recall(m, t)),
                                              "f1", num(fb_metrics_f1(m, t)),
                                              "support", (json_int_t)support));
     }
     for (int c = 0; c < r->ds->nclasses; c++)
-        if (r->s->unknown[c]) json_object_set_new(unknown, r->ds->classes[c], json_integer((json_int_t)r->s->unknown[c]));
+        if (r->s->unknown[c]) fb_json_set(unknown, r->ds->classes[c], json_integer((json_int_t)r->s->unknown[c]));
     for (size_t i = 0; i < r->s->nmistakes; i++) {
         const fb_mistake *x = &r->s->mistakes[i];
-        json_array_append_new(mist, json_pack("{s:s, s:s, s:s, s:f}", "id", r->ds->ids[x->row],
-                                              "true", h->classes[x->truth],
-                                              "predicted", h->classes[x->pred],
+        fb_json_push(mist, json_pack("{s:o, s:o, s:o, s:f}", "id", fb_json_text(r->ds->ids[x->row]),
+                                              "true", fb_json_text(h->classes[x->truth]),
+                                              "predicted", fb_json_text(h->classes[x->pred]),
                                               "probability", (double)x->prob));
     }
-    json_object_set_new(o, "records", json_integer((json_int_t)r->ds->n));
-    json_object_set_new(o, "scored", json_integer((json_int_t)m->n));
-    json_object_set_new(o, "unlabelled", json_integer((json_int_t)r->s->unlabelled));
-    json_object_set_new(o, "unknown_classes", unknown);
-    json_object_set_new(o, "accuracy", num(fb_metrics_accuracy(m)));
+    fb_json_set(o, "records", json_integer((json_int_t)r->ds->n));
+    fb_json_set(o, "scored", json_integer((json_int_t)m->n));
+    fb_json_set(o, "unlabelled", json_integer((json_int_t)r->s->unlabelled));
+    fb_json_set(o, "unknown_classes", unknown);
+    fb_json_set(o, "accuracy", num(fb_metrics_accuracy(m)));
     summary u = summarise(m);
-    json_object_set_new(o, "accuracy_interval95", json_pack("[o, o]", num(u.lo), num(u.hi)));
-    json_object_set_new(o, "balanced_accuracy", num(u.balanced));
-    json_object_set_new(o, "majority_baseline", num(u.majority));
-    json_object_set_new(o, "majority_class", json_string(h->classes[u.majority_class]));
-    json_object_set_new(o, "threshold", json_real(h->threshold));
-    json_object_set_new(o, "loss", num(fb_metrics_mean_loss(m)));
-    json_object_set_new(o, "classes", classes);
-    json_object_set_new(o, "confusion", conf);
-    json_object_set_new(o, "per_class", per);
-    json_object_set_new(o, "macro", json_pack("{s:o, s:o, s:o}",
+    fb_json_set(o, "accuracy_interval95", json_pack("[o, o]", num(u.lo), num(u.hi)));
+    fb_json_set(o, "balanced_accuracy", num(u.balanced));
+    fb_json_set(o, "majority_baseline", num(u.majority));
+    fb_json_set(o, "majority_class", fb_json_text(h->classes[u.majority_class]));
+    fb_json_set(o, "threshold", num(h->threshold));
+    fb_json_set(o, "loss", num(fb_metrics_mean_loss(m)));
+    fb_json_set(o, "classes", classes);
+    fb_json_set(o, "confusion", conf);
+    fb_json_set(o, "per_class", per);
+    fb_json_set(o, "macro", json_pack("{s:o, s:o, s:o}",
                                               "precision", num(fb_metrics_macro_precision(m)),
                                               "recall", num(fb_metrics_macro_recall(m)),
                                               "f1", num(fb_metrics_macro_f1(m))));
     if (r->b) {
         const fb_binary_report *b = r->b;
-        json_object_set_new(o, "roc_auc", num(b->auc));
-        json_object_set_new(o, "positive_class", json_string(h->classes[b->positive]));
-        json_object_set_new(o, "positive", json_pack("{s:o, s:o, s:o, s:o, s:I, s:I, s:I, s:I}",
+        fb_json_set(o, "roc_auc", num(b->auc));
+        fb_json_set(o, "positive_class", fb_json_text(h->classes[b->positive]));
+        fb_json_set(o, "positive", json_pack("{s:o, s:o, s:o, s:o, s:I, s:I, s:I, s:I}",
                                                      "precision", num(b->precision), "recall", num(b->recall),
                                                      "specificity", num(b->specificity), "f1", num(b->f1),
                                                      "tp", (json_int_t)b->tp, "fp", (json_int_t)b->fp,
@@ -180,8 +193,8 @@ void fb_eval_print_json(const fb_eval_report *r)
         const fb_unknown_score *u = r->u;
         json_t *as = json_object();
         for (int c = 0; c < k; c++)
-            json_object_set_new(as, h->classes[c], json_integer((json_int_t)u->out_as[c]));
-        json_object_set_new(o, "unknown_test", json_pack(
+            fb_json_set(as, h->classes[c], json_integer((json_int_t)u->out_as[c]));
+        fb_json_set(o, "unknown_test", json_pack(
             "{s:f, s:f, s:{s:I, s:I, s:o, s:o}, s:{s:I, s:I, s:o, s:o, s:o}}",
             "cut", u->cut, "rate", u->rate,
             "in_class", "records", (json_int_t)u->in_n, "rejected", (json_int_t)u->in_rejected,
@@ -191,7 +204,7 @@ void fb_eval_print_json(const fb_eval_report *r)
             "rejected_share", num(share(u->out_rejected, u->out_n)),
             "accepted_share", num(share(u->out_n - u->out_rejected, u->out_n)), "accepted_as", as));
     }
-    json_object_set_new(o, "misclassified", mist);
+    fb_json_set(o, "misclassified", mist);
     if (json_dumpf(o, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(6)) != 0)
         fb_die(FB_EXIT_FAILURE, "stdout: write error");
     printf("\n");

@@ -23,12 +23,21 @@ long fb_opt_long(const char *name, const char *arg, long lo, long hi)
     return v;
 }
 
+/* strtod reads C99 hex floats ("0x10" is 16); a user who typed that meant
+ * something else. */
+static int is_hex(const char *s)
+{
+    if (*s == '-' || *s == '+') s++;
+    return s[0] == '0' && (s[1] == 'x' || s[1] == 'X');
+}
+
 double fb_opt_double(const char *name, const char *arg, double lo, double hi)
 {
     char *end;
     errno = 0;
-    double v = starts_like_number(arg) ? strtod(arg, &end) : NAN;
-    if (!starts_like_number(arg) || *end || errno == ERANGE || !isfinite(v) || v < lo || v > hi)
+    int ok = starts_like_number(arg) && !is_hex(arg);
+    double v = ok ? strtod(arg, &end) : NAN;
+    if (!ok || *end || errno == ERANGE || !isfinite(v) || v < lo || v > hi)
         fb_die(FB_EXIT_USAGE, "%s: '%s' is not a number from %g to %g", name, arg ? arg : "",
                lo, hi);
     return v;

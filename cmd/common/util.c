@@ -1,6 +1,7 @@
 /* Messages, allocation that dies, terminals, progress and --help for the
  * tools (common.h); never linked into lib. */
 #include "common/common.h"
+#include "fb/export.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -75,6 +76,13 @@ char *fb_xstrdup(const char *s)
     char *d = strdup(s);
     if (!d) fb_die(FB_EXIT_FAILURE, "out of memory");
     return d;
+}
+
+char *fb_xescape(const char *s)
+{
+    char *e = fb_tsv_escape(s);
+    if (!e) fb_die(FB_EXIT_FAILURE, "out of memory");
+    return e;
 }
 
 void fb_refuse_binary_tty(FILE *f)

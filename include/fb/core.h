@@ -38,6 +38,19 @@ int  fb_atomic_open(fb_atomic *a, const char *path);      /* 0 ok, -1 errno set 
 int  fb_atomic_commit(fb_atomic *a);                      /* 0 ok, -1 errno set */
 void fb_atomic_abort(fb_atomic *a);
 
+/* Commits n atomic files as a set: every temp is flushed, synced and closed
+ * before the first rename, and when a rename fails the files already
+ * renamed are put back as they were (the old file, or none), so the set on
+ * disk is all old or all new.  SIGINT, SIGTERM and SIGHUP are held back
+ * during the renames.  Always ends every a[i].  0 ok; -1 with "path:
+ * reason" in err. */
+int  fb_atomic_commit_set(fb_atomic *a, int n, char *err, size_t errlen);
+
+/* Removes the temp file of every fb_atomic write in progress; for a tool's
+ * SIGINT/SIGTERM handler (async-signal-safe: lock-free loads and unlink).
+ * lib installs no handler: the tool decides what a signal does. */
+void fb_atomic_unlink_pending(void);
+
 /* Writes len bytes to path through fb_atomic.  0 ok; -1 with "path: reason"
  * in err. */
 int  fb_write_file_atomic(const char *path, const void *data, size_t len, char *err,

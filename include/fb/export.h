@@ -28,6 +28,9 @@
 /* ---- TSV fields ---- */
 /* Writes s with \t \n \r \\ escaped.  0 ok, -1 write error. */
 int  fb_tsv_put(FILE *f, const char *s);
+/* s with the same escapes, as a new string (malloc'd; NULL when out of
+ * memory): for text that is padded or built before it is printed. */
+char *fb_tsv_escape(const char *s);
 /* Splits a line (no trailing newline) at TABs in place and unescapes each
  * field; fields[] points into line.  Returns the number of fields (at most
  * max; the rest of the line stays in the last), -1 on a bad escape. */

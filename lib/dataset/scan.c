@@ -10,7 +10,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 /* Nested folders deeper than this are not followed (guards symlink loops). */
 #define MAX_DEPTH 16
@@ -302,12 +305,35 @@ int fb_dataset_read_lists(fb_dataset *ds, const char *outdir, const fb_notes *no
     return problems;
 }
 
+static int write_set_locked(const fb_dataset *ds, const char *outdir, char *err, size_t errlen);
+
 int fb_dataset_write_lists(const fb_dataset *ds, const char *outdir, char *err, size_t errlen)
 {
     if (mkdir(outdir, 0777) != 0 && errno != EEXIST) {
         snprintf(err, errlen, "%s: cannot create folder: %s", outdir, strerror(errno));
         return -1;
     }
+    /* Two runs into one folder take turns: each replaces the whole set
+     * while holding OUTDIR/.fb-split.lock (flock, released when the file
+     * closes), so the lists on disk always come from one run.  The lock file
+     * stays: removing it would let a third run lock a different file. */
+    char *lockpath = join_path(outdir, ".fb-split.lock");
+    int lock = lockpath ? open(lockpath, O_RDWR | O_CREAT | O_CLOEXEC, 0666) : -1;
+    if (lock < 0 || flock(lock, LOCK_EX) != 0) {
+        snprintf(err, errlen, "%s: cannot lock: %s", lockpath ? lockpath : outdir,
+                 lockpath ? strerror(errno) : "out of memory");
+        if (lock >= 0) close(lock);
+        free(lockpath);
+        return -1;
+    }
+    free(lockpath);
+    int rc = write_set_locked(ds, outdir, err, errlen);
+    close(lock);
+    return rc;
+}
+
+static int write_set_locked(const fb_dataset *ds, const char *outdir, char *err, size_t errlen)
+{
     fb_atomic out[FB_NSPLITS];
     int opened = 0, rc = 0;
     for (; opened < FB_NSPLITS; opened++) {
@@ -324,8 +350,8 @@ int fb_dataset_write_lists(const fb_dataset *ds, const char *outdir, char *err, 
         free(path);
         if (bad) { rc = -1; break; }
     }
-    /* All three are written to temporary files first and renamed together at
-     * the end, so a failure leaves the old lists (if any) in place. */
+    /* All three are written to temporary files first and committed as a set
+     * at the end, so a failure leaves the old lists (if any) in place. */
     for (size_t i = 0; rc == 0 && i < ds->nitems; i++) {
         const fb_item *it = &ds->items[i];
         if (it->split < 0 || it->split >= FB_NSPLITS) {
@@ -339,16 +365,12 @@ int fb_dataset_write_lists(const fb_dataset *ds, const char *outdir, char *err, 
             rc = -1;
         }
     }
-    for (int s = 0; s < opened; s++) {
-        if (rc != 0) { fb_atomic_abort(&out[s]); continue; }
-        char path[4096];
-        snprintf(path, sizeof path, "%s", out[s].path);
-        if (fb_atomic_commit(&out[s]) != 0) {
-            snprintf(err, errlen, "%s: cannot write: %s", path, strerror(errno));
-            rc = -1;
-        }
+    if (rc != 0) {
+        for (int s = 0; s < opened; s++) fb_atomic_abort(&out[s]);
+        return rc;
     }
-    return rc;
+    /* The three lists are one set: a failed rename puts back the old ones. */
+    return fb_atomic_commit_set(out, FB_NSPLITS, err, errlen);
 }
 
 int fb_dataset_check_classes(const fb_dataset *ds, const char *source, char *err, size_t errlen)

@@ -232,13 +232,10 @@ int fb_export_npy(fb_reader *r, const char *npy_path, const char *tsv_path, uint
     if (fseek(npy.f, 0, SEEK_SET) != 0 || fwrite(head, 1, head_len, npy.f) != head_len ||
         fflush(npy.f) != 0)
         goto io;
-    /* both flushed before either is renamed: a full disk leaves neither */
-    failed_path = tsv_path;
-    if (fflush(tsv.f) != 0) goto io;
-    failed_path = npy_path;
-    if (fb_atomic_commit(&npy) != 0) goto io;
-    failed_path = tsv_path;
-    if (fb_atomic_commit(&tsv) != 0) goto io;
+    /* the array and its records are one output: both complete and synced
+     * before either is renamed, and a failed rename puts the old pair back */
+    fb_atomic pair[2] = { npy, tsv };
+    if (fb_atomic_commit_set(pair, 2, err, errlen) != 0) return -1;
     *records = n;
     return 0;
 io:
