@@ -427,7 +427,6 @@ static int fine_tune(options *o, int nfiles, char **files)
         fprintf(stderr, "stopping early: val_loss has not improved for %d epochs\n", fo.patience);
     if (p.verbose && nv && res.best_epoch > 0 && res.best_epoch != res.epochs_run)
         fprintf(stderr, "restored the weights of epoch %d (val_loss %.4f)\n", res.best_epoch, res.best_val_loss);
-    if (o->history && fb_atomic_commit(&hist) != 0) fb_die(FB_EXIT_FAILURE, "%s: %s", o->history, strerror(errno));
 
     /* the unknown test measures distances in the tuned stage's features */
     if (fb_maps_features(tm, &h.stage5, train.x, err, sizeof err) != 0 ||
@@ -442,7 +441,8 @@ static int fine_tune(options *o, int nfiles, char **files)
     }
     if (fb_head_note_finetune(&h, &fo, o->class_weight, sr.C, &res, train.n, nv) != 0)
         fb_die(FB_EXIT_FAILURE, "out of memory");
-    if (fb_head_save(&h, o->out, err, sizeof err) != 0) fb_die(FB_EXIT_FAILURE, "%s", err);
+    if (o->history) save_with_history(&h, o->out, o->history, &hist);
+    else if (fb_head_save(&h, o->out, err, sizeof err) != 0) fb_die(FB_EXIT_FAILURE, "%s", err);
     if (p.verbose) {
         fprintf(stderr, "%s: wrote %s: stage 5 fine-tuned with a linear head, %d classes, %zu records, %d epochs",
                 fb_progname(), o->out, h.nclasses, train.n, res.epochs_run);
