@@ -186,8 +186,9 @@ on_tty() {
     [[ "$output" == *$'\r\e[Kfb-prep: 2 images in '* ]]
     [[ "$output" != *"fb-feat:"* ]]
     # a stream from a file: fb-feat is first in its pipe and draws
+    # (a run shorter than the 0.25 s between drawings draws only its last line)
     on_tty "fb-feat $T/img.fbt > /dev/null"
-    [[ "$output" == *$'\r\e[Kfb-feat: 2 images in '* ]]
+    [[ "$output" == *"fb-feat: 2 images in "* ]]
 }
 
 @test "progress: TERM=dumb and NO_COLOR get no escape codes" {
