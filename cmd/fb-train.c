@@ -146,7 +146,7 @@ static void parse_args(int argc, char **argv, options *o)
         case 'w': o->t.weight_decay = fb_opt_double("--weight-decay", optarg, 0, 10); break;
         case 'p': o->t.patience = (int)fb_opt_long("--patience", optarg, 0, 100000); o->patience_set = 1; break;
         case 'F': o->fine_tune = 1; break;
-        case 'S': o->stage_lr = fb_opt_double("--stage-lr", optarg, 0, 10); break;
+        case 'S': o->stage_lr = fb_opt_double("--stage-lr", optarg, 1e-9, 10); break;
         case 'M': o->max_memory = (size_t)fb_opt_long("--max-memory", optarg, 1, 1L << 24) << 20; break;
         case 'W': o->weights = optarg; break;
         case 'c': o->class_weight = optarg; break;

@@ -41,6 +41,8 @@ fb-prep   --size         count
 fb-prep   --jobs         count
 fb-prep   --max-pixels   posr
 fb-prep   --timeout      posr
+fb-prep   --augment      pos0
+fb-prep   --seed         seed
 fb-report --mistakes     pos0   -o x.html HEAD
 fb-report --unsure       pos0   -o x.html HEAD
 fb-report --per-cell     pos0   -o x.html HEAD
@@ -48,6 +50,7 @@ fb-report --jobs         count  -o x.html HEAD
 fb-split  --near-dup     pos0   -o out d
 fb-split  --seed         seed   -o out d
 fb-split  --ratio        ratio  -o out d
+fb-split  --cosine       frac   -o out d
 fb-train  --dropout      frac   -o x.bin
 fb-train  --C            posr   -o x.bin
 fb-train  --cv-folds     count  -o x.bin
@@ -58,6 +61,9 @@ fb-train  --epochs       count  -o x.bin
 fb-train  --weight-decay nonneg -o x.bin
 fb-train  --patience     pos0   -o x.bin
 fb-train  --seed         seed   -o x.bin
+fb-train  --max-memory   count  -o x.bin
+fb-train  --reject-subject pos0 -o x.bin
+fb-train  --stage-lr     posr   -o x.bin
 fb-train  --threads      count  -o x.bin
 fb-train  --folds        count
 fb-train  --reject-rate  frac   -o x.bin
