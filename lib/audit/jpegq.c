@@ -82,6 +82,13 @@ int fb_jpeg_quality(const char *path)
 {
     FILE *f = fopen(path, "rb");
     if (!f) return -1;
+    int quality = fb_jpeg_quality_stream(f);
+    fclose(f);
+    return quality;
+}
+
+int fb_jpeg_quality_stream(FILE *f)
+{
     int quality = -1;
     if (getc(f) != 0xFF || getc(f) != 0xD8) goto done;
     for (;;) {
@@ -105,6 +112,5 @@ int fb_jpeg_quality(const char *path)
         }
     }
 done:
-    fclose(f);
     return quality;
 }
