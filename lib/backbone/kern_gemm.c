@@ -153,7 +153,9 @@ AVX512 static const float *row_segment(const conv_geom *g, int r, int k0, int n,
     }
     int row_len = g->k * cin;
     int iy0 = oy * g->stride - g->pad, ix0 = ox * g->stride - g->pad;
-    /* in-bounds elements of each kernel row: [lo, hi) (see below) */
+    /* in-bounds elements of each kernel row: [lo, hi) (see below).  A row's
+     * start (ix0 < 0 at the left edge) may lie before the input: the index
+     * is summed first, never a pointer outside the buffer (UBSan). */
     int lo = ix0 < 0 ? -ix0 * cin : 0, hi = (ix0 + g->k > g->w ? g->w - ix0 : g->k) * cin;
     if (hi < lo) hi = lo;
     if (k0 == 0 && n >= g->kdim) {
@@ -167,7 +169,7 @@ AVX512 static const float *row_segment(const conv_geom *g, int r, int k0, int n,
                 continue;
             }
             zero_floats(dst, lo);
-            copy_floats(dst + lo, g->in + ((size_t)iy * g->w + ix0) * cin + lo, hi - lo);
+            copy_floats(dst + lo, g->in + (((ptrdiff_t)iy * g->w + ix0) * cin + lo), hi - lo);
             zero_floats(dst + hi, row_len - hi);
         }
         zero_floats(tmp + g->kdim, n - g->kdim);
@@ -196,7 +198,7 @@ AVX512 static const float *row_segment(const conv_geom *g, int r, int k0, int n,
                 x = stop;
             } else {
                 int stop = row_hi < e + run ? row_hi : e + run;
-                copy_floats(dst, g->in + ((size_t)iy * g->w + ix0) * cin + x, stop - x);
+                copy_floats(dst, g->in + (((ptrdiff_t)iy * g->w + ix0) * cin + x), stop - x);
                 x = stop;
             }
         }
