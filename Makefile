@@ -153,7 +153,7 @@ FUZZ_CC      ?= clang
 FUZZ_BUILD   := build-fuzz
 FUZZ_SECONDS ?= 60
 FUZZ_CFLAGS  := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
-                -fno-sanitize-recover=undefined $(filter-out -O% -g,$(CFLAGS))
+                -fno-sanitize-recover=undefined -Wno-unknown-pragmas $(filter-out -O% -g,$(CFLAGS))
 # The areas the targets reach (not the backbone's kernels, reports, exports):
 # fewer files to build in `make test`'s short pass.
 FUZZ_LIB_SRC := $(wildcard lib/core/*.c lib/stream/*.c lib/head/*.c lib/dataset/*.c lib/photo/*.c) \
