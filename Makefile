@@ -203,7 +203,7 @@ test-asan: deps
 	CFLAGS='$(ASAN_CFLAGS)' $(MAKE) BUILD=$(ASAN_BUILD) all \
 	    $(UNITS:$(BUILD)/%=$(ASAN_BUILD)/%) $(TEST_TOOLS:$(BUILD)/%=$(ASAN_BUILD)/%)
 	FB_BUILD=$(CURDIR)/$(ASAN_BUILD) \
-	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:strict_string_checks=1:detect_stack_use_after_return=1 \
+	ASAN_OPTIONS=detect_leaks=1 \
 	LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0 \
 	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 	    tests/run
