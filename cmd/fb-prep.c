@@ -227,8 +227,13 @@ int main(int argc, char **argv)
     }
     if (o.output && fb_atomic_commit(&out) != 0)
         fb_die(FB_EXIT_FAILURE, "%s: %s", o.output, strerror(errno));
-    if (s.failed) {
-        fb_warn("%zu of %zu files failed", s.failed, inputs.n);
+    size_t failed = s.failed, n = inputs.n;
+    free(labels);
+    free(paths);
+    fb_header_free(&h);
+    fb_list_free(&inputs);
+    if (failed) {
+        fb_warn("%zu of %zu files failed", failed, n);
         return FB_EXIT_FAILURE;
     }
     return FB_EXIT_OK;
