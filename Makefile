@@ -56,7 +56,8 @@ else
 SAY = @true
 endif
 
-.PHONY: all tools weights test unit deps install uninstall demo bench clean
+.PHONY: all tools weights test unit deps install uninstall demo bench clean \
+        fuzz fuzz-smoke fuzz-corpus test-asan
 all: tools weights
 
 tools: $(TOOLS)
@@ -110,6 +111,7 @@ deps:
 test: deps
 	$(MAKE) all $(UNITS) $(TEST_TOOLS)
 	tests/run
+	$(MAKE) fuzz-smoke
 
 unit: $(UNITS) $(TEST_TOOLS)
 	tests/run --unit
@@ -143,5 +145,68 @@ uninstall:
 	    $(addprefix $(DESTDIR)$(PREFIX)/share/bash-completion/completions/,$(notdir $(TOOLS)))
 	rm -rf $(DESTDIR)$(PREFIX)/share/fb
 
+# ---- fuzzing and sanitizers (README.md, "Fuzzing and sanitizers") ----
+# `make fuzz`: libFuzzer targets tests/fuzz/fuzz_*.c, built with clang into
+# build-fuzz/, each run FUZZ_SECONDS from its seed corpus tests/fuzz/corpus/<target>/.
+# `make fuzz-smoke`: the same, a few seconds each (`make test` runs it when clang is there).
+FUZZ_CC      ?= clang
+FUZZ_BUILD   := build-fuzz
+FUZZ_SECONDS ?= 60
+FUZZ_CFLAGS  := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
+                -fno-sanitize-recover=undefined -Wno-unknown-pragmas $(filter-out -O% -g,$(CFLAGS))
+# The areas the targets reach (not the backbone's kernels, reports, exports):
+# fewer files to build in `make test`'s short pass.
+FUZZ_LIB_SRC := $(wildcard lib/core/*.c lib/stream/*.c lib/head/*.c lib/dataset/*.c lib/photo/*.c) \
+                lib/backbone/weights.c lib/audit/jpegq.c
+FUZZ_LIB_OBJ := $(FUZZ_LIB_SRC:%.c=$(FUZZ_BUILD)/%.o)
+FUZZ_NAMES   := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_BINS    := $(FUZZ_NAMES:%=$(FUZZ_BUILD)/fuzz_%)
+
+$(FUZZ_BUILD)/lib/%.o: lib/%.c $(HEADERS)
+	@mkdir -p $(@D)
+	$(SAY) FUZZCC $<
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link \
+	    $(if $(filter $<,$(KERNEL_SRC)),-march=native) -c -o $@ $<
+
+$(FUZZ_BUILD)/libfb.a: $(FUZZ_LIB_OBJ)
+	$(SAY) AR $@
+	$(Q)rm -f $@.tmp && ar rcs $@.tmp $^ && mv $@.tmp $@
+
+$(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_BUILD)/libfb.a $(HEADERS)
+	$(SAY) LD $@
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_BUILD)/libfb.a $(LDLIBS)
+
+fuzz: $(FUZZ_BINS)
+	tests/fuzz/run $(FUZZ_SECONDS) $(FUZZ_NAMES)
+
+# A minute in all; skipped with a message where clang and libFuzzer are missing.
+fuzz-smoke:
+	@if tests/fuzz/run --check "$(FUZZ_CC)"; then \
+	    $(MAKE) $(FUZZ_BINS) && tests/fuzz/run 8 $(FUZZ_NAMES); \
+	else echo "fuzz-smoke: skipped: $(FUZZ_CC) with libFuzzer is not installed (scripts/setup-deps installs it as root)"; fi
+
+# Rewrites the seed corpus (tests/fuzz/corpus, committed) with fb's own writers.
+fuzz-corpus: $(BUILD)/tests/tools/fuzz-seeds
+	$(BUILD)/tests/tools/fuzz-seeds tests/fuzz
+
+$(BUILD)/tests/tools/fuzz-seeds: tests/fuzz/seeds.c $(LIBS) $(HEADERS) | $(BUILD)/tests/tools
+	$(SAY) LD $@
+	$(Q)$(CC) $(CFLAGS) -Icmd -o $@ $< $(LIBS) $(LDLIBS)
+
+# `make test-asan`: lib, tools, unit tests and fixture makers built with
+# AddressSanitizer + UndefinedBehaviorSanitizer into build-asan/, then every
+# unit test and bats suite run against them, leaks checked (tests/lsan.supp
+# holds only third-party frames).
+ASAN_BUILD  := build-asan
+ASAN_CFLAGS ?= -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
+test-asan: deps
+	CFLAGS='$(ASAN_CFLAGS)' $(MAKE) BUILD=$(ASAN_BUILD) all \
+	    $(UNITS:$(BUILD)/%=$(ASAN_BUILD)/%) $(TEST_TOOLS:$(BUILD)/%=$(ASAN_BUILD)/%)
+	FB_BUILD=$(CURDIR)/$(ASAN_BUILD) \
+	ASAN_OPTIONS=detect_leaks=1 \
+	LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0 \
+	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+	    tests/run
+
 clean:
-	rm -rf $(BUILD)
+	rm -rf $(BUILD) $(FUZZ_BUILD) $(ASAN_BUILD)

@@ -275,8 +275,13 @@ int main(int argc, char **argv)
     }
     if (o.output && fb_atomic_commit(&out) != 0)
         fb_die(FB_EXIT_FAILURE, "%s: %s", o.output, strerror(errno));
-    if (s.failed) {
-        fb_warn("%zu of %zu %s failed", s.failed, inputs.n, fb_plural(inputs.n, "file", "files"));
+    size_t failed = s.failed, n = inputs.n;
+    free(labels);
+    free(paths);
+    fb_header_free(&h);
+    fb_list_free(&inputs);
+    if (failed) {
+        fb_warn("%zu of %zu %s failed", failed, n, fb_plural(n, "file", "files"));
         return FB_EXIT_FAILURE;
     }
     return FB_EXIT_OK;

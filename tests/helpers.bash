@@ -1,8 +1,10 @@
 # Shared setup for fb's bats suites: `load helpers` at the top of each file.
 
 FB_ROOT="$(cd "$BATS_TEST_DIRNAME/.." && pwd)"
-PATH="$FB_ROOT/build/bin:$PATH"
-export FB_ROOT PATH
+# The build whose tools are tested: build/, or e.g. build-asan/ (make test-asan).
+FB_BUILD="${FB_BUILD:-$FB_ROOT/build}"
+PATH="$FB_BUILD/bin:$PATH"
+export FB_ROOT FB_BUILD PATH
 # The real photo sets and reference tensors live beside the checkout.
 FB_SHARED="${FB_SHARED:-$FB_ROOT/../shared}"
 FB_SHARED_DATA="${FB_SHARED_DATA:-$FB_SHARED/data}"
@@ -23,4 +25,4 @@ weights_or_skip() {
 }
 
 # Fixture makers built from tests/tools/*.c
-PATH="$FB_ROOT/build/tests/tools:$PATH"
+PATH="$FB_BUILD/tests/tools:$PATH"

@@ -15,6 +15,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "fb/dataset.h"
 #include "fb/photo.h"
@@ -57,6 +58,8 @@ int fb_audit_file_is_tiny(const fb_audit_file *f);
  * scaled table is closest.  -1 when the file is not a baseline/progressive
  * JPEG with such a table. */
 int fb_jpeg_quality(const char *path);
+/* The same from f at the file's first byte (read, seeked, not closed). */
+int fb_jpeg_quality_stream(FILE *f);
 /* Same from a table already in natural (row-major) order. */
 int fb_jpeg_quality_from_table(const uint16_t table[64]);
 /* The IJG luminance table for quality q (natural order), as libjpeg makes it. */

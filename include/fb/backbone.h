@@ -68,6 +68,10 @@ typedef struct {
 /* Reads and verifies (magic, version, sizes, checksum, table) a weights file.
  * 0 ok; -1 with a message naming the file and the problem in err. */
 int  fb_weights_load(fb_weights *w, const char *path, char *err, size_t errlen);
+/* The same checks on a whole file already in memory (copied; `name` is used
+ * in messages): for readers that have no path, and the fuzz target. */
+int  fb_weights_parse(fb_weights *w, const char *name, const void *data, size_t len, char *err,
+                      size_t errlen);
 void fb_weights_free(fb_weights *w);
 /* Tensor by layer name, or NULL. */
 const fb_conv_params *fb_weights_find_tensor(const fb_weights *w, const char *name);

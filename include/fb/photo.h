@@ -226,6 +226,10 @@ typedef struct {
  * refused unread, and truncated or damaged data (for JPEG, any libjpeg
  * warning) fails the file. */
 int fb_phash_file(const char *path, fb_phash *hash, char *err, size_t errlen);
+/* The same from the file's bytes in memory (the fuzz target's way in): the
+ * first bytes must be an accepted format (fb_prep_sniff); no pixel limit of
+ * its own, so callers check the header's size first. */
+int fb_phash_buffer(const void *data, size_t len, fb_phash *hash, char *err, size_t errlen);
 /* Hashes of 128x128 grayscale pixels (row-major, any scale). */
 void fb_phash_from_gray128(const double *gray, fb_phash *hash);
 

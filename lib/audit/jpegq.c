@@ -84,6 +84,13 @@ int fb_jpeg_quality(const char *path)
     char why[200];
     FILE *f = fb_open_regular(path, why, sizeof why);
     if (!f) return -1;
+    int quality = fb_jpeg_quality_stream(f);
+    fclose(f);
+    return quality;
+}
+
+int fb_jpeg_quality_stream(FILE *f)
+{
     int quality = -1;
     if (getc(f) != 0xFF || getc(f) != 0xD8) goto done;
     for (;;) {
@@ -107,6 +114,5 @@ int fb_jpeg_quality(const char *path)
         }
     }
 done:
-    fclose(f);
     return quality;
 }

@@ -163,7 +163,9 @@ AVX512 static const float *row_segment(const conv_geom *g, int r, int k0, int n,
     }
     int row_len = g->k * cin;
     int iy0 = oy * g->stride - g->pad, ix0 = ox * g->stride - g->pad;
-    /* in-bounds elements of each kernel row: [lo, hi) (see below) */
+    /* in-bounds elements of each kernel row: [lo, hi) (see below).  A row's
+     * start (ix0 < 0 at the left edge) may lie before the input: the index
+     * is summed first, never a pointer outside the buffer (UBSan). */
     int lo = ix0 < 0 ? -ix0 * cin : 0, hi = (ix0 + g->k > g->w ? g->w - ix0 : g->k) * cin;
     if (hi < lo) hi = lo;
     if (k0 == 0 && n >= g->kdim) {

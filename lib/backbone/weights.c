@@ -105,6 +105,48 @@ static int parse_payload(fb_weights *w, const char *path, const unsigned char *p
     return 0;
 }
 
+/* Checks the 64-byte header h (got bytes of it read) of a file of `size`
+ * bytes; 0 ok with the payload size in *psize. */
+static int check_header(const unsigned char *h, size_t got, uint64_t size, const char *path,
+                        uint64_t *psize_out, char *err, size_t errlen)
+{
+    if (got < 8 || memcmp(h, FB_WEIGHTS_MAGIC, 8) != 0)
+        return fail(err, errlen, "%s: not an fb weights file (bad magic); %s", path, FB_WEIGHTS_HINT);
+    if (got < FB_WEIGHTS_HEADER_SIZE)
+        return fail(err, errlen, "%s: truncated header; %s", path, FB_WEIGHTS_HINT);
+    uint32_t version = get_u32(h + 8), hsize = get_u32(h + 12);
+    uint64_t psize = get_u64(h + 16);
+    uint32_t ntensors = get_u32(h + 28), nlabels = get_u32(h + 32);
+    if (version != FB_WEIGHTS_VERSION)
+        return fail(err, errlen, "%s: weights file version %u, this fb reads version %d; %s",
+                    path, version, FB_WEIGHTS_VERSION, FB_WEIGHTS_HINT);
+    if (hsize != FB_WEIGHTS_HEADER_SIZE || ntensors == 0 || ntensors > 4096 || nlabels > 100000)
+        return fail(err, errlen, "%s: damaged header; %s", path, FB_WEIGHTS_HINT);
+    /* hsize + psize could wrap: compare without forming the sum */
+    if (size < hsize || psize != size - hsize)
+        return fail(err, errlen, "%s: size is %llu bytes, the header says %u + %llu (truncated or damaged); %s",
+                    path, (unsigned long long)size, hsize, (unsigned long long)psize, FB_WEIGHTS_HINT);
+    *psize_out = psize;
+    return 0;
+}
+
+/* Verifies the checksum and parses the table of the whole file in w->buf. */
+static int verify_loaded(fb_weights *w, const char *path, char *err, size_t errlen)
+{
+    const unsigned char *h = w->buf, *payload = h + FB_WEIGHTS_HEADER_SIZE;
+    size_t psize = w->size - FB_WEIGHTS_HEADER_SIZE;
+    uint32_t crc = get_u32(h + 24), ntensors = get_u32(h + 28), nlabels = get_u32(h + 32);
+    if (fb_weights_crc(payload, psize) != crc)
+        return fail(err, errlen, "%s: checksum mismatch (file damaged); %s", path, FB_WEIGHTS_HINT);
+    w->crc = crc;
+    snprintf(w->checksum, sizeof w->checksum, "%08x", crc);
+    memcpy(w->source, h + 36, 28);
+    w->source[28] = 0;
+    w->ntensors = (int)ntensors;
+    w->nlabels = (int)nlabels;
+    return parse_payload(w, path, payload, psize, (int)ntensors, (int)nlabels, err, errlen);
+}
+
 int fb_weights_load(fb_weights *w, const char *path, char *err, size_t errlen)
 {
     memset(w, 0, sizeof *w);
@@ -113,62 +155,46 @@ int fb_weights_load(fb_weights *w, const char *path, char *err, size_t errlen)
     unsigned char h[FB_WEIGHTS_HEADER_SIZE];
     size_t got = fread(h, 1, sizeof h, f);
     int rc = -1;
-    if (got < 8 || memcmp(h, FB_WEIGHTS_MAGIC, 8) != 0) {
-        fail(err, errlen, "%s: not an fb weights file (bad magic); %s", path, FB_WEIGHTS_HINT);
-        goto out;
-    }
-    if (got < sizeof h) {
-        fail(err, errlen, "%s: truncated header; %s", path, FB_WEIGHTS_HINT);
-        goto out;
-    }
-    uint32_t version = get_u32(h + 8), hsize = get_u32(h + 12);
-    uint64_t psize = get_u64(h + 16);
-    uint32_t crc = get_u32(h + 24), ntensors = get_u32(h + 28), nlabels = get_u32(h + 32);
-    if (version != FB_WEIGHTS_VERSION) {
-        fail(err, errlen, "%s: weights file version %u, this fb reads version %d; %s",
-             path, version, FB_WEIGHTS_VERSION, FB_WEIGHTS_HINT);
-        goto out;
-    }
-    if (hsize != FB_WEIGHTS_HEADER_SIZE || ntensors == 0 || ntensors > 4096 || nlabels > 100000) {
-        fail(err, errlen, "%s: damaged header; %s", path, FB_WEIGHTS_HINT);
-        goto out;
-    }
     /* The size read is the one the file system gives: a pipe, a FIFO or a
      * device has none, and the header's own numbers are not trusted until
-     * they match it (hsize + psize could wrap). */
+     * they match it. */
     struct stat st;
+    uint64_t psize;
     if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
         fail(err, errlen, "%s: not a regular file (a pipe or device cannot be a weights file); %s",
              path, FB_WEIGHTS_HINT);
         goto out;
     }
-    if ((uint64_t)st.st_size < hsize || psize != (uint64_t)st.st_size - hsize) {
-        fail(err, errlen, "%s: size is %lld bytes, the header says %u + %llu (truncated or damaged); %s",
-             path, (long long)st.st_size, hsize, (unsigned long long)psize, FB_WEIGHTS_HINT);
-        goto out;
-    }
+    if (check_header(h, got, (uint64_t)st.st_size, path, &psize, err, errlen)) goto out;
     w->size = (size_t)st.st_size;
     w->buf = aligned_alloc(ALIGN, align_up(w->size));
     if (!w->buf) { fail(err, errlen, "%s: out of memory", path); goto out; }
     memcpy(w->buf, h, sizeof h);
-    unsigned char *payload = (unsigned char *)w->buf + hsize;
+    unsigned char *payload = (unsigned char *)w->buf + FB_WEIGHTS_HEADER_SIZE;
     if (fread(payload, 1, psize, f) != psize) {
         fail(err, errlen, "%s: read error: %s", path, ferror(f) ? strerror(errno) : "file shrank");
         goto out;
     }
-    if (fb_weights_crc(payload, psize) != crc) {
-        fail(err, errlen, "%s: checksum mismatch (file damaged); %s", path, FB_WEIGHTS_HINT);
-        goto out;
-    }
-    w->crc = crc;
-    snprintf(w->checksum, sizeof w->checksum, "%08x", crc);
-    memcpy(w->source, h + 36, 28);
-    w->source[28] = 0;
-    w->ntensors = (int)ntensors;
-    w->nlabels = (int)nlabels;
-    rc = parse_payload(w, path, payload, psize, (int)ntensors, (int)nlabels, err, errlen);
+    rc = verify_loaded(w, path, err, errlen);
 out:
     fclose(f);
+    if (rc != 0) fb_weights_free(w);
+    return rc;
+}
+
+int fb_weights_parse(fb_weights *w, const char *name, const void *data, size_t len, char *err,
+                     size_t errlen)
+{
+    memset(w, 0, sizeof *w);
+    uint64_t psize;
+    if (check_header(data, len < FB_WEIGHTS_HEADER_SIZE ? len : FB_WEIGHTS_HEADER_SIZE, len, name,
+                     &psize, err, errlen))
+        return -1;
+    w->size = len;
+    w->buf = aligned_alloc(ALIGN, align_up(len));
+    if (!w->buf) return fail(err, errlen, "%s: out of memory", name);
+    memcpy(w->buf, data, len);
+    int rc = verify_loaded(w, name, err, errlen);
     if (rc != 0) fb_weights_free(w);
     return rc;
 }

@@ -6,6 +6,7 @@
 
 #include <cblas.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -107,6 +108,11 @@ void fb_dense_backward(float *dinp, float *dw, float *dbias, const float *dout,
  * L2 with the matching rows of w and the optimizer state). */
 static _Thread_local float *rows_buf;
 static _Thread_local size_t rows_cap;
+/* A thread's buffer is freed when the thread ends (fb_par_shutdown joins the
+ * pool's workers): the key's destructor holds it. */
+static pthread_key_t rows_key;
+static pthread_once_t rows_once = PTHREAD_ONCE_INIT;
+static void rows_key_init(void) { (void)pthread_key_create(&rows_key, free); }
 
 static void dense_backward_apply_part(void *ctx, int t, int nt)
 {
@@ -128,6 +134,8 @@ static void dense_backward_apply_part(void *ctx, int t, int nt)
         rows_cap = (size_t)rows * N;
         rows_buf = malloc(rows_cap * sizeof(float));
         if (!rows_buf) { rows_cap = 0; rows = 0; }
+        pthread_once(&rows_once, rows_key_init);
+        pthread_setspecific(rows_key, rows_buf);
     }
     for (int k = lo; rows && k < hi; k += rows) {
         int nr = hi - k < rows ? hi - k : rows;

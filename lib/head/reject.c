@@ -137,7 +137,7 @@ int fb_reject_distances(const fb_reject *r, const float *x, size_t n, double *di
 {
     float *q = malloc((n ? n : 1) * (size_t)r->d * sizeof *q);
     if (!q) return -1;
-    memcpy(q, x, n * (size_t)r->d * sizeof *q);
+    if (n) memcpy(q, x, n * (size_t)r->d * sizeof *q);   /* x may be NULL when n is 0 */
     for (size_t i = 0; i < n; i++) fb_reject_normalise(q + i * r->d, r->d);
     int rc = kth_distances(r, q, n, 0, NULL, NULL, dist);
     free(q);

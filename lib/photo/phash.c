@@ -51,17 +51,12 @@ uint64_t fb_phash_pixels(const double pixels[32 * 32])
 /* Side of the grayscale thumbnail every hash is computed from. */
 #define GRAY 128
 
-/* GRAYxGRAY grayscale doubles from an image file, EXIF orientation applied. */
-static int load_gray(const char *path, const char *format, double *out, char *err, size_t errlen)
+/* GRAYxGRAY grayscale doubles from a GRAYxGRAY thumbnail.  0 ok, -1 with
+ * the reason in libvips' error buffer. */
+static int gray_of_thumb(VipsImage *thumb, double *out)
 {
-    VipsImage *thumb = NULL, *flat = NULL, *gray = NULL, *dbl = NULL;
+    VipsImage *flat = NULL, *gray = NULL, *dbl = NULL;
     int rc = -1;
-    /* vips_thumbnail shrinks on load (fast for big JPEGs) and autorotates.
-     * Damaged data fails the file as in fb-prep (lib/photo/prep.c: for
-     * JPEG, a libjpeg warning), rather than hashing grey fill. */
-    VipsFailOn fail = strcmp(format, "jpeg") == 0 ? VIPS_FAIL_ON_WARNING : VIPS_FAIL_ON_ERROR;
-    if (vips_thumbnail(path, &thumb, GRAY, "height", GRAY, "size", VIPS_SIZE_FORCE,
-                       "fail_on", fail, NULL)) goto done;
     VipsImage *in = thumb;
     if (vips_image_hasalpha(in)) {
         /* Transparent areas count as white, the way most viewers show them. */
@@ -85,20 +80,42 @@ static int load_gray(const char *path, const char *format, double *out, char *er
     g_free(mem);
     rc = 0;
 done:
-    if (rc) {
-        const char *msg = vips_error_buffer();
-        snprintf(err, errlen, "%s", *msg ? msg : "cannot decode");
-        /* vips messages end in a newline; ours must not. */
-        size_t len = strlen(err);
-        while (len && (err[len - 1] == '\n' || err[len - 1] == ' ')) err[--len] = 0;
-        for (char *p = err; *p; p++) if (*p == '\n') *p = ' ';
-        vips_error_clear();
-    }
     if (dbl) g_object_unref(dbl);
     if (gray) g_object_unref(gray);
     if (flat) g_object_unref(flat);
-    if (thumb) g_object_unref(thumb);
     return rc;
+}
+
+/* Moves libvips' error text into err (one line) and clears it. */
+static int vips_failure(char *err, size_t errlen)
+{
+    const char *msg = vips_error_buffer();
+    snprintf(err, errlen, "%s", *msg ? msg : "cannot decode");
+    /* vips messages end in a newline; ours must not. */
+    size_t len = strlen(err);
+    while (len && (err[len - 1] == '\n' || err[len - 1] == ' ')) err[--len] = 0;
+    for (char *p = err; *p; p++) if (*p == '\n') *p = ' ';
+    vips_error_clear();
+    return -1;
+}
+
+/* GRAYxGRAY grayscale doubles from an image file (path) or from its bytes
+ * (data, len), EXIF orientation applied. */
+static int load_gray(const char *path, const void *data, size_t len, int jpeg, double *out, char *err,
+                     size_t errlen)
+{
+    VipsImage *thumb = NULL;
+    /* vips_thumbnail shrinks on load (fast for big JPEGs) and autorotates.
+     * Damaged data fails the file as in fb-prep (lib/photo/prep.c: for
+     * JPEG, a libjpeg warning), rather than hashing grey fill. */
+    VipsFailOn fail = jpeg ? VIPS_FAIL_ON_WARNING : VIPS_FAIL_ON_ERROR;
+    int bad = path ? vips_thumbnail(path, &thumb, GRAY, "height", GRAY, "size", VIPS_SIZE_FORCE,
+                                    "fail_on", fail, NULL)
+                   : vips_thumbnail_buffer((void *)data, len, &thumb, GRAY, "height", GRAY, "size",
+                                           VIPS_SIZE_FORCE, "fail_on", fail, NULL);
+    if (!bad) bad = gray_of_thumb(thumb, out);
+    if (thumb) g_object_unref(thumb);
+    return bad ? vips_failure(err, errlen) : 0;
 }
 
 /* Weights of source pixels [k, k+1) covering [a, a + len): area averaging. */
@@ -178,6 +195,17 @@ static int check_pixels(const char *path, char *err, size_t errlen)
     return pixels > FB_PHOTO_MAX_PIXELS ? -1 : 0;
 }
 
+static int hash_gray(const char *path, const void *data, size_t len, int jpeg, fb_phash *hash, char *err,
+                     size_t errlen)
+{
+    double *gray = malloc(GRAY * GRAY * sizeof *gray);
+    if (!gray) { snprintf(err, errlen, "out of memory"); return -1; }
+    int rc = load_gray(path, data, len, jpeg, gray, err, errlen);
+    if (rc == 0) fb_phash_from_gray128(gray, hash);
+    free(gray);
+    return rc;
+}
+
 int fb_phash_file(const char *path, fb_phash *hash, char *err, size_t errlen)
 {
     vips_error_clear();   /* an earlier file's messages are not this one's */
@@ -187,12 +215,18 @@ int fb_phash_file(const char *path, fb_phash *hash, char *err, size_t errlen)
         return -1;
     }
     if (check_pixels(path, err, errlen) != 0) return -1;
-    double *gray = malloc(GRAY * GRAY * sizeof *gray);
-    if (!gray) { snprintf(err, errlen, "out of memory"); return -1; }
-    int rc = load_gray(path, format, gray, err, errlen);
-    if (rc == 0) fb_phash_from_gray128(gray, hash);
-    free(gray);
-    return rc;
+    return hash_gray(path, NULL, 0, strcmp(format, "jpeg") == 0, hash, err, errlen);
+}
+
+int fb_phash_buffer(const void *data, size_t len, fb_phash *hash, char *err, size_t errlen)
+{
+    vips_error_clear();
+    fb_image_format f = fb_prep_sniff(data, len);
+    if (!fb_prep_format_accepted(f)) {
+        snprintf(err, errlen, "not an image fb can read");
+        return -1;
+    }
+    return hash_gray(NULL, data, len, f == FB_FMT_JPEG, hash, err, errlen);
 }
 
 int fb_phash_near(const fb_phash *a, const fb_phash *b, int maxdist)

@@ -38,11 +38,13 @@ static VipsImage *cell(const fb_sheet_item *it, int tile)
         t[0] = vips_image_new_from_memory(it->rgb, (size_t)it->w * it->h * 3, it->w, it->h, 3,
                                           VIPS_FORMAT_UCHAR);
         double scale = (double)tile / (it->w > it->h ? it->w : it->h);
-        if (!t[0] || vips_resize(t[0], &t[1], scale, "kernel", VIPS_KERNEL_LINEAR, NULL) ||
-            vips_gravity(t[1], &t[2], VIPS_COMPASS_DIRECTION_CENTRE, tile, tile,
-                         "extend", VIPS_EXTEND_BACKGROUND,
-                         "background", vips_array_double_new(white, 3), NULL))
-            goto fail;
+        /* The option takes its own reference to the array: ours is dropped. */
+        VipsArrayDouble *bg = vips_array_double_new(white, 3);
+        int bad = !t[0] || vips_resize(t[0], &t[1], scale, "kernel", VIPS_KERNEL_LINEAR, NULL) ||
+                  vips_gravity(t[1], &t[2], VIPS_COMPASS_DIRECTION_CENTRE, tile, tile,
+                               "extend", VIPS_EXTEND_BACKGROUND, "background", bg, NULL);
+        vips_area_unref(VIPS_AREA(bg));
+        if (bad) goto fail;
         pic = t[2];
     } else {
         /* no picture: grey with its caption; no caption either: a blank cell */
@@ -95,9 +97,11 @@ int fb_sheet_write(const fb_sheet_item *items, size_t n, int columns, int tile, 
     for (size_t i = 0; i < n; i++)
         if (!(cells[i] = cell(&items[i], tile))) goto vips_fail;
     double white[3] = { 255, 255, 255 };
-    if (vips_arrayjoin(cells, &sheet, (int)n, "across", columns < (int)n ? columns : (int)n,
-                       "shim", 8, "background", vips_array_double_new(white, 3), NULL))
-        goto vips_fail;
+    VipsArrayDouble *bg = vips_array_double_new(white, 3);
+    int joined = vips_arrayjoin(cells, &sheet, (int)n, "across", columns < (int)n ? columns : (int)n,
+                                "shim", 8, "background", bg, NULL) == 0;
+    vips_area_unref(VIPS_AREA(bg));
+    if (!joined) goto vips_fail;
     VipsImage *framed;
     if (vips_embed(sheet, &framed, 8, 8, sheet->Xsize + 16, sheet->Ysize + 16,
                    "extend", VIPS_EXTEND_WHITE, NULL))

@@ -90,5 +90,9 @@ int main(int argc, char **argv)
     if (r2 ? fb_reader_next(r2, &rec2) != 0 : fread(want, 1, 1, raw) != 0)
         fb_die(1, "%s: more records than the stream", argv[2]);
     printf("records %lu max_abs_diff %.3g argmax_agree %lu min_cosine %.6f\n", records, maxdiff, agree, mincos);
+    free(want);
+    fb_reader_close(r);
+    if (r2) fb_reader_close(r2);
+    if (raw) fclose(raw);
     return 0;
 }

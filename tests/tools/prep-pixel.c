@@ -27,13 +27,16 @@ int main(int argc, char **argv)
             long x = atol(argv[a]), y = atol(argv[a + 1]);
             if (h->rank != 3 || x < 0 || y < 0 || x >= h->dims[1] || y >= h->dims[0]) {
                 fprintf(stderr, "prep-pixel: point %ld,%ld outside the record\n", x, y);
+                fb_reader_close(r);
                 return 1;
             }
             const unsigned char *p = px + ((size_t)y * h->dims[1] + x) * 3;
             printf("%u %u %u\n", p[0], p[1], p[2]);
         }
+        fb_reader_close(r);
         return 0;
     }
     fprintf(stderr, "prep-pixel: %s\n", rc < 0 ? fb_reader_error(r) : "no such record");
+    fb_reader_close(r);
     return 1;
 }

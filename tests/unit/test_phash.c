@@ -138,6 +138,21 @@ static void test_jpeg_quality_tables(void)
     CHECK(q >= 77 && q <= 80, "a nearby custom table reads as about 80 (got %d)", q);
 }
 
+/* The whole file in memory (malloc'd), or NULL. */
+static char *slurp(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    char *buf = NULL;
+    if (fseek(f, 0, SEEK_END) == 0 && (*len = (size_t)ftell(f)) > 0 && fseek(f, 0, SEEK_SET) == 0 &&
+        (buf = malloc(*len)) && fread(buf, 1, *len, f) != *len) {
+        free(buf);
+        buf = NULL;
+    }
+    fclose(f);
+    return buf;
+}
+
 static void test_files(void)
 {
     char dir[] = "/tmp/fb-phash-XXXXXX";
@@ -154,6 +169,24 @@ static void test_files(void)
         int got = fb_jpeg_quality(path);
         CHECK(got == qualities[i], "libjpeg Q=%d file reads as %d", qualities[i], got);
     }
+    /* The same file's bytes, through the FILE and memory entry points (the
+     * fuzz targets' way in), give the same answers as the path. */
+    size_t len = 0;
+    char *bytes = slurp(path, &len);
+    FILE *mem = bytes ? fmemopen(bytes, len, "rb") : NULL;
+    CHECK(mem && fb_jpeg_quality_stream(mem) == 95, "quality from a FILE at the file's start");
+    if (mem) fclose(mem);
+    fb_phash from_path, from_bytes;
+    char why[256] = "";
+    CHECK(fb_phash_file(path, &from_path, why, sizeof why) == 0 && bytes &&
+          fb_phash_buffer(bytes, len, &from_bytes, why, sizeof why) == 0 &&
+          memcmp(&from_path, &from_bytes, sizeof from_path) == 0,
+          "pHash of the bytes in memory is the file's (%s)", why[0] ? why : "ok");
+    CHECK(bytes && fb_phash_buffer(bytes, 100, &from_bytes, why, sizeof why) == -1 && why[0] &&
+          !strchr(why, '\n'), "a JPEG cut to 100 bytes is refused with one line (\"%s\")", why);
+    CHECK(fb_phash_buffer("hello", 5, &from_bytes, why, sizeof why) == -1 &&
+          strstr(why, "not an image"), "text in memory is not an image (\"%s\")", why);
+    free(bytes);
     snprintf(path, sizeof path, "%s/n.png", dir);
     vips_pngsave(u8, path, NULL);
     CHECK(fb_jpeg_quality(path) == -1, "a PNG has no JPEG quality");

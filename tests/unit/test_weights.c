@@ -124,6 +124,29 @@ static void test_convert_and_load(void)
     const fb_conv_params *fc = fb_weights_find_tensor(&w, "fc1000");
     CHECK(fc && fc->cin == 2 && fc->cout == 3 && fc->w[5] == fc_k[5] && fc->b[2] == fc_b[2],
           "dense layer kept as is (no BatchNorm after it)");
+    /* The same file's bytes through fb_weights_parse (the fuzz target's way
+     * in): the same tensors; one byte changed is a checksum mismatch. */
+    FILE *f = fopen(path_out, "rb");
+    unsigned char *bytes = malloc(w.size);
+    int read_ok = f && bytes && fread(bytes, 1, w.size, f) == w.size;
+    if (f) fclose(f);
+    fb_weights m;
+    rc = read_ok ? fb_weights_parse(&m, "memory", bytes, w.size, err, sizeof err) : -1;
+    CHECK(rc == 0 && m.ntensors == w.ntensors && m.nlabels == w.nlabels && m.crc == w.crc &&
+          memcmp(m.tensors[0].w, w.tensors[0].w, 294 * sizeof(float)) == 0 &&
+          strcmp(m.labels[2], w.labels[2]) == 0,
+          "the file's bytes in memory parse as the file does (%s)", rc ? err : "ok");
+    if (rc == 0) fb_weights_free(&m);
+    if (read_ok) {
+        bytes[w.size - 100] ^= 1;
+        rc = fb_weights_parse(&m, "memory", bytes, w.size, err, sizeof err);
+        CHECK(rc == -1 && strstr(err, "memory: checksum mismatch"), "a changed byte in memory: \"%s\"", err);
+        rc = fb_weights_parse(&m, "memory", bytes, 40, err, sizeof err);
+        CHECK(rc == -1 && strstr(err, "truncated header"), "40 bytes: \"%s\"", err);
+        rc = fb_weights_parse(&m, "memory", bytes, w.size - 1, err, sizeof err);
+        CHECK(rc == -1 && strstr(err, "the header says"), "one byte short: \"%s\"", err);
+    }
+    free(bytes);
     fb_resnet net;
     rc = fb_resnet_init(&net, &w, err, sizeof err);
     CHECK(rc == -1 && strstr(err, "conv1") && strstr(err, "expected"), "not a ResNet50: init names the mismatched layer (\"%s\")", err);
