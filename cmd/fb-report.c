@@ -235,7 +235,7 @@ int main(int argc, char **argv)
     if (st.changed)
         fb_warn("%zu %s other features now than the stream holds: changed since?", st.changed,
                 fb_plural(st.changed, "photo gives", "photos give"));
-    if (o.heatmaps && st.heatmap_note[0]) fb_warn("no heatmaps: %s", st.heatmap_note);
+    if (o.heatmaps && st.heatmap_note[0]) fb_warn("%s", st.heatmap_note);
 
     free((char *)r.audit_json);
     if (o.history) fb_history_free(&hist);

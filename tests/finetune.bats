@@ -126,3 +126,18 @@ setup() {
     [ "$(wc -l < "$T/h.tsv")" -eq 5 ]
     awk -F'\t' 'NR > 2 && !($2 < prev) { bad = 1 } NR > 1 { prev = $2 } END { exit bad }' "$T/h.tsv"
 }
+
+@test "fb-report on a fine-tuned head: scores its stage-4 maps, draws no heatmap of the untuned stage 5" {
+    cd "$T"
+    for i in 1 2; do
+        prep-mkimg solid:200,$((i * 40)),30 64x48 cat$i.jpg
+        prep-mkimg solid:30,$((i * 40)),200 64x48 dog$i.jpg
+    done
+    printf 'cat\tcat1.jpg\ncat\tcat2.jpg\ndog\tdog1.jpg\ndog\tdog2.jpg\n' | fb-prep | fb-feat --layer stage4 > p.s4
+    # (the head was trained on fixture images without fb-prep's provenance: --force)
+    run fb-report --force -o r.html "$d/ft.bin" p.s4
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"no heatmaps: the head carries its own fine-tuned stage 5"* ]]
+    [[ "$output" != *"no heatmaps: no heatmaps"* ]]
+    grep -q "fine-tuned stage 5" r.html
+}

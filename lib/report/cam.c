@@ -131,6 +131,13 @@ int fb_cam_logits_grad(const fb_head *h, const float *x, int c, float *logits, f
 
 int fb_cam_check_head(const fb_head *h, const float *x, const float *probs, char *err, size_t errlen)
 {
+    /* The map comes from the backbone's own stage 5; a fine-tuned head has
+     * another, and a heatmap of the untuned one would show the wrong net. */
+    if (h->stage5.params) {
+        snprintf(err, errlen, "the head carries its own fine-tuned stage 5 (fb-train --fine-tune); "
+                 "heatmaps are drawn for heads on the backbone's stage 5 only");
+        return -1;
+    }
     float *logits = malloc((size_t)h->nclasses * sizeof *logits);
     float *grad = malloc((size_t)h->in_dim * sizeof *grad);
     if (!logits || !grad) {

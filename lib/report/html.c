@@ -168,13 +168,13 @@ static int draw_heatmaps(const fb_report_opts *o, plan *p, const fb_prep_opts *s
                          fb_report_stats *st)
 {
     if (!o->spatial) {
-        snprintf(st->heatmap_note, sizeof st->heatmap_note, "%s",
-                 o->no_heatmaps ? o->no_heatmaps : "heatmaps were not asked for");
+        snprintf(st->heatmap_note, sizeof st->heatmap_note, "no heatmaps: %s",
+                 o->no_heatmaps ? o->no_heatmaps : "not asked for");
         return 0;
     }
     if (seen->size != 224 || o->ds->dim != FB_CAM_CHANNELS) {
         snprintf(st->heatmap_note, sizeof st->heatmap_note,
-                 "heatmaps need ResNet50 features of 224x224 images");
+                 "no heatmaps: they need ResNet50 features of 224x224 images");
         return 0;
     }
     char why[256];
