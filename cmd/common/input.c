@@ -177,22 +177,37 @@ static int sniff_kind(char *buf, size_t len)
  * than tab, line feed and carriage return. */
 static int binary_byte(unsigned char b) { return b < 0x20 && b != '\t' && b != '\n' && b != '\r'; }
 
+/* What makes the first bytes of a list not text: a message in msg, or 0. */
+static int not_text(const char *buf, size_t len, const char *name, const char *what, char *msg, size_t msglen)
+{
+    static const unsigned char magic[] = { 0x89, 'F', 'B', 'T' };
+    if (len >= sizeof magic && memcmp(buf, magic, sizeof magic) == 0) {
+        int k = sniff_kind((char *)buf, len);
+        if (k < 0) snprintf(msg, msglen, "%s is an fb stream, not %s; fb-info tells what it holds", name, what);
+        else snprintf(msg, msglen, "%s is an fb stream of %s, not %s; it goes to %s", name,
+                      fb_stream_kind_name((fb_stream_kind)k), what, fb_stream_kind_reader((fb_stream_kind)k));
+        return 1;
+    }
+    for (size_t i = 0; i < len; i++)
+        if (binary_byte((unsigned char)buf[i])) {
+            snprintf(msg, msglen, "%s is binary data (byte %zu is 0x%02x), not %s", name, i,
+                     (unsigned char)buf[i], what);
+            return 1;
+        }
+    return 0;
+}
+
 FILE *fb_input_text(FILE *f, const char *name, const char *what)
 {
-    chain *c = fb_xcalloc(1, sizeof *c);
-    c->prefix = fb_xmalloc(SNIFF);
-    c->plen = fread(c->prefix, 1, SNIFF, f);
-    static const unsigned char magic[] = { 0x89, 'F', 'B', 'T' };
-    if (c->plen >= sizeof magic && memcmp(c->prefix, magic, sizeof magic) == 0) {
-        int k = sniff_kind(c->prefix, c->plen);
-        if (k < 0) fb_die(FB_EXIT_FAILURE, "%s is an fb stream, not %s; fb-info tells what it holds", name, what);
-        fb_die(FB_EXIT_FAILURE, "%s is an fb stream of %s, not %s; it goes to %s", name,
-               fb_stream_kind_name((fb_stream_kind)k), what, fb_stream_kind_reader((fb_stream_kind)k));
+    char *prefix = fb_xmalloc(SNIFF), msg[1024];
+    size_t plen = fread(prefix, 1, SNIFF, f);
+    if (not_text(prefix, plen, name, what, msg, sizeof msg)) {
+        free(prefix);   /* nothing left behind for a leak checker */
+        fb_die(FB_EXIT_FAILURE, "%s", msg);
     }
-    for (size_t i = 0; i < c->plen; i++)
-        if (binary_byte((unsigned char)c->prefix[i]))
-            fb_die(FB_EXIT_FAILURE, "%s is binary data (byte %zu is 0x%02x), not %s", name, i,
-                   (unsigned char)c->prefix[i], what);
+    chain *c = fb_xcalloc(1, sizeof *c);
+    c->prefix = prefix;
+    c->plen = plen;
     c->files = fb_xmalloc(sizeof *c->files);
     c->files[0] = f;
     c->n = 1;
