@@ -2,6 +2,7 @@
  * of it (fb/head.h). */
 #include "fb/head.h"
 #include "fb/stream.h"
+#include "model.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -19,7 +20,7 @@ void fb_featset_free(fb_featset *ds)
     memset(ds, 0, sizeof *ds);
 }
 
-static int dataset_grow(fb_featset *ds)
+int fb_featset_grow(fb_featset *ds)
 {
     size_t cap = ds->cap ? ds->cap * 2 : 256;
     float *x = realloc(ds->x, cap * ds->dim * sizeof(float));
@@ -75,7 +76,7 @@ int fb_featset_read_from(fb_featset *ds, fb_reader *r, const char *name, char *e
     fb_record rec;
     int rc;
     while ((rc = fb_reader_next(r, &rec)) == 1) {
-        if (ds->n == ds->cap && dataset_grow(ds) != 0) {
+        if (ds->n == ds->cap && fb_featset_grow(ds) != 0) {
             snprintf(err, errlen, "%s: out of memory after %zu records", name, ds->n);
             rc = -1;
             break;

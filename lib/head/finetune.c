@@ -53,19 +53,7 @@ int fb_maps_streamed(const fb_maps *m) { return m->x == NULL; }
 /* Appends one record's id, label and group to ds (x grows by ds->dim). */
 static int featset_append(fb_featset *ds, const fb_record *rec)
 {
-    if (ds->n == ds->cap) {
-        size_t cap = ds->cap ? ds->cap * 2 : 256;
-        float *x = realloc(ds->x, cap * ds->dim * sizeof(float));
-        if (x) ds->x = x;
-        int *y = realloc(ds->y, cap * sizeof(int));
-        if (y) ds->y = y;
-        char **ids = realloc(ds->ids, cap * sizeof(char *));
-        if (ids) ds->ids = ids;
-        uint32_t *g = realloc(ds->group, cap * sizeof *g);
-        if (g) ds->group = g;
-        if (!x || !y || !ids || !g) return -1;
-        ds->cap = cap;
-    }
+    if (ds->n == ds->cap && fb_featset_grow(ds) != 0) return -1;
     if (!(ds->ids[ds->n] = strdup(rec->id ? rec->id : ""))) return -1;
     ds->y[ds->n] = rec->label;
     ds->group[ds->n] = rec->group;

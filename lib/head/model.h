@@ -57,4 +57,9 @@ void fb_head_predict(fb_head *h, fb_head_work *w, const float *x, size_t n, floa
  * fb_head_note_solve. */
 int fb_head_take_notes(fb_head *h, char *notes, int bad);
 
+/* Doubles the room of a feature set (x, y, ids, group) before an append:
+ * the one growth rule for features read and for stage-4 maps' features.
+ * 0 ok, -1 out of memory (ds unchanged where a realloc failed). */
+int fb_featset_grow(fb_featset *ds);
+
 #endif
