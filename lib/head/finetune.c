@@ -508,19 +508,7 @@ int fb_head_note_finetune(fb_head *h, const fb_finetune_opts *o, const char *cla
     NOTE("batch", "%d", o->batch);
     NOTE("epochs", "%d", o->epochs);
     NOTE("epochs_run", "%d", res->epochs_run);
-    NOTE("class_weight", "%s", class_weight ? class_weight : "none");
-    char normstr[64];
-    fb_norm_string(h->norm, normstr, sizeof normstr);
-    NOTE("norm", "%s", normstr);
-    NOTE("seed", "%llu", (unsigned long long)o->seed);
-    NOTE("train_records", "%zu", n);
-    NOTE("train_loss", "%.6f", res->train_loss);
-    NOTE("train_accuracy", "%.6f", res->train_acc);
-    if (nv) {
-        NOTE("val_records", "%zu", nv);
-        NOTE("best_epoch", "%d", res->best_epoch);
-        NOTE("val_loss", "%.6f", res->best_val_loss);
-    }
 #undef NOTE
+    bad |= fb_head_note_result(&notes, h, class_weight, o->seed, res, n, nv);
     return fb_head_take_notes(h, notes, bad);
 }

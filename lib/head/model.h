@@ -56,6 +56,11 @@ void fb_head_predict(fb_head *h, fb_head_work *w, const float *x, size_t n, floa
  * h->training and 0 is returned.  One end for fb_head_note_training and
  * fb_head_note_solve. */
 int fb_head_take_notes(fb_head *h, char *notes, int bad);
+/* The notes every epoch-trained head ends with (class weights, norm, seed,
+ * records, final and best losses), appended to *notes; nonzero when a set
+ * failed.  Shared by fb_head_note_training and fb_head_note_finetune. */
+int fb_head_note_result(char **notes, const fb_head *h, const char *class_weight, uint64_t seed,
+                        const fb_train_result *res, size_t n, size_t nv);
 
 /* Doubles the room of a feature set (x, y, ids, group) before an append:
  * the one growth rule for features read and for stage-4 maps' features.

@@ -234,11 +234,22 @@ int fb_head_note_training(fb_head *h, const fb_train_opts *o, const char *class_
     NOTE("epochs", "%d", o->epochs);
     NOTE("epochs_run", "%d", res->epochs_run);
     NOTE("weight_decay", "%g", o->weight_decay);
+#undef NOTE
+    bad |= fb_head_note_result(&notes, h, class_weight, o->seed, res, n, nv);
+    return fb_head_take_notes(h, notes, bad);
+}
+
+int fb_head_note_result(char **notes, const fb_head *h, const char *class_weight, uint64_t seed,
+                        const fb_train_result *res, size_t n, size_t nv)
+{
+    char buf[300];
+    int bad = 0;
+#define NOTE(key, fmt, val) do { snprintf(buf, sizeof buf, fmt, val); bad |= fb_prov_set(notes, key, buf); } while (0)
     NOTE("class_weight", "%s", class_weight ? class_weight : "none");
     char normstr[64];
     fb_norm_string(h->norm, normstr, sizeof normstr);
     NOTE("norm", "%s", normstr);
-    NOTE("seed", "%llu", (unsigned long long)o->seed);
+    NOTE("seed", "%llu", (unsigned long long)seed);
     NOTE("train_records", "%zu", n);
     NOTE("train_loss", "%.6f", res->train_loss);
     NOTE("train_accuracy", "%.6f", res->train_acc);
@@ -248,7 +259,7 @@ int fb_head_note_training(fb_head *h, const fb_train_opts *o, const char *class_
         NOTE("val_loss", "%.6f", res->best_val_loss);
     }
 #undef NOTE
-    return fb_head_take_notes(h, notes, bad);
+    return bad;
 }
 
 int fb_head_take_notes(fb_head *h, char *notes, int bad)
