@@ -130,7 +130,7 @@ images() {  # images N [fbt-make options...] > stream
     run env FB_WEIGHTS="$tmp/none.fbw" fb-feat < "$tmp/in.fbt"
     [ "$status" -eq 1 ]
     [[ "$output" == *"$tmp/none.fbw"* && "$output" == *"make weights"* ]]
-    head -c 1000000 "${FB_WEIGHTS:-$FB_ROOT/build/share/fb/resnet50.fbw}" > "$tmp/short.fbw"
+    head -c 1000000 "${FB_WEIGHTS:-$FB_BUILD/share/fb/resnet50.fbw}" > "$tmp/short.fbw"
     run fb-feat -w "$tmp/short.fbw" < "$tmp/in.fbt"
     [ "$status" -eq 1 ]
     [[ "$output" == *"short.fbw"*"truncated or damaged"*"make weights"* ]]
@@ -139,7 +139,7 @@ images() {  # images N [fbt-make options...] > stream
 }
 
 @test "fb-weights check accepts the built weights" {
-    run fb-weights check "${FB_WEIGHTS:-$FB_ROOT/build/share/fb/resnet50.fbw}"
+    run fb-weights check "${FB_WEIGHTS:-$FB_BUILD/share/fb/resnet50.fbw}"
     [ "$status" -eq 0 ]
     [[ "$output" == *"tensors	54"* ]]
     [[ "$output" == *"labels	1000"* ]]

@@ -8,7 +8,7 @@
 load helpers
 
 setup_file() {
-    [ -f "${FB_WEIGHTS:-$FB_ROOT/build/share/fb/resnet50.fbw}" ] || return 0
+    [ -f "${FB_WEIGHTS:-$FB_BUILD/share/fb/resnet50.fbw}" ] || return 0
     d="$BATS_FILE_TMPDIR"
     fbt-make -t u8 -d 224x224x3 -n 8 -C cat,dog -s 21 > "$d/train.img"
     fbt-make -t u8 -d 224x224x3 -n 4 -C cat,dog -s 22 > "$d/val.img"

@@ -20,7 +20,7 @@ shared_data_or_skip() {
 
 # Skip unless the ResNet50 weights were built (`make weights`).
 weights_or_skip() {
-    [ -f "${FB_WEIGHTS:-$FB_ROOT/build/share/fb/resnet50.fbw}" ] ||
+    [ -f "${FB_WEIGHTS:-$FB_BUILD/share/fb/resnet50.fbw}" ] ||
         skip "no ResNet50 weights; run 'make weights'"
 }
 

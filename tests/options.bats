@@ -196,7 +196,7 @@ TOOLS="fb-audit fb-eval fb-export fb-feat fb-info fb-plot fb-predict fb-prep fb-
 @test "every tool reading stdin: SIGINT is 130, SIGTERM 143, each with a message" {
     local cmd sig want pid st i feat=
     # fb-feat loads its weights first: with none it stops before reading
-    [ -f "${FB_WEIGHTS:-$FB_ROOT/build/share/fb/resnet50.fbw}" ] && feat="fb-feat"
+    [ -f "${FB_WEIGHTS:-$FB_BUILD/share/fb/resnet50.fbw}" ] && feat="fb-feat"
     for sig in INT TERM; do
         [ $sig = INT ] && want="130 interrupted" || want="143 terminated"
         while IFS= read -r cmd; do

@@ -9,7 +9,7 @@ load helpers
 # hidden layer trained on them for a few epochs (a training history; Grad-CAM), and a test stream of some of them with two labels
 # swapped (sure mistakes) and one photo that is gone by report time.
 setup_file() {
-    [ -f "${FB_WEIGHTS:-$FB_ROOT/build/share/fb/resnet50.fbw}" ] || return 0
+    [ -f "${FB_WEIGHTS:-$FB_BUILD/share/fb/resnet50.fbw}" ] || return 0
     cd "$BATS_FILE_TMPDIR"
     mkdir -p photos/warm photos/cool
     for i in $(seq 0 9); do

@@ -105,9 +105,7 @@ int main(void)
     const char *shared = getenv("FB_SHARED");
     if (shared && *shared) snprintf(ref, sizeof ref, "%s/reference", shared);
     else snprintf(ref, sizeof ref, "%s/../shared/reference", root);
-    const char *wenv = getenv("FB_WEIGHTS");
-    if (wenv && *wenv) snprintf(weights_path, sizeof weights_path, "%s", wenv);
-    else snprintf(weights_path, sizeof weights_path, "%s/build/share/fb/resnet50.fbw", root);
+    check_weights_path(weights_path, sizeof weights_path);
     snprintf(path, sizeof path, "%s/inputs.u8", ref);
     if (access(path, R_OK) != 0) SKIP_ALL("no reference tensors at %s", ref);
     if (access(weights_path, R_OK) != 0) SKIP_ALL("no weights at %s; run `make weights`", weights_path);

@@ -55,9 +55,7 @@ static double mean_vs_features(const float *A, const float *features, int n, dou
 int main(void)
 {
     char path[PATH_MAX + 64], err[512];
-    const char *env = getenv("FB_WEIGHTS");
-    if (env && *env) snprintf(path, sizeof path, "%s", env);
-    else snprintf(path, sizeof path, "build/share/fb/resnet50.fbw");
+    check_weights_path(path, sizeof path);
     if (access(path, R_OK) != 0) SKIP_ALL("no weights at %s; run `make weights`", path);
     fb_weights w;
     fb_resnet net;

@@ -2,7 +2,7 @@
  * implementation (TensorFlow.js running the same Keras model): 105 images,
  * features within 1e-4, probabilities within 1e-5, the same top-1.
  * Needs ${FB_SHARED:-<repo>/../shared}/reference and the weights file
- * (${FB_WEIGHTS:-<repo>/build/share/fb/resnet50.fbw}); skips without them. */
+ * (check_weights_path: $FB_WEIGHTS or this build's); skips without them. */
 #include "check.h"
 #include "common/common.h"
 #include "backbone/kern.h"
@@ -83,9 +83,7 @@ int main(int argc, char **argv)
     const char *shared = getenv("FB_SHARED");
     if (shared && *shared) snprintf(ref, sizeof ref, "%s/reference", shared);
     else snprintf(ref, sizeof ref, "%s/../shared/reference", root);
-    const char *wenv = getenv("FB_WEIGHTS");
-    if (wenv && *wenv) snprintf(weights_path, sizeof weights_path, "%s", wenv);
-    else snprintf(weights_path, sizeof weights_path, "%s/build/share/fb/resnet50.fbw", root);
+    check_weights_path(weights_path, sizeof weights_path);
 
     snprintf(path, sizeof path, "%s/inputs.u8", ref);
     if (access(path, R_OK) != 0) SKIP_ALL("no reference tensors at %s", ref);

@@ -48,9 +48,7 @@ static double max_abs(const float *a, size_t n)
 int main(void)
 {
     char path[PATH_MAX + 64], err[512];
-    const char *env = getenv("FB_WEIGHTS");
-    if (env && *env) snprintf(path, sizeof path, "%s", env);
-    else snprintf(path, sizeof path, "build/share/fb/resnet50.fbw");
+    check_weights_path(path, sizeof path);
     if (access(path, R_OK) != 0) SKIP_ALL("no weights at %s; run `make weights`", path);
     fb_weights w;
     fb_resnet net;
