@@ -33,7 +33,7 @@ load helpers
 
 @test "every tool's --help names the options its man page documents" {
     checked=0
-    for t in "$FB_ROOT"/build/bin/fb-*; do
+    for t in "$FB_BUILD"/bin/fb-*; do
         name=$(basename "$t")
         help=$("$t" --help)
         # Long options in the man page's OPTIONS section, as groff writes them.
