@@ -3,6 +3,7 @@
 #include "common/common.h"
 #include "common/input.h"
 #include "common/photo_stream.h"
+#include "fb/core.h"
 #include "fb/dataset.h"
 #include "fb/photo.h"
 #include "fb/stream.h"
@@ -106,6 +107,19 @@ static int write_photo(run_state *s, const fb_list_entry *in, int32_t label, con
     return 0;
 }
 
+/* A file that is not a photo but an fb stream (fb-prep images.fbt): says
+ * which tool reads it, as the guard of the list on stdin does.  Reads the
+ * first bytes of a regular file only (nothing is decoded here). */
+static int stream_note(const char *path, char *msg, size_t len)
+{
+    char why[256], head[4096];
+    FILE *f = fb_open_regular(path, why, sizeof why);
+    if (!f) return 0;
+    size_t n = fread(head, 1, sizeof head, f);
+    fclose(f);
+    return fb_input_stream_note(head, n, path, "a photo", msg, len);
+}
+
 static int sink(void *ctx, size_t i, const uint8_t *pixels, const char *reason)
 {
     run_state *s = ctx;
@@ -113,7 +127,9 @@ static int sink(void *ctx, size_t i, const uint8_t *pixels, const char *reason)
     fb_progress_update(&s->progress, i + 1, s->inputs->n);
     if (!pixels) {
         if (s->progress.enabled) fputc('\n', stderr);
-        fb_warn("%s: %s", in->path, reason);
+        char note[1024];
+        if (stream_note(in->path, note, sizeof note)) fb_warn("%s", note);
+        else fb_warn("%s: %s", in->path, reason);
         s->failed++;
         return s->o->strict;
     }

@@ -129,3 +129,12 @@ huge_gif() {
     for s in train val test; do cmp out1/$s.tsv out2/$s.tsv; done
 }
 
+@test "fb-prep: an fb stream given as a photo says it is one and which tool reads it" {
+    prep-mkimg solid:1,2,3 20x20 a.png
+    fb-prep -o images.fbt a.png
+    run fb-prep images.fbt a.png -o out.fbt
+    echo "$output"
+    [ "$status" -eq 1 ]
+    [[ "$output" == *"fb-prep: images.fbt is an fb stream of images, not a photo; it goes to fb-feat"* ]]
+    [ "$(fb-info -c out.fbt)" -eq 1 ]
+}
