@@ -3,8 +3,10 @@
  *
  *   - THE loader allowlist: which formats fb opens (by their first bytes,
  *     never by name) and which libvips loaders may ever run;
- *   - libvips set-up, for the tools that hash (fb-split, fb-audit) and for
- *     fb-prep's decoder processes;
+ *   - libvips set-up, for the decoder processes of the tools that hash
+ *     (fb-split, fb-audit) and of fb-prep;
+ *   - decoder processes: any per-file job run in child processes that are
+ *     killed and replaced when a file hangs or crashes them;
  *   - fb-prep's pipeline: sniff, decode, orient, colour-convert and resize
  *     one photo into size×size×3 uint8 RGB (HWC), and a pool of decoder
  *     processes that does this for many files in input order;
@@ -102,8 +104,8 @@ const char *fb_prep_accepted_list(void);
 const char *fb_photo_format(const char *path);
 
 /* ---- libvips set-up ---- */
-/* For the tools that read photos in their own process (fb-split,
- * fb-audit): starts libvips, blocks every loader but the allowed ones,
+/* For fb-split's and fb-audit's decoder processes (and fb-audit's contact
+ * sheet, drawn after its decoders are done): starts libvips, blocks every loader but the allowed ones,
  * turns the operation cache off and keeps libvips warnings (which name no
  * file) off stderr.  0 ok, -1 with a message in err. */
 int  fb_photo_vips_start(const char *argv0, char *err, size_t errlen);
