@@ -19,8 +19,8 @@
 #define STR(x) STR_(x)
 
 static const char usage[] =
-    "usage: fb-audit [--json] [-f FEATURES.fbt] [-d BITS] [-c COS] [-s SEED] DIR\n"
-    "       fb-audit [--json] [-f FEATURES.fbt] [-d BITS] [-c COS] [-s SEED] -l OUTDIR\n"
+    "usage: fb-audit [options] DIR\n"
+    "       fb-audit [options] -l OUTDIR\n"
     "Checks a class-per-folder photo tree (or the train/val/test.tsv lists in OUTDIR)\n"
     "for near-duplicate photos across splits (leaks), metadata that predicts the class\n"
     "(shortcuts), and files that are not usable images.\n"
@@ -34,6 +34,9 @@ static const char usage[] =
     "  -s, --seed N          seed of the cross-validation, default 1\n"
     "      --json            machine-readable report\n"
     "      --sheet FILE      also draw the near-duplicate groups as one sheet (PNG)\n"
+    "  -j, --jobs N          decoder processes (default: number of cores)\n"
+    "      --timeout SECONDS give up on a file after this long (default 30)\n"
+    "      --max-pixels N    refuse images over N pixels, e.g. 100M (default)\n"
     "Exit status: 0 clean, 1 unusable files or errors, 2 usage, 3 leak, 4 shortcut,\n"
     "5 leak and shortcut.  See fb-audit(1).\n";
 
@@ -43,6 +46,7 @@ typedef struct {
     int near_dup_bits;
     double cosine;
     uint64_t seed;
+    fb_decode_limits decode;
 } options;
 
 static void parse_args(int argc, char **argv, options *o)
@@ -51,13 +55,16 @@ static void parse_args(int argc, char **argv, options *o)
         { "json", no_argument, 0, 'J' }, { "lists", required_argument, 0, 'l' },
         { "features", required_argument, 0, 'f' }, { "near-dup", required_argument, 0, 'd' },
         { "cosine", required_argument, 0, 'c' }, { "seed", required_argument, 0, 's' },
-        { "sheet", required_argument, 0, 'S' }, { 0, 0, 0, 0 } };
+        { "sheet", required_argument, 0, 'S' }, { "jobs", required_argument, 0, 'j' },
+        { "timeout", required_argument, 0, 'T' }, { "max-pixels", required_argument, 0, 'P' },
+        { 0, 0, 0, 0 } };
     memset(o, 0, sizeof *o);
+    o->decode = (fb_decode_limits){ fb_default_jobs(), FB_DECODE_TIMEOUT, FB_PHOTO_MAX_PIXELS, argv[0] };
     o->near_dup_bits = FB_PHASH_DEFAULT_MAXDIST;
     o->cosine = FB_FEATURE_SAME_COSINE;
     o->seed = 1;
     int c;
-    while ((c = getopt_long(argc, argv, "l:f:d:c:s:", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "l:f:d:c:s:j:", longopts, NULL)) != -1) {
         switch (c) {
         case 'J': o->json = 1; break;
         case 'S': o->sheet = optarg; break;
@@ -72,6 +79,9 @@ static void parse_args(int argc, char **argv, options *o)
         case 's':
             o->seed = fb_opt_seed("--seed", optarg);
             break;
+        case 'j': o->decode.jobs = fb_opt_jobs("--jobs", optarg); break;
+        case 'T': o->decode.timeout = fb_opt_timeout("--timeout", optarg); break;
+        case 'P': o->decode.max_pixels = fb_opt_pixels("--max-pixels", optarg); break;
         default: fputs(usage, stderr); exit(FB_EXIT_USAGE);
         }
     }
@@ -189,21 +199,33 @@ static void say(void *ctx, const char *msg)
 }
 static const fb_notes notes = { say, NULL };
 
-static fb_audit_file *inspect_all(const fb_dataset *ds)
+typedef struct { fb_progress progress; size_t n; } inspection;
+
+/* Names each unusable file as its turn comes, in input order. */
+static void inspected(void *ctx, size_t i, const fb_audit_file *f)
+{
+    inspection *in = ctx;
+    if (f->state != FB_FILE_OK) fb_warn("%s: %s", f->path, f->problem);
+    fb_progress_update(&in->progress, i + 1, in->n);
+}
+
+/* Every file inspected in decoder processes: a file that hangs or kills
+ * its decoder is an unusable file like any other. */
+static fb_audit_file *inspect_all(const fb_dataset *ds, const fb_decode_limits *limits)
 {
     size_t n = ds->nitems;
     fb_audit_file *files = fb_xcalloc(n, sizeof *files);
-    fb_progress progress;
-    fb_progress_init(&progress, "files");
     for (size_t i = 0; i < n; i++) {
         files[i].path = ds->items[i].path;
         files[i].label = ds->items[i].label;
         files[i].split = ds->items[i].split;
-        fb_audit_inspect(&files[i]);
-        if (files[i].state != FB_FILE_OK) fb_warn("%s: %s", files[i].path, files[i].problem);
-        fb_progress_update(&progress, i + 1, n);
     }
-    fb_progress_done(&progress, n);
+    inspection in = { .n = n };
+    fb_progress_init(&in.progress, "files");
+    char err[512];
+    if (fb_audit_inspect_all(files, n, limits, inspected, &in, err, sizeof err) != 0)
+        fb_die(FB_EXIT_FAILURE, "%s", err);
+    fb_progress_done(&in.progress, n);
     return files;
 }
 
@@ -215,7 +237,6 @@ int main(int argc, char **argv)
     options opt;
     parse_args(argc, argv, &opt);
     char err[512];
-    if (fb_photo_vips_start(argv[0], err, sizeof err)) fb_die(FB_EXIT_FAILURE, "%s", err);
 
     fb_dataset ds;
     int input_problems = opt.lists ? fb_dataset_read_lists(&ds, opt.lists, &notes)
@@ -227,7 +248,7 @@ int main(int argc, char **argv)
 
     audit a = { .source = opt.lists ? opt.lists : opt.dir, .lists = opt.lists != NULL,
                 .near_dup_bits = opt.near_dup_bits, .ds = &ds, .n = ds.nitems };
-    fb_audit_file *files = inspect_all(&ds);
+    fb_audit_file *files = inspect_all(&ds, &opt.decode);
     a.files = files;
     fb_photo_group *groups = fb_audit_near_duplicates(files, a.n, opt.near_dup_bits, opt.features,
                                                       opt.cosine, &a.ngroups, &a.feature_rows,
@@ -260,6 +281,9 @@ int main(int argc, char **argv)
     }
     free(odd);
     if (fflush(stdout) != 0) fb_die(FB_EXIT_FAILURE, "cannot write the report: %s", strerror(errno));
+    /* libvips starts here, after the decoder processes are done: a
+     * process that forks decoders must not have started it. */
+    if (opt.sheet && fb_photo_vips_start(argv[0], err, sizeof err)) fb_die(FB_EXIT_FAILURE, "%s", err);
     if (opt.sheet && fb_sheet_groups(files, groups, a.ngroups, ds.classes, opt.sheet, err, sizeof err))
         fb_die(FB_EXIT_FAILURE, "%s", err);
 
@@ -268,6 +292,6 @@ int main(int argc, char **argv)
     free(classes);
     free(files);
     fb_dataset_free(&ds);
-    fb_photo_vips_stop();
+    if (opt.sheet) fb_photo_vips_stop();
     return a.verdict.status;
 }

@@ -3,6 +3,7 @@
 #include "common/common.h"
 #include "common/input.h"
 #include "common/photo_stream.h"
+#include "fb/core.h"
 #include "fb/dataset.h"
 #include "fb/photo.h"
 #include "fb/stream.h"
@@ -106,6 +107,19 @@ static int write_photo(run_state *s, const fb_list_entry *in, int32_t label, con
     return 0;
 }
 
+/* A file that is not a photo but an fb stream (fb-prep images.fbt): says
+ * which tool reads it, as the guard of the list on stdin does.  Reads the
+ * first bytes of a regular file only (nothing is decoded here). */
+static int stream_note(const char *path, char *msg, size_t len)
+{
+    char why[256], head[4096];
+    FILE *f = fb_open_regular(path, why, sizeof why);
+    if (!f) return 0;
+    size_t n = fread(head, 1, sizeof head, f);
+    fclose(f);
+    return fb_input_stream_note(head, n, path, "a photo", msg, len);
+}
+
 static int sink(void *ctx, size_t i, const uint8_t *pixels, const char *reason)
 {
     run_state *s = ctx;
@@ -113,7 +127,9 @@ static int sink(void *ctx, size_t i, const uint8_t *pixels, const char *reason)
     fb_progress_update(&s->progress, i + 1, s->inputs->n);
     if (!pixels) {
         if (s->progress.enabled) fputc('\n', stderr);
-        fb_warn("%s: %s", in->path, reason);
+        char note[1024];
+        if (stream_note(in->path, note, sizeof note)) fb_warn("%s", note);
+        else fb_warn("%s: %s", in->path, reason);
         s->failed++;
         return s->o->strict;
     }
@@ -125,20 +141,6 @@ static int sink(void *ctx, size_t i, const uint8_t *pixels, const char *reason)
     }
     s->written++;
     return 0;
-}
-
-/* --max-pixels N, where N may end in M (millions). */
-static double parse_max_pixels(const char *arg)
-{
-    char buf[64];
-    size_t len = strlen(arg);
-    double scale = 1;
-    if (len > 1 && len < sizeof buf && (arg[len - 1] == 'M' || arg[len - 1] == 'm')) {
-        snprintf(buf, sizeof buf, "%.*s", (int)(len - 1), arg);
-        arg = buf;
-        scale = 1e6;
-    }
-    return fb_opt_double("--max-pixels", arg, 1 / scale, 1e12 / scale) * scale;
 }
 
 static void parse_options(int argc, char **argv, options *o)
@@ -158,12 +160,11 @@ static void parse_options(int argc, char **argv, options *o)
     };
     memset(o, 0, sizeof *o);
     fb_prep_opts_default(&o->prep);
-    long cores = sysconf(_SC_NPROCESSORS_ONLN);
-    o->jobs = cores > 64 ? 64 : cores > 0 ? (int)cores : 1;
+    o->jobs = fb_default_jobs();
     /* What the environment says, lib is told (man/fb-prep.1, ENVIRONMENT). */
     o->prep.vipshome = getenv("VIPSHOME");
     fb_prep_simd_cap(fb_prep_simd_parse(getenv("FB_PREP_SIMD")));
-    o->timeout = 30;
+    o->timeout = FB_DECODE_TIMEOUT;
     int c;
     while ((c = getopt_long(argc, argv, "o:s:r:k:b:l:dj:", longopts, NULL)) != -1) {
         switch (c) {
@@ -181,9 +182,9 @@ static void parse_options(int argc, char **argv, options *o)
         case 'l': if (!*optarg) fb_die(FB_EXIT_USAGE, "--label: empty name");
                   o->label = optarg; break;
         case 'd': o->label_from_dir = 1; break;
-        case 'j': o->jobs = (int)fb_opt_long("--jobs", optarg, 1, 64); break;
-        case OPT_MAX_PIXELS: o->prep.max_pixels = parse_max_pixels(optarg); break;
-        case OPT_TIMEOUT: o->timeout = fb_opt_double("--timeout", optarg, 0.001, 1e6); break;
+        case 'j': o->jobs = fb_opt_jobs("--jobs", optarg); break;
+        case OPT_MAX_PIXELS: o->prep.max_pixels = fb_opt_pixels("--max-pixels", optarg); break;
+        case OPT_TIMEOUT: o->timeout = fb_opt_timeout("--timeout", optarg); break;
         case OPT_STRICT: o->strict = 1; break;
         case OPT_AUGMENT: o->prep.augment = (int)fb_opt_long("--augment", optarg, 0, 100); break;
         case OPT_SEED: o->prep.seed = fb_opt_seed("--seed", optarg); break;

@@ -14,7 +14,8 @@
 
 static const char usage[] =
     "usage: fb-split [-r TRAIN:VAL:TEST] [-s SEED] [-d BITS | --no-near-dups]\n"
-    "                [-f FEATURES.fbt [-c COS]] -o OUTDIR DIR\n"
+    "                [-f FEATURES.fbt [-c COS]] [-j N] [--timeout SECONDS]\n"
+    "                [--max-pixels N] -o OUTDIR DIR\n"
     "Splits a class-per-folder photo tree (DIR/class/file) into OUTDIR/train.tsv,\n"
     "val.tsv and test.tsv, lines 'label<TAB>path', stratified per class.\n"
     "  -r, --ratio R        shares, default 70:15:15\n"
@@ -25,6 +26,9 @@ static const char usage[] =
     "  -f, --features FILE  also keep together photos whose backbone features\n"
     "                       (fb-feat, record ids DIR/class/file) have cosine >= COS\n"
     "  -c, --cosine COS     feature cosine for 'same photo', default " STR(FB_FEATURE_SAME_COSINE) "\n"
+    "  -j, --jobs N         decoder processes (default: number of cores)\n"
+    "      --timeout SECONDS  give up on a file after this long (default 30)\n"
+    "      --max-pixels N   refuse images over N pixels, e.g. 100M (default)\n"
     "Byte-identical files and near-duplicate photos go to one split; with -f the\n"
     "same rule as fb-audit -f.  See fb-split(1).\n";
 
@@ -35,6 +39,7 @@ typedef struct {
     int near_dup_bits;           /* -1 = off */
     const char *features;        /* fb-feat stream, or NULL */
     double cosine;
+    fb_decode_limits decode;
 } options;
 
 static void parse_args(int argc, char **argv, options *o)
@@ -43,7 +48,9 @@ static void parse_args(int argc, char **argv, options *o)
         { "ratio", required_argument, 0, 'r' }, { "seed", required_argument, 0, 's' },
         { "output", required_argument, 0, 'o' }, { "near-dup", required_argument, 0, 'd' },
         { "no-near-dups", no_argument, 0, 'N' }, { "features", required_argument, 0, 'f' },
-        { "cosine", required_argument, 0, 'c' }, { 0, 0, 0, 0 } };
+        { "cosine", required_argument, 0, 'c' }, { "jobs", required_argument, 0, 'j' },
+        { "timeout", required_argument, 0, 'T' }, { "max-pixels", required_argument, 0, 'P' },
+        { 0, 0, 0, 0 } };
     char err[256];
     fb_parse_ratios("70:15:15", o->ratio, err, sizeof err);
     o->seed = 1;
@@ -51,8 +58,9 @@ static void parse_args(int argc, char **argv, options *o)
     o->near_dup_bits = FB_PHASH_DEFAULT_MAXDIST;
     o->features = NULL;
     o->cosine = FB_FEATURE_SAME_COSINE;
+    o->decode = (fb_decode_limits){ fb_default_jobs(), FB_DECODE_TIMEOUT, FB_PHOTO_MAX_PIXELS, argv[0] };
     int c;
-    while ((c = getopt_long(argc, argv, "r:s:o:d:f:c:", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "r:s:o:d:f:c:j:", longopts, NULL)) != -1) {
         switch (c) {
         case 'r':
             if (fb_parse_ratios(optarg, o->ratio, err, sizeof err))
@@ -70,6 +78,9 @@ static void parse_args(int argc, char **argv, options *o)
             o->cosine = fb_opt_double("--cosine", optarg, 0, 1);
             if (o->cosine <= 0) fb_die(FB_EXIT_USAGE, "--cosine: '%s' is not above 0", optarg);
             break;
+        case 'j': o->decode.jobs = fb_opt_jobs("--jobs", optarg); break;
+        case 'T': o->decode.timeout = fb_opt_timeout("--timeout", optarg); break;
+        case 'P': o->decode.max_pixels = fb_opt_pixels("--max-pixels", optarg); break;
         default: fputs(usage, stderr); exit(FB_EXIT_USAGE);
         }
     }
@@ -85,25 +96,36 @@ static void say(void *ctx, const char *msg)
 }
 static const fb_notes notes = { say, NULL };
 
-/* Digest and pHash of every file, with progress; returns the number of
- * files that could not be read or decoded. */
-static int read_keys(const fb_dataset *ds, int with_phash, fb_photo_key *keys)
+typedef struct { fb_progress progress; size_t n; int problems; } key_reading;
+
+/* Names each file that could not be read or hashed, in input order. */
+static void key_read(void *ctx, size_t i, const fb_photo_key *k, int rc, const char *err)
 {
-    int problems = 0;
-    fb_progress progress;
-    fb_progress_init(&progress, "files");
+    key_reading *r = ctx;
+    if (rc < 0) fb_warn("%s: %s", k->path, err);
+    if (rc > 0) fb_warn("%s: %s (kept, but not checked for near-duplicates)", k->path, err);
+    r->problems += rc != 0;
+    fb_progress_update(&r->progress, i + 1, r->n);
+}
+
+/* Digest and pHash of every file, in decoder processes (a file that hangs
+ * or kills its decoder is named and kept, like one that cannot be decoded),
+ * with progress; returns the number of files that could not be read or
+ * decoded. */
+static int read_keys(const fb_dataset *ds, int with_phash, const fb_decode_limits *limits,
+                     fb_photo_key *keys)
+{
     for (size_t i = 0; i < ds->nitems; i++) {
         const fb_item *it = &ds->items[i];
         keys[i] = (fb_photo_key){ .path = it->path, .label = it->label, .split = it->split };
-        char err[512];
-        int rc = fb_photo_key_read(&keys[i], with_phash, err, sizeof err);
-        if (rc < 0) fb_warn("%s: %s", it->path, err);
-        if (rc > 0) fb_warn("%s: %s (kept, but not checked for near-duplicates)", it->path, err);
-        problems += rc != 0;
-        fb_progress_update(&progress, i + 1, ds->nitems);
     }
-    fb_progress_done(&progress, ds->nitems);
-    return problems;
+    key_reading r = { .n = ds->nitems };
+    fb_progress_init(&r.progress, "files");
+    char err[512];
+    if (fb_photo_keys_read(keys, ds->nitems, with_phash, limits, key_read, &r, err, sizeof err) != 0)
+        fb_die(FB_EXIT_FAILURE, "%s", err);
+    fb_progress_done(&r.progress, ds->nitems);
+    return r.problems;
 }
 
 /* fb-audit -f's rule: joins the photos whose features are alike.  A stream
@@ -159,7 +181,6 @@ int main(int argc, char **argv)
     options o;
     parse_args(argc, argv, &o);
     char err[512];
-    if (fb_photo_vips_start(argv[0], err, sizeof err)) fb_die(FB_EXIT_FAILURE, "%s", err);
 
     fb_dataset ds;
     int problems = fb_dataset_scan(&ds, o.dir, 0, &notes);
@@ -169,7 +190,7 @@ int main(int argc, char **argv)
     size_t n = ds.nitems, ngroups;
     fb_photo_key *keys = fb_xmalloc((n ? n : 1) * sizeof *keys);
     size_t *group = fb_xmalloc((n ? n : 1) * sizeof *group);
-    int unreadable = read_keys(&ds, o.near_dup_bits >= 0, keys);
+    int unreadable = read_keys(&ds, o.near_dup_bits >= 0, &o.decode, keys);
     fb_groups g;
     if (fb_groups_init(&g, n) || fb_same_photo_join(&g, keys, n, o.near_dup_bits))
         fb_die(FB_EXIT_FAILURE, "out of memory");
@@ -196,6 +217,5 @@ int main(int argc, char **argv)
     free(group);
     free(keys);
     fb_dataset_free(&ds);
-    fb_photo_vips_stop();
     return unreadable ? FB_EXIT_FAILURE : FB_EXIT_OK;
 }

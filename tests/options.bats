@@ -28,6 +28,9 @@ TABLE='
 fb-audit  --near-dup     pos0   -l /dev/null
 fb-audit  --cosine       frac   -l /dev/null
 fb-audit  --seed         seed   -l /dev/null
+fb-audit  --jobs         count  -l /dev/null
+fb-audit  --timeout      posr   -l /dev/null
+fb-audit  --max-pixels   posr   -l /dev/null
 fb-eval   --mistakes     pos0   HEAD
 fb-eval   --reject-rate  frac   HEAD
 fb-export --compress     pos0   --from-npy x.npy
@@ -51,6 +54,9 @@ fb-split  --near-dup     pos0   -o out d
 fb-split  --seed         seed   -o out d
 fb-split  --ratio        ratio  -o out d
 fb-split  --cosine       frac   -o out d
+fb-split  --jobs         count  -o out d
+fb-split  --timeout      posr   -o out d
+fb-split  --max-pixels   posr   -o out d
 fb-train  --dropout      frac   -o x.bin
 fb-train  --C            posr   -o x.bin
 fb-train  --cv-folds     count  -o x.bin
@@ -124,7 +130,7 @@ check_table() {
         # every option read by the checked parser names itself as the user spells it
         while read -r opt; do
             grep -qE "^$tool +$opt " <<< "$TABLE" || { echo "$tool $opt is not in the table"; missing=1; }
-        done < <(grep -oE 'fb_opt_(long|double|seed|size)\("[^"]+"' "$f" | cut -d'"' -f2 | sort -u)
+        done < <(grep -oE 'fb_opt_(long|double|seed|size|pixels|jobs|timeout)\("[^"]+"' "$f" | cut -d'"' -f2 | sort -u)
     done
     while read -r tool opt _; do
         [ -n "$tool" ] || continue
@@ -148,7 +154,8 @@ check_table() {
 }
 
 @test "-j 99999 is refused, not clamped without a word (documented)" {
-    for t in "fb-prep --jobs" "fb-feat --threads" "fb-train --threads" "fb-report --jobs"; do
+    for t in "fb-prep --jobs" "fb-feat --threads" "fb-train --threads" "fb-report --jobs" \
+             "fb-audit --jobs" "fb-split --jobs"; do
         run $t 99999 < /dev/null
         echo "$t: $output"
         [ "$status" -eq 2 ]
@@ -157,9 +164,11 @@ check_table() {
 }
 
 @test "--timeout 0 is a usage error, not 'decoder hung' for every file" {
-    run fb-prep --timeout 0 < /dev/null
-    [ "$status" -eq 2 ]
-    [[ "$output" == *"--timeout"* ]]
+    for t in fb-prep fb-audit fb-split; do
+        run $t --timeout 0 < /dev/null
+        [ "$status" -eq 2 ]
+        [[ "$output" == *"--timeout"* ]]
+    done
 }
 
 @test "a value in range still works: fb-eval --mistakes 0 and 2, fb-plot --size 300x200" {

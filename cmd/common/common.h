@@ -91,6 +91,15 @@ double fb_opt_double(const char *name, const char *arg, double lo, double hi);
 uint64_t fb_opt_seed(const char *name, const char *arg);
 /* "WxH" with both sides in [lo, hi]. */
 void   fb_opt_size(const char *name, const char *arg, int lo, int hi, int *w, int *h);
+/* A pixel count (--max-pixels): a number from 1 to 1e12, or one ending in M
+ * for millions ("100M"). */
+double fb_opt_pixels(const char *name, const char *arg);
+/* The decoder-process options every tool that decodes photos takes, with
+ * the same ranges: -j/--jobs N (1..64; default the number of cores),
+ * --timeout SECONDS (0.001..1e6), --max-pixels N (fb_opt_pixels). */
+int    fb_opt_jobs(const char *name, const char *arg);
+double fb_opt_timeout(const char *name, const char *arg);
+int    fb_default_jobs(void);
 
 /* ---- OpenBLAS on CPUs it does not recognise ----
  * OpenBLAS 0.3.21 does not recognise some recent Xeons (e.g. a VM's

@@ -177,17 +177,22 @@ static int sniff_kind(char *buf, size_t len)
  * than tab, line feed and carriage return. */
 static int binary_byte(unsigned char b) { return b < 0x20 && b != '\t' && b != '\n' && b != '\r'; }
 
+int fb_input_stream_note(const char *buf, size_t len, const char *name, const char *what, char *msg,
+                         size_t msglen)
+{
+    static const unsigned char magic[] = { 0x89, 'F', 'B', 'T' };
+    if (len < sizeof magic || memcmp(buf, magic, sizeof magic) != 0) return 0;
+    int k = sniff_kind((char *)buf, len);
+    if (k < 0) snprintf(msg, msglen, "%s is an fb stream, not %s; fb-info tells what it holds", name, what);
+    else snprintf(msg, msglen, "%s is an fb stream of %s, not %s; it goes to %s", name,
+                  fb_stream_kind_name((fb_stream_kind)k), what, fb_stream_kind_reader((fb_stream_kind)k));
+    return 1;
+}
+
 /* What makes the first bytes of a list not text: a message in msg, or 0. */
 static int not_text(const char *buf, size_t len, const char *name, const char *what, char *msg, size_t msglen)
 {
-    static const unsigned char magic[] = { 0x89, 'F', 'B', 'T' };
-    if (len >= sizeof magic && memcmp(buf, magic, sizeof magic) == 0) {
-        int k = sniff_kind((char *)buf, len);
-        if (k < 0) snprintf(msg, msglen, "%s is an fb stream, not %s; fb-info tells what it holds", name, what);
-        else snprintf(msg, msglen, "%s is an fb stream of %s, not %s; it goes to %s", name,
-                      fb_stream_kind_name((fb_stream_kind)k), what, fb_stream_kind_reader((fb_stream_kind)k));
-        return 1;
-    }
+    if (fb_input_stream_note(buf, len, name, what, msg, msglen)) return 1;
     for (size_t i = 0; i < len; i++)
         if (binary_byte((unsigned char)buf[i])) {
             snprintf(msg, msglen, "%s is binary data (byte %zu is 0x%02x), not %s", name, i,

@@ -55,5 +55,10 @@ void fb_input_expect(const fb_header *h, const char *name, fb_stream_kind want);
  * returns a FILE that reads the input from its first byte; fclose it when
  * done (f itself is not closed). */
 FILE *fb_input_text(FILE *f, const char *name, const char *what);
+/* When the first bytes buf[0..len) of `name` are an fb stream: 1 and the
+ * message fb_input_text gives for it in msg ("NAME is an fb stream of
+ * images, not WHAT; it goes to fb-feat"); else 0. */
+int fb_input_stream_note(const char *buf, size_t len, const char *name, const char *what, char *msg,
+                         size_t msglen);
 
 #endif

@@ -4,7 +4,10 @@
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 /* strtol/strtod accept leading blanks; an option value never has them. */
 static int starts_like_number(const char *s)
@@ -73,4 +76,33 @@ void fb_opt_size(const char *name, const char *arg, int lo, int hi, int *w, int 
                arg ? arg : "", lo, hi);
     *w = (int)a;
     *h = (int)b;
+}
+
+double fb_opt_pixels(const char *name, const char *arg)
+{
+    char buf[64];
+    size_t len = arg ? strlen(arg) : 0;
+    double scale = 1;
+    if (len > 1 && len < sizeof buf && (arg[len - 1] == 'M' || arg[len - 1] == 'm')) {
+        snprintf(buf, sizeof buf, "%.*s", (int)(len - 1), arg);
+        arg = buf;
+        scale = 1e6;
+    }
+    return fb_opt_double(name, arg, 1 / scale, 1e12 / scale) * scale;
+}
+
+int fb_opt_jobs(const char *name, const char *arg)
+{
+    return (int)fb_opt_long(name, arg, 1, 64);
+}
+
+double fb_opt_timeout(const char *name, const char *arg)
+{
+    return fb_opt_double(name, arg, 0.001, 1e6);
+}
+
+int fb_default_jobs(void)
+{
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    return cores > 64 ? 64 : cores > 0 ? (int)cores : 1;
 }

@@ -47,9 +47,20 @@ typedef struct {
     int has_digest;
 } fb_audit_file;
 
-/* Fills f (path, label, split already set).  Never fails: problems go in
- * f->state and f->problem.  Needs fb_photo_vips_start. */
-void fb_audit_inspect(fb_audit_file *f);
+/* Fills f (path, label, split already set), in this process.  Never
+ * fails: problems go in f->state and f->problem; an image whose header
+ * declares more than max_pixels is refused undecoded.  Needs
+ * fb_photo_vips_start. */
+void fb_audit_inspect(fb_audit_file *f, double max_pixels);
+
+/* fb_audit_inspect for files[0..n) in decoder processes (fb_decoders_run):
+ * a file whose decoder hangs past limits->timeout or dies is unreadable,
+ * with the reason.  each (may be NULL) is called with every file in input
+ * order as it is filled.  This process must not have started libvips.
+ * 0 ok, -1 when the processes could not run (message in err). */
+typedef void (*fb_audit_inspected)(void *ctx, size_t index, const fb_audit_file *f);
+int fb_audit_inspect_all(fb_audit_file *files, size_t n, const fb_decode_limits *limits,
+                         fb_audit_inspected each, void *ctx, char *err, size_t errlen);
 /* 1 when f was inspected as a usable image that is tiny. */
 int fb_audit_file_is_tiny(const fb_audit_file *f);
 

@@ -173,6 +173,19 @@ typedef struct {
  * read (why in err, no path in it). */
 int fb_photo_key_read(fb_photo_key *k, int with_phash, char *err, size_t errlen);
 
+/* fb_photo_key_read for keys[0..n) (paths, labels and splits set) in
+ * decoder processes (fb_decoders_run), each image under limits->max_pixels.
+ * A file whose decoder hangs past limits->timeout or dies gets rc 1 (its
+ * digest read in this process, no decoding) or -1, with the reason.  each
+ * (may be NULL) is called in input order with every key, its rc (as
+ * fb_photo_key_read's) and the reason when rc != 0.  This process must not
+ * have started libvips.  0 ok, -1 when the processes could not run (message
+ * in err). */
+typedef void (*fb_photo_key_done)(void *ctx, size_t index, const fb_photo_key *k, int rc,
+                                  const char *err);
+int fb_photo_keys_read(fb_photo_key *keys, size_t n, int with_phash, const fb_decode_limits *limits,
+                       fb_photo_key_done each, void *ctx, char *err, size_t errlen);
+
 /* THE rule for "the same photo": joins in g (over n files) every
  * byte-identical pair and, with maxdist >= 0, every pair of pHashes within
  * maxdist bits (whole frame, or a 92% crop of one against the other).

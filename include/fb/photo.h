@@ -3,8 +3,10 @@
  *
  *   - THE loader allowlist: which formats fb opens (by their first bytes,
  *     never by name) and which libvips loaders may ever run;
- *   - libvips set-up, for the tools that hash (fb-split, fb-audit) and for
- *     fb-prep's decoder processes;
+ *   - libvips set-up, for the decoder processes of the tools that hash
+ *     (fb-split, fb-audit) and of fb-prep;
+ *   - decoder processes: any per-file job run in child processes that are
+ *     killed and replaced when a file hangs or crashes them;
  *   - fb-prep's pipeline: sniff, decode, orient, colour-convert and resize
  *     one photo into size×size×3 uint8 RGB (HWC), and a pool of decoder
  *     processes that does this for many files in input order;
@@ -102,8 +104,8 @@ const char *fb_prep_accepted_list(void);
 const char *fb_photo_format(const char *path);
 
 /* ---- libvips set-up ---- */
-/* For the tools that read photos in their own process (fb-split,
- * fb-audit): starts libvips, blocks every loader but the allowed ones,
+/* For fb-split's and fb-audit's decoder processes (and fb-audit's contact
+ * sheet, drawn after its decoders are done): starts libvips, blocks every loader but the allowed ones,
  * turns the operation cache off and keeps libvips warnings (which name no
  * file) off stderr.  0 ok, -1 with a message in err. */
 int  fb_photo_vips_start(const char *argv0, char *err, size_t errlen);
@@ -185,6 +187,50 @@ int  fb_prep_simd_parse(const char *s);
 /* Turns a size×size RGB square by EXIF orientation (1..8) in place. */
 void fb_prep_orient(uint8_t *img, int size, int orientation);
 
+/* ---- any per-file job, in decoder processes ----
+ * A job is a function run in a child process for one path: it writes
+ * result_size bytes (plain data: no pointers, they would mean nothing in
+ * the parent) or gives a one-line reason.  `jobs` processes run it; a file
+ * that takes over `timeout` seconds has its process killed ("gave up after
+ * T s (--timeout): the decoder hung"), one whose process dies is named
+ * ("the decoder crashed on this file (signal N, ...)"), a new process takes
+ * over and the run goes on.  The calling process must not have started
+ * libvips (fork keeps none of its threads): `start` does that in each
+ * child.  fb-prep's pixels, fb-audit's inspection and fb-split's pHash all
+ * run this way. */
+typedef struct {
+    int (*start)(void *ctx);   /* once in each new process, before its first
+                                  file; non-zero: it cannot work (NULL: none) */
+    int (*run)(void *ctx, const char *path, void *result, char *reason, size_t reasonlen);
+                               /* 0 with the result written, -1 with a reason */
+    void *ctx;                 /* for start and run, in the children */
+    size_t result_size;
+    int jobs;                  /* processes, 1..64 */
+    double timeout;            /* seconds a file may take */
+} fb_decoder_job;
+
+/* Called in input order for each path: the result bytes, or NULL and a
+ * reason.  Return 0 to go on, non-zero to stop the run. */
+typedef int (*fb_decoder_sink)(void *ctx, size_t index, const void *result, const char *reason);
+
+/* Runs job on paths[0..n) in decoder processes; sink in input order.
+ * Returns 0 when every file was handed to the sink, 1 when the sink stopped
+ * the run, -1 on a system error (message in err). */
+int fb_decoders_run(const fb_decoder_job *job, const char *const *paths, size_t n,
+                    fb_decoder_sink sink, void *ctx, char *err, size_t errlen);
+
+/* What the tools that hash photos (fb-audit, fb-split) give their decoder
+ * processes. */
+typedef struct {
+    int jobs;                  /* decoder processes (-j) */
+    double timeout;            /* --timeout, seconds */
+    double max_pixels;         /* --max-pixels: refuse images whose header declares more */
+    const char *argv0;         /* for libvips' start */
+} fb_decode_limits;
+
+/* Every decoding tool's default --timeout, seconds. */
+#define FB_DECODE_TIMEOUT 30.0
+
 /* ---- many images, in decoder processes ---- */
 /* Called in input order for each path: pixels on success (fb_prep_outputs
  * images one after the other: the photo, then its variants), else NULL and a
@@ -192,8 +238,8 @@ void fb_prep_orient(uint8_t *img, int size, int orientation);
 typedef int (*fb_prep_sink)(void *ctx, size_t index, const uint8_t *pixels,
                             const char *reason);
 
-/* Decodes paths[0..n) with `jobs` decoder processes, giving each file at
- * most timeout seconds.  Calls sink in input order.  Returns 0 when every
+/* Decodes paths[0..n) with `jobs` decoder processes (fb_decoders_run),
+ * giving each file at most timeout seconds.  Calls sink in input order.  Returns 0 when every
  * file was handed to the sink, 1 when the sink stopped the run, -1 on a
  * system error (message in err). */
 int fb_prep_run(const fb_prep_opts *o, int jobs, double timeout,
@@ -222,10 +268,10 @@ typedef struct {
 } fb_phash;
 
 /* Hashes of the image file.  0 ok; -1 with a message in err.  As fb-prep
- * decodes: an image whose header declares more than FB_PHOTO_MAX_PIXELS is
- * refused unread, and truncated or damaged data (for JPEG, any libjpeg
- * warning) fails the file. */
-int fb_phash_file(const char *path, fb_phash *hash, char *err, size_t errlen);
+ * decodes: an image whose header declares more than max_pixels is refused
+ * unread, and truncated or damaged data (for JPEG, any libjpeg warning)
+ * fails the file.  In this process: tools run it in decoder processes. */
+int fb_phash_file(const char *path, double max_pixels, fb_phash *hash, char *err, size_t errlen);
 /* The same from the file's bytes in memory (the fuzz target's way in): the
  * first bytes must be an accepted format (fb_prep_sniff); no pixel limit of
  * its own, so callers check the header's size first. */

@@ -4,6 +4,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <libexif/exif-data.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -88,7 +89,7 @@ static void take_vips_error(char *buf, size_t len, const char *prefix)
     vips_error_clear();
 }
 
-void fb_audit_inspect(fb_audit_file *f)
+void fb_audit_inspect(fb_audit_file *f, double max_pixels)
 {
     vips_error_clear();   /* an earlier file's messages are not this one's */
     f->state = FB_FILE_OK;
@@ -132,7 +133,7 @@ void fb_audit_inspect(fb_audit_file *f)
     g_object_unref(img);
     if (strcmp(f->format, "jpeg") == 0) f->jpeg_quality = fb_jpeg_quality(f->path);
     char err[200];
-    if (fb_phash_file(f->path, &f->phash, err, sizeof err) != 0) {
+    if (fb_phash_file(f->path, max_pixels, &f->phash, err, sizeof err) != 0) {
         char msg[sizeof f->problem];
         snprintf(msg, sizeof msg, "cannot decode: %s", err);
         set_problem(f, FB_FILE_UNREADABLE, msg);
@@ -141,3 +142,105 @@ void fb_audit_inspect(fb_audit_file *f)
     f->has_phash = 1;
 }
 
+
+/* ---- in decoder processes ---- */
+
+/* What a decoder process sends back for one file: fb_audit_file's facts
+ * as plain bytes (the format as its index in fb_audit_formats, -1 none). */
+typedef struct {
+    int32_t state, format, width, height, jpeg_quality, has_exif, has_phash, has_digest;
+    uint64_t size, digest;
+    fb_phash phash;
+    char problem[sizeof ((fb_audit_file *)0)->problem];
+    char camera[sizeof ((fb_audit_file *)0)->camera];
+} file_facts;
+
+typedef struct {
+    const fb_decode_limits *limits;
+    fb_audit_file *files;
+    fb_audit_inspected each;
+    void *ctx;
+} inspect_run;
+
+static int inspect_start(void *ctx)
+{
+    const inspect_run *r = ctx;
+    char err[256];
+    return fb_photo_vips_start(r->limits->argv0, err, sizeof err);
+}
+
+/* In the decoder process. */
+static int inspect_one(void *ctx, const char *path, void *out, char *reason, size_t len)
+{
+    const inspect_run *r = ctx;
+    (void)reason; (void)len;   /* never fails: problems are facts */
+    fb_audit_file f = { .path = path };
+    fb_audit_inspect(&f, r->limits->max_pixels);
+    file_facts *x = out;
+    memset(x, 0, sizeof *x);
+    int code = fb_audit_format_code(f.format);
+    *x = (file_facts){ .state = (int32_t)f.state, .format = code < FB_AUDIT_NFORMATS ? code : -1,
+                       .width = f.width, .height = f.height, .jpeg_quality = f.jpeg_quality,
+                       .has_exif = f.has_exif, .has_phash = f.has_phash, .has_digest = f.has_digest,
+                       .size = f.size, .digest = f.digest, .phash = f.phash };
+    memcpy(x->problem, f.problem, sizeof x->problem);
+    memcpy(x->camera, f.camera, sizeof x->camera);
+    return 0;
+}
+
+/* In the parent, in input order. */
+static int inspected(void *ctx, size_t i, const void *result, const char *reason)
+{
+    const inspect_run *r = ctx;
+    fb_audit_file *f = &r->files[i];
+    const file_facts *x = result;
+    if (!x) {
+        /* The decoder hung or died on this file.  Its bytes can still be
+         * read here (no decoding), so a byte-identical copy still counts. */
+        char why[200];
+        f->state = FB_FILE_UNREADABLE;
+        snprintf(f->problem, sizeof f->problem, "cannot decode: %s", reason);
+        f->format = NULL;
+        f->width = f->height = 0;
+        f->jpeg_quality = -1;
+        f->has_exif = f->has_phash = 0;
+        f->camera[0] = 0;
+        f->has_digest = fb_file_digest(f->path, &f->size, &f->digest, why, sizeof why) == 0;
+    } else {
+        f->state = (fb_file_state)x->state;
+        f->format = x->format >= 0 && x->format < FB_AUDIT_NFORMATS ? fb_audit_formats[x->format] : NULL;
+        f->width = x->width;
+        f->height = x->height;
+        f->jpeg_quality = x->jpeg_quality;
+        f->has_exif = x->has_exif;
+        f->has_phash = x->has_phash;
+        f->has_digest = x->has_digest;
+        f->size = x->size;
+        f->digest = x->digest;
+        f->phash = x->phash;
+        memcpy(f->problem, x->problem, sizeof f->problem);
+        f->problem[sizeof f->problem - 1] = 0;
+        memcpy(f->camera, x->camera, sizeof f->camera);
+        f->camera[sizeof f->camera - 1] = 0;
+    }
+    if (r->each) r->each(r->ctx, i, f);
+    return 0;
+}
+
+int fb_audit_inspect_all(fb_audit_file *files, size_t n, const fb_decode_limits *limits,
+                         fb_audit_inspected each, void *ctx, char *err, size_t errlen)
+{
+    const char **paths = malloc((n ? n : 1) * sizeof *paths);
+    if (!paths) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++) paths[i] = files[i].path;
+    inspect_run r = { limits, files, each, ctx };
+    fb_decoder_job job = { .start = inspect_start, .run = inspect_one, .ctx = &r,
+                           .result_size = sizeof(file_facts), .jobs = limits->jobs,
+                           .timeout = limits->timeout };
+    int rc = fb_decoders_run(&job, paths, n, inspected, &r, err, errlen);
+    free(paths);
+    return rc < 0 ? -1 : 0;
+}

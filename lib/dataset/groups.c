@@ -3,9 +3,9 @@
  * groups that span splits.  Both call fb_same_photo_join, so they agree. */
 #include "fb/dataset.h"
 #include "fb/core.h"
-#include "fb/core.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -150,7 +150,8 @@ long fb_groups_join_identical(fb_groups *g, const char *const *paths, const uint
 
 /* ---- the same photo ---- */
 
-int fb_photo_key_read(fb_photo_key *k, int with_phash, char *err, size_t errlen)
+/* fb_photo_key_read under a pixel limit. */
+static int key_read(fb_photo_key *k, int with_phash, double max_pixels, char *err, size_t errlen)
 {
     k->has_digest = k->has_phash = 0;
     char why[200];
@@ -160,9 +161,103 @@ int fb_photo_key_read(fb_photo_key *k, int with_phash, char *err, size_t errlen)
     }
     k->has_digest = 1;
     if (!with_phash) return 0;
-    if (fb_phash_file(k->path, &k->phash, err, errlen) != 0) return 1;
+    if (fb_phash_file(k->path, max_pixels, &k->phash, err, errlen) != 0) return 1;
     k->has_phash = 1;
     return 0;
+}
+
+int fb_photo_key_read(fb_photo_key *k, int with_phash, char *err, size_t errlen)
+{
+    return key_read(k, with_phash, FB_PHOTO_MAX_PIXELS, err, errlen);
+}
+
+/* ---- many keys, in decoder processes ---- */
+
+/* What a decoder process sends back for one file, as plain bytes. */
+typedef struct {
+    int32_t rc, has_digest, has_phash;
+    uint64_t size, digest;
+    fb_phash phash;
+    char err[256];
+} key_facts;
+
+typedef struct {
+    fb_photo_key *keys;
+    int with_phash;
+    const fb_decode_limits *limits;
+    fb_photo_key_done each;
+    void *ctx;
+} keys_run;
+
+static int keys_start(void *ctx)
+{
+    const keys_run *r = ctx;
+    char err[256];
+    return fb_photo_vips_start(r->limits->argv0, err, sizeof err);
+}
+
+/* In the decoder process. */
+static int key_one(void *ctx, const char *path, void *out, char *reason, size_t len)
+{
+    const keys_run *r = ctx;
+    (void)reason; (void)len;   /* never fails: rc and err say how it went */
+    key_facts *x = out;
+    memset(x, 0, sizeof *x);
+    fb_photo_key k = { .path = path };
+    x->rc = key_read(&k, r->with_phash, r->limits->max_pixels, x->err, sizeof x->err);
+    x->has_digest = k.has_digest;
+    x->has_phash = k.has_phash;
+    x->size = k.size;
+    x->digest = k.digest;
+    x->phash = k.phash;
+    return 0;
+}
+
+/* In the parent, in input order. */
+static int key_done(void *ctx, size_t i, const void *result, const char *reason)
+{
+    const keys_run *r = ctx;
+    fb_photo_key *k = &r->keys[i];
+    const key_facts *x = result;
+    int rc;
+    char err[sizeof x->err + 64];
+    if (x) {
+        k->has_digest = x->has_digest;
+        k->has_phash = x->has_phash;
+        k->size = x->size;
+        k->digest = x->digest;
+        k->phash = x->phash;
+        rc = x->rc;
+        snprintf(err, sizeof err, "%.*s", (int)sizeof x->err, x->err);
+    } else {
+        /* The decoder hung or died on this file: its bytes can still be
+         * read here (no decoding), so byte-identical copies still group. */
+        char why[200];
+        k->has_phash = 0;
+        k->has_digest = fb_file_digest(k->path, &k->size, &k->digest, why, sizeof why) == 0;
+        rc = k->has_digest ? 1 : -1;
+        snprintf(err, sizeof err, "%s", reason);
+    }
+    if (r->each) r->each(r->ctx, i, k, rc, err);
+    return 0;
+}
+
+int fb_photo_keys_read(fb_photo_key *keys, size_t n, int with_phash, const fb_decode_limits *limits,
+                       fb_photo_key_done each, void *ctx, char *err, size_t errlen)
+{
+    const char **paths = malloc((n ? n : 1) * sizeof *paths);
+    if (!paths) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++) paths[i] = keys[i].path;
+    keys_run r = { keys, with_phash, limits, each, ctx };
+    fb_decoder_job job = { .start = keys_start, .run = key_one, .ctx = &r,
+                           .result_size = sizeof(key_facts), .jobs = limits->jobs,
+                           .timeout = limits->timeout };
+    int rc = fb_decoders_run(&job, paths, n, key_done, &r, err, errlen);
+    free(paths);
+    return rc < 0 ? -1 : 0;
 }
 
 int fb_same_photo_join(fb_groups *g, const fb_photo_key *keys, size_t n, int maxdist)

@@ -178,7 +178,7 @@ void fb_phash_from_gray128(const double *gray, fb_phash *hash)
 
 /* The header's size against the pixel limit, before anything is decoded:
  * a 29-byte GIF can declare 65535x65535 (17 GB to decode). */
-static int check_pixels(const char *path, char *err, size_t errlen)
+static int check_pixels(const char *path, double max_pixels, char *err, size_t errlen)
 {
     VipsImage *hdr = vips_image_new_from_file(path, "access", VIPS_ACCESS_SEQUENTIAL, NULL);
     if (!hdr) {
@@ -188,11 +188,11 @@ static int check_pixels(const char *path, char *err, size_t errlen)
         return -1;
     }
     double pixels = (double)hdr->Xsize * hdr->Ysize;
-    if (pixels > FB_PHOTO_MAX_PIXELS)
-        snprintf(err, errlen, "%dx%d is %.0f megapixels, over the limit of %.0f (fb-prep --max-pixels)",
-                 hdr->Xsize, hdr->Ysize, pixels / 1e6, FB_PHOTO_MAX_PIXELS / 1e6);
+    if (pixels > max_pixels)
+        snprintf(err, errlen, "%dx%d is %.0f megapixels, over the limit of %.0f (--max-pixels)",
+                 hdr->Xsize, hdr->Ysize, pixels / 1e6, max_pixels / 1e6);
     g_object_unref(hdr);
-    return pixels > FB_PHOTO_MAX_PIXELS ? -1 : 0;
+    return pixels > max_pixels ? -1 : 0;
 }
 
 static int hash_gray(const char *path, const void *data, size_t len, int jpeg, fb_phash *hash, char *err,
@@ -206,7 +206,7 @@ static int hash_gray(const char *path, const void *data, size_t len, int jpeg, f
     return rc;
 }
 
-int fb_phash_file(const char *path, fb_phash *hash, char *err, size_t errlen)
+int fb_phash_file(const char *path, double max_pixels, fb_phash *hash, char *err, size_t errlen)
 {
     vips_error_clear();   /* an earlier file's messages are not this one's */
     const char *format = fb_photo_format(path);
@@ -214,7 +214,7 @@ int fb_phash_file(const char *path, fb_phash *hash, char *err, size_t errlen)
         snprintf(err, errlen, "not an image fb can read");
         return -1;
     }
-    if (check_pixels(path, err, errlen) != 0) return -1;
+    if (check_pixels(path, max_pixels, err, errlen) != 0) return -1;
     return hash_gray(path, NULL, 0, strcmp(format, "jpeg") == 0, hash, err, errlen);
 }
 

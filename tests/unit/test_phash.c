@@ -178,7 +178,7 @@ static void test_files(void)
     if (mem) fclose(mem);
     fb_phash from_path, from_bytes;
     char why[256] = "";
-    CHECK(fb_phash_file(path, &from_path, why, sizeof why) == 0 && bytes &&
+    CHECK(fb_phash_file(path, FB_PHOTO_MAX_PIXELS, &from_path, why, sizeof why) == 0 && bytes &&
           fb_phash_buffer(bytes, len, &from_bytes, why, sizeof why) == 0 &&
           memcmp(&from_path, &from_bytes, sizeof from_path) == 0,
           "pHash of the bytes in memory is the file's (%s)", why[0] ? why : "ok");
@@ -205,7 +205,7 @@ static void test_files(void)
     fputs("hello", f);
     fclose(f);
     fb_phash h;
-    CHECK(fb_phash_file(other, &h, err, sizeof err) == -1 && strstr(err, "not an image"),
+    CHECK(fb_phash_file(other, FB_PHOTO_MAX_PIXELS, &h, err, sizeof err) == -1 && strstr(err, "not an image"),
           "text named .jpg is refused: %s", err);
     CHECK(fb_files_identical(path, other) == 0, "different files differ");
     snprintf(other, sizeof other, "%s/x.svg", dir);
