@@ -1,6 +1,5 @@
 /* fb-train: trains a classification head on a feature stream.
  * See man/fb-train.1.  Options, calls into lib/head, and the lines it prints. */
-#include <cblas.h>
 #include <errno.h>
 #include <getopt.h>
 #include <stdlib.h>
@@ -8,6 +7,7 @@
 #include <unistd.h>
 
 #include "common/common.h"
+#include "common/finetune_run.h"
 #include "common/head_input.h"
 #include "common/input.h"
 #include "common/train_log.h"
@@ -71,11 +71,8 @@ typedef struct {
     fb_train_opts t;
     fb_solve_opts solve;
     fb_reject reject;        /* fitted before training, handed to the head saved */
-    /* --fine-tune */
-    int fine_tune, batch_set, epochs_set, patience_set, lr_set;
-    double stage_lr;
-    size_t max_memory;       /* bytes */
-    const char *weights;
+    int fine_tune;
+    fb_finetune_run_opts ft; /* --fine-tune's own options; the rest copied in fine_tune */
 } options;
 
 static void parse_args(int argc, char **argv, options *o)
@@ -108,8 +105,8 @@ static void parse_args(int argc, char **argv, options *o)
     o->dropout = 0.5;
     o->reject_rate = FB_REJECT_DEFAULT_RATE;
     o->reject_subject = FB_REJECT_SUBJECT_SIZE;
-    o->stage_lr = 1e-4;
-    o->max_memory = (size_t)2048 << 20;
+    fb_finetune_opts_default(&o->ft.tune);   /* its own defaults: given options overwrite them */
+    o->ft.max_memory = (size_t)2048 << 20;
     /* two threads when there are two CPUs: same bits as one, and the pool
      * sleeps rather than spin when its partner is descheduled */
     o->threads = sysconf(_SC_NPROCESSORS_ONLN) >= 2 ? 2 : 1;
@@ -139,16 +136,16 @@ static void parse_args(int argc, char **argv, options *o)
             else if (strcmp(optarg, "cv") == 0) o->solve.threshold = FB_THRESHOLD_CV;
             else fb_die(FB_EXIT_USAGE, "--threshold wants none, val or cv, not '%s'", optarg);
             break;
-        case 'l': o->t.lr = fb_opt_double("--lr", optarg, 1e-9, 10); lr_set = 1; break;
+        case 'l': o->t.lr = o->ft.tune.head_lr = fb_opt_double("--lr", optarg, 1e-9, 10); lr_set = 1; break;
         case 'm': o->t.momentum = fb_opt_double("--momentum", optarg, 0, 0.999); break;
-        case 'b': o->t.batch = (int)fb_opt_long("--batch", optarg, 1, 65536); o->batch_set = 1; break;
-        case 'e': o->t.epochs = (int)fb_opt_long("--epochs", optarg, 1, 100000); o->epochs_set = 1; break;
+        case 'b': o->t.batch = o->ft.tune.batch = (int)fb_opt_long("--batch", optarg, 1, 65536); break;
+        case 'e': o->t.epochs = o->ft.tune.epochs = (int)fb_opt_long("--epochs", optarg, 1, 100000); break;
         case 'w': o->t.weight_decay = fb_opt_double("--weight-decay", optarg, 0, 10); break;
-        case 'p': o->t.patience = (int)fb_opt_long("--patience", optarg, 0, 100000); o->patience_set = 1; break;
+        case 'p': o->t.patience = o->ft.tune.patience = (int)fb_opt_long("--patience", optarg, 0, 100000); break;
         case 'F': o->fine_tune = 1; break;
-        case 'S': o->stage_lr = fb_opt_double("--stage-lr", optarg, 1e-9, 10); break;
-        case 'M': o->max_memory = (size_t)fb_opt_long("--max-memory", optarg, 1, 1L << 24) << 20; break;
-        case 'W': o->weights = optarg; break;
+        case 'S': o->ft.tune.stage_lr = fb_opt_double("--stage-lr", optarg, 1e-9, 10); break;
+        case 'M': o->ft.max_memory = (size_t)fb_opt_long("--max-memory", optarg, 1, 1L << 24) << 20; break;
+        case 'W': o->ft.weights = optarg; break;
         case 'c': o->class_weight = optarg; break;
         case 's': o->t.seed = fb_opt_seed("--seed", optarg); break;
         case 'j': o->threads = (int)fb_opt_long("--threads", optarg, 1, 8); break;
@@ -170,7 +167,6 @@ static void parse_args(int argc, char **argv, options *o)
         fb_die(FB_EXIT_USAGE, "--no-reject stores no unknown test; --reject-rate and --reject-subject "
                "calibrate it");
     if (o->t.opt == FB_OPT_SGD && !lr_set) o->t.lr = 0.01;
-    o->lr_set = lr_set;
     if (o->fine_tune && (o->folds || strcmp(o->arch, "linear") != 0 || optimizer >= 0))
         fb_die(FB_EXIT_USAGE, "--fine-tune trains stage 5 with the linear head by adam; it goes without "
                "--folds, --head and --optimizer");
@@ -232,48 +228,13 @@ static void solve_and_save(fb_head *h, const fb_featset *train, const fb_featset
                 r.cv_seconds + r.seconds);
 }
 
-/* The head and its --history are one result: both are replaced, or
- * neither (a new history beside an old head would describe another model). */
-static void save_with_history(const fb_head *h, const char *out, const char *history, fb_atomic *hist)
-{
-    char err[1024];
-    unsigned char *buf;
-    size_t len;
-    fb_atomic set[2] = { { 0 }, *hist };
-    if (fb_head_serialize(h, &buf, &len) != 0) {
-        fb_atomic_abort(hist);
-        fb_die(FB_EXIT_FAILURE, "out of memory");
-    }
-    if (fb_atomic_open(&set[0], out) != 0) {
-        int e = errno;
-        fb_atomic_abort(hist);
-        fb_die(FB_EXIT_FAILURE, "%s: %s", out, strerror(e));
-    }
-    /* a failed write shows again at the flush inside the commit */
-    if (fwrite(buf, 1, len, set[0].f) != len) {
-        int e = errno;
-        fb_atomic_abort(&set[0]);
-        fb_atomic_abort(hist);
-        fb_die(FB_EXIT_FAILURE, "%s: %s", out, strerror(e));
-    }
-    free(buf);
-    if (fb_atomic_commit_set(set, 2, err, sizeof err) != 0)
-        fb_die(FB_EXIT_FAILURE, "%s (neither %s nor %s was replaced)", err, out, history);
-    *hist = (fb_atomic){ 0 };
-}
-
 static void train_and_save(fb_head *hnorm, const fb_featset *train, const fb_featset *val,
                            const size_t *vrows, size_t nv, options *o)
 {
     char err[1024];
     fb_atomic hist = { 0 };
     fb_train_log p = { !o->quiet, NULL };
-    if (o->history) {
-        if (fb_atomic_open(&hist, o->history) != 0)
-            fb_die(FB_EXIT_FAILURE, "%s: %s", o->history, strerror(errno));
-        p.history = hist.f;
-        fprintf(p.history, "epoch\tloss\taccuracy\tval_loss\tval_accuracy\tseconds\n");
-    }
+    if (o->history) fb_train_log_open_history(&p, &hist, o->history);
     o->t.on_epoch = fb_train_log_epoch;
     o->t.ctx = &p;
     size_t *rows = fb_xmalloc((train->n ? train->n : 1) * sizeof(size_t));
@@ -284,16 +245,11 @@ static void train_and_save(fb_head *hnorm, const fb_featset *train, const fb_fea
         fb_atomic_abort(&hist);
         fb_die(FB_EXIT_FAILURE, "%s", err);
     }
-    if (p.verbose && res.stopped_early)
-        fprintf(stderr, "stopping early: val_loss has not improved for %d %s\n", o->t.patience,
-                fb_plural(o->t.patience, "epoch", "epochs"));
-    if (p.verbose && nv && res.best_epoch > 0 && res.best_epoch != res.epochs_run)
-        fprintf(stderr, "restored the weights of epoch %d (val_loss %.4f)\n", res.best_epoch, res.best_val_loss);
+    fb_train_log_stop(&p, &res, o->t.patience, nv);
     if (fb_head_note_training(&h, &o->t, o->class_weight, &res, train->n, nv) != 0)
         fb_die(FB_EXIT_FAILURE, "out of memory");
     h.reject = o->reject;
-    if (o->history) save_with_history(&h, o->out, o->history, &hist);
-    else if (fb_head_save(&h, o->out, err, sizeof err) != 0) fb_die(FB_EXIT_FAILURE, "%s", err);
+    fb_train_log_save(&h, o->out, o->history, &hist);
     if (p.verbose) {
         char arch[256];
         fb_head_arch_string(&h, arch, sizeof arch);
@@ -307,159 +263,15 @@ static void train_and_save(fb_head *hnorm, const fb_featset *train, const fb_fea
     free(rows);
 }
 
-/* --fine-tune (see fb-train(1), FINE-TUNING): the solved linear head on
- * stage 5's ImageNet features first (fastai's frozen epoch, solved to
- * convergence), then stage 5 and the head together by adam, then the
- * unknown test on the tuned features. */
-static fb_maps *read_maps(fb_featset *ds, FILE *f, const char *name, const fb_stage5 *s5, const options *o)
-{
-    char err[1024];
-    fb_maps *m;
-    if (fb_maps_read(ds, f, name, s5, o->max_memory, &m, err, sizeof err) != 0) fb_die(FB_EXIT_FAILURE, "%s", err);
-    if (!o->quiet)
-        fprintf(stderr, "%s: %zu stage-4 maps (%.0f MB), %s\n", name, ds->n,
-                ds->n * (double)FB_STAGE4_SIZE * sizeof(float) / 1e6,
-                fb_maps_streamed(m) ? "more than --max-memory: read from the file each epoch" : "in memory");
-    return m;
-}
-
+/* --fine-tune (cmd/common/finetune_run.c): the options both paths share, copied in. */
 static int fine_tune(options *o, int nfiles, char **files)
 {
-    char err[1024];
-    char *wpath = fb_weights_locate(o->weights, getenv("FB_WEIGHTS"), err, sizeof err);
-    if (!wpath) fb_die(FB_EXIT_FAILURE, "%s", err);
-    fb_weights w;
-    fb_resnet net;
-    fb_stage5 s5;
-    if (fb_weights_load(&w, wpath, err, sizeof err) != 0 || fb_resnet_init(&net, &w, err, sizeof err) != 0 ||
-        fb_stage5_from_resnet(&s5, &net, err, sizeof err) != 0)
-        fb_die(FB_EXIT_FAILURE, "%s", err);
-    char checksum[sizeof w.checksum];   /* stage 5 is copied: the other 100 MB can go */
-    memcpy(checksum, w.checksum, sizeof checksum);
-    fb_weights_free(&w);
-    if (o->norm & FB_NORM_SQRT)
-        fb_die(FB_EXIT_USAGE, "--fine-tune: --norm sqrt cannot be fine-tuned through (its slope is infinite at "
-               "zero); use l2, std or none");
-    openblas_set_num_threads(o->threads);
-    fb_featset train, val = { 0 };
-    /* one stream: maps past --max-memory are read again from it each epoch */
-    if (nfiles > 1) fb_die(FB_EXIT_USAGE, "--fine-tune reads one stream of stage-4 maps, not %d", nfiles);
-    fb_input in;
-    fb_input_open(&in, nfiles, files, "fb-train --fine-tune -o head.bin train4.fbt");
-    fb_maps *tm = read_maps(&train, in.f, in.name, &s5, o), *vm = NULL;
-    char *crc = fb_prov_get(train.provenance, "weights_crc32");
-    if (crc && strcmp(crc, checksum) != 0)
-        fb_die(FB_EXIT_FAILURE, "%s: the maps were made with weights %s, %s is %s", in.name, crc, wpath,
-               checksum);
-    free(crc);
-    if (fb_featset_check_trainable(&train, in.name, 0, err, sizeof err) != 0) fb_die(FB_EXIT_FAILURE, "%s", err);
-    if (fb_class_index(train.classes, train.nclasses, FB_REJECT_CLASS) >= 0)
-        fb_die(FB_EXIT_USAGE, "%s: a class is named '%s'; that name is reserved", in.name, FB_REJECT_CLASS);
-    size_t nv = 0, *vrows = NULL;
-    FILE *vf = NULL;
-    if (o->val) {
-        if (!(vf = fopen(o->val, "rb"))) fb_die(FB_EXIT_FAILURE, "%s: %s", o->val, strerror(errno));
-        vm = read_maps(&val, vf, o->val, &s5, o);
-        if (fb_prov_compare(train.provenance, val.provenance, err, sizeof err) && !o->force)
-            fb_die(FB_EXIT_FAILURE, "%s: made differently from the training stream (%s); --force to use it "
-                   "anyway", o->val, err);
-        size_t unknown, unlabelled;
-        if (fb_featset_relabel(&val, train.classes, train.nclasses, &unknown, &unlabelled) != 0)
-            fb_die(FB_EXIT_FAILURE, "out of memory");
-        if (unknown + unlabelled) fb_warn("%s: %zu records without a training class; not used", o->val,
-                                          unknown + unlabelled);
-        vrows = fb_xmalloc((val.n ? val.n : 1) * sizeof *vrows);
-        for (size_t i = 0; i < val.n; i++)
-            if (val.y[i] >= 0) vrows[nv++] = i;
-    }
-    float *cw = NULL;
-    if (o->class_weight && !(cw = fb_class_weights(o->class_weight, &train, err, sizeof err)))
-        fb_die(FB_EXIT_USAGE, "--class-weight: %s", err);
-
-    /* the frozen phase: the solved head on the ImageNet stage's features */
-    fb_head h;
-    if (fb_head_init_for(&h, &train, 0, NULL, 0, o->t.seed) != 0) fb_die(FB_EXIT_FAILURE, "out of memory");
-    if (fb_head_fit_norm(&h, o->norm, train.x, train.n, err, sizeof err) != 0) fb_die(FB_EXIT_FAILURE, "%s", err);
-    fb_head_normalise(&h, train.x, train.n);
-    if (nv) fb_head_normalise(&h, val.x, val.n);
-    o->solve.class_weight = cw;
-    fb_par_init(o->threads);
-    fb_solve_result sr;
-    if (fb_head_solve(&h, &train, train.group, &val, vrows, nv, &o->solve, &sr, err, sizeof err) != 0)
-        fb_die(FB_EXIT_FAILURE, "%s", err);
-    if (!o->quiet) {
-        fb_train_log_solve(&h, &sr, &o->solve, o->class_weight, train.n);
-        if (nv) {
-            double loss, acc;
-            fb_head_evaluate(&h, &val, vrows, nv, &loss, &acc);
-            fprintf(stderr, "frozen stage 5, validation: loss %.4f, accuracy %.4f\n", loss, acc);
-        }
-    }
-
-    /* stage 5 and the head together */
-    h.stage5 = s5;
-    fb_finetune_opts fo;
-    fb_finetune_opts_default(&fo);
-    if (o->lr_set) fo.head_lr = o->t.lr;
-    fo.stage_lr = o->stage_lr;
-    if (o->batch_set) fo.batch = o->t.batch;
-    if (o->epochs_set) fo.epochs = o->t.epochs;
-    if (o->patience_set) fo.patience = o->t.patience;
-    fo.seed = o->t.seed;
-    fo.class_weight = cw;
-    fb_atomic hist = { 0 };
-    fb_train_log p = { !o->quiet, NULL };
-    if (o->history) {
-        if (fb_atomic_open(&hist, o->history) != 0) fb_die(FB_EXIT_FAILURE, "%s: %s", o->history, strerror(errno));
-        p.history = hist.f;
-        fprintf(p.history, "epoch\tloss\taccuracy\tval_loss\tval_accuracy\tseconds\n");
-    }
-    fo.on_epoch = fb_train_log_epoch;
-    fo.ctx = &p;
-    size_t *rows = fb_xmalloc((train.n ? train.n : 1) * sizeof *rows);
-    for (size_t i = 0; i < train.n; i++) rows[i] = i;
-    fb_train_result res;
-    if (fb_finetune(&h, tm, &train, rows, train.n, vm, &val, vrows, nv, &fo, &res, err, sizeof err) != 0) {
-        fb_atomic_abort(&hist);
-        fb_die(FB_EXIT_FAILURE, "%s", err);
-    }
-    if (p.verbose && res.stopped_early)
-        fprintf(stderr, "stopping early: val_loss has not improved for %d epochs\n", fo.patience);
-    if (p.verbose && nv && res.best_epoch > 0 && res.best_epoch != res.epochs_run)
-        fprintf(stderr, "restored the weights of epoch %d (val_loss %.4f)\n", res.best_epoch, res.best_val_loss);
-
-    /* the unknown test measures distances in the tuned stage's features */
-    if (fb_maps_features(tm, &h.stage5, train.x, err, sizeof err) != 0 ||
-        (nv && fb_maps_features(vm, &h.stage5, val.x, err, sizeof err) != 0))
-        fb_die(FB_EXIT_FAILURE, "%s", err);
-    if (!o->no_reject) {
-        int rc = fb_reject_fit_sets(&h.reject, &train, nv ? &val : NULL, vrows, nv, o->reject_rate,
-                                    o->reject_subject, o->t.seed, err, sizeof err);
-        if (rc < 0) fb_die(FB_EXIT_FAILURE, "%s (--no-reject to train without the unknown test)", err);
-        if (rc > 0) fb_warn("too few training records for the unknown test; this head will answer one of its "
-                            "classes for every record");
-    }
-    if (fb_head_note_finetune(&h, &fo, o->class_weight, sr.C, &res, train.n, nv) != 0)
-        fb_die(FB_EXIT_FAILURE, "out of memory");
-    if (o->history) save_with_history(&h, o->out, o->history, &hist);
-    else if (fb_head_save(&h, o->out, err, sizeof err) != 0) fb_die(FB_EXIT_FAILURE, "%s", err);
-    if (p.verbose) {
-        fprintf(stderr, "%s: wrote %s: stage 5 fine-tuned with a linear head, %d classes, %zu records, %d epochs",
-                fb_progname(), o->out, h.nclasses, train.n, res.epochs_run);
-        if (nv) fprintf(stderr, ", kept epoch %d (val_loss %.4f)", res.best_epoch, res.best_val_loss);
-        fprintf(stderr, ", %.1fs\n", res.seconds);
-    }
-    fb_par_shutdown();
-    fb_maps_free(tm);
-    fb_maps_free(vm);
-    if (vf) fclose(vf);
-    fb_head_free(&h);
-    fb_featset_free(&train);
-    fb_featset_free(&val);
-    free(rows);
-    free(vrows);
-    free(cw);
-    free(wpath);
+    fb_finetune_run_opts *f = &o->ft;
+    f->out = o->out, f->val = o->val, f->history = o->history, f->class_weight = o->class_weight;
+    f->quiet = o->quiet, f->force = o->force, f->threads = o->threads;
+    f->no_reject = o->no_reject, f->reject_subject = o->reject_subject, f->reject_rate = o->reject_rate;
+    f->tune.norm = o->norm, f->tune.solve = o->solve, f->tune.seed = o->t.seed;
+    fb_finetune_run(f, nfiles, files);
     return 0;
 }
 
