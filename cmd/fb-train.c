@@ -8,10 +8,9 @@
 
 #include "common/common.h"
 #include "common/finetune_run.h"
+#include "common/train_run.h"
 #include "common/head_input.h"
 #include "common/input.h"
-#include "common/train_log.h"
-#include "fb/backbone.h"
 #include "fb/core.h"
 #include "fb/head.h"
 #include "fb/stream.h"
@@ -60,22 +59,7 @@ static const char usage[] =
     "  -q, --quiet              no per-epoch lines\n"
     "      --help, --version\n";
 
-typedef struct {
-    const char *out, *val, *arch, *history, *class_weight;
-    double dropout, reject_rate;
-    int no_reject, reject_subject;
-    int folds, threads, quiet, force;
-    int nhidden, hidden[FB_HEAD_MAX_HIDDEN];
-    int solved;              /* the linear head by L-BFGS (else epochs of adam/sgd) */
-    int norm;                /* FB_NORM_* steps */
-    fb_train_opts t;
-    fb_solve_opts solve;
-    fb_reject reject;        /* fitted before training, handed to the head saved */
-    int fine_tune;
-    fb_finetune_run_opts ft; /* --fine-tune's own options; the rest copied in fine_tune */
-} options;
-
-static void parse_args(int argc, char **argv, options *o)
+static void parse_args(int argc, char **argv, fb_train_run_opts *o)
 {
     static const struct option longopts[] = {
         { "output", required_argument, NULL, 'o' }, { "val", required_argument, NULL, 'v' },
@@ -105,8 +89,8 @@ static void parse_args(int argc, char **argv, options *o)
     o->dropout = 0.5;
     o->reject_rate = FB_REJECT_DEFAULT_RATE;
     o->reject_subject = FB_REJECT_SUBJECT_SIZE;
-    fb_finetune_opts_default(&o->ft.tune);   /* its own defaults: given options overwrite them */
-    o->ft.max_memory = (size_t)2048 << 20;
+    fb_finetune_opts_default(&o->tune);   /* its own defaults: given options overwrite them */
+    o->max_memory = (size_t)2048 << 20;
     /* two threads when there are two CPUs: same bits as one, and the pool
      * sleeps rather than spin when its partner is descheduled */
     o->threads = sysconf(_SC_NPROCESSORS_ONLN) >= 2 ? 2 : 1;
@@ -136,16 +120,16 @@ static void parse_args(int argc, char **argv, options *o)
             else if (strcmp(optarg, "cv") == 0) o->solve.threshold = FB_THRESHOLD_CV;
             else fb_die(FB_EXIT_USAGE, "--threshold wants none, val or cv, not '%s'", optarg);
             break;
-        case 'l': o->t.lr = o->ft.tune.head_lr = fb_opt_double("--lr", optarg, 1e-9, 10); lr_set = 1; break;
+        case 'l': o->t.lr = o->tune.head_lr = fb_opt_double("--lr", optarg, 1e-9, 10); lr_set = 1; break;
         case 'm': o->t.momentum = fb_opt_double("--momentum", optarg, 0, 0.999); break;
-        case 'b': o->t.batch = o->ft.tune.batch = (int)fb_opt_long("--batch", optarg, 1, 65536); break;
-        case 'e': o->t.epochs = o->ft.tune.epochs = (int)fb_opt_long("--epochs", optarg, 1, 100000); break;
+        case 'b': o->t.batch = o->tune.batch = (int)fb_opt_long("--batch", optarg, 1, 65536); break;
+        case 'e': o->t.epochs = o->tune.epochs = (int)fb_opt_long("--epochs", optarg, 1, 100000); break;
         case 'w': o->t.weight_decay = fb_opt_double("--weight-decay", optarg, 0, 10); break;
-        case 'p': o->t.patience = o->ft.tune.patience = (int)fb_opt_long("--patience", optarg, 0, 100000); break;
+        case 'p': o->t.patience = o->tune.patience = (int)fb_opt_long("--patience", optarg, 0, 100000); break;
         case 'F': o->fine_tune = 1; break;
-        case 'S': o->ft.tune.stage_lr = fb_opt_double("--stage-lr", optarg, 1e-9, 10); break;
-        case 'M': o->ft.max_memory = (size_t)fb_opt_long("--max-memory", optarg, 1, 1L << 24) << 20; break;
-        case 'W': o->ft.weights = optarg; break;
+        case 'S': o->tune.stage_lr = fb_opt_double("--stage-lr", optarg, 1e-9, 10); break;
+        case 'M': o->max_memory = (size_t)fb_opt_long("--max-memory", optarg, 1, 1L << 24) << 20; break;
+        case 'W': o->weights = optarg; break;
         case 'c': o->class_weight = optarg; break;
         case 's': o->t.seed = fb_opt_seed("--seed", optarg); break;
         case 'j': o->threads = (int)fb_opt_long("--threads", optarg, 1, 8); break;
@@ -187,103 +171,18 @@ static void parse_args(int argc, char **argv, options *o)
     o->solve.seed = o->t.seed;
 }
 
-static void cross_validate(const fb_featset *ds, const options *o)
-{
-    char err[512];
-    double mean, sd;
-    fb_fold *folds = fb_xcalloc((size_t)o->folds, sizeof *folds);
-    int rc = o->solved
-        ? fb_cross_validate_solve(ds, ds->group, o->folds, &o->solve, folds, fb_train_log_fold, NULL, &mean, &sd,
-                                  err, sizeof err)
-        : fb_cross_validate(ds, o->folds, o->nhidden, o->hidden, (float)o->dropout, &o->t, folds,
-                            fb_train_log_fold, NULL, &mean, &sd, err, sizeof err);
-    if (rc != 0) fb_die(FB_EXIT_FAILURE, "%s", err);
-    fprintf(stderr, "%d-fold cross-validation: accuracy %.4f ± %.4f (mean ± sd)\n", o->folds, mean, sd);
-    printf("folds\t%d\naccuracy_mean\t%.6f\naccuracy_sd\t%.6f\n", o->folds, mean, sd);
-    free(folds);
-}
-
-
-static void solve_and_save(fb_head *h, const fb_featset *train, const fb_featset *val,
-                           const size_t *vrows, size_t nv, options *o)
-{
-    char err[1024];
-    fb_solve_result r;
-    if (fb_head_solve(h, train, train->group, val, vrows, nv, &o->solve, &r, err, sizeof err) != 0)
-        fb_die(FB_EXIT_FAILURE, "%s", err);
-    if (!o->quiet) fb_train_log_solve(h, &r, &o->solve, o->class_weight, train->n);
-    if (!o->quiet && nv) {
-        double loss, acc;
-        fb_head_evaluate(h, val, vrows, nv, &loss, &acc);
-        fprintf(stderr, "validation: %zu %s, loss %.4f, accuracy %.4f\n", nv,
-                fb_plural(nv, "record", "records"), loss, acc);
-    }
-    if (fb_head_note_solve(h, &o->solve, o->class_weight, &r, train->n, nv) != 0)
-        fb_die(FB_EXIT_FAILURE, "out of memory");
-    h->reject = o->reject;
-    if (fb_head_save(h, o->out, err, sizeof err) != 0) fb_die(FB_EXIT_FAILURE, "%s", err);
-    if (!o->quiet)
-        fprintf(stderr, "%s: wrote %s: linear head solved, %d classes, %zu %s, %.1fs\n",
-                fb_progname(), o->out, h->nclasses, train->n, fb_plural(train->n, "record", "records"),
-                r.cv_seconds + r.seconds);
-}
-
-static void train_and_save(fb_head *hnorm, const fb_featset *train, const fb_featset *val,
-                           const size_t *vrows, size_t nv, options *o)
-{
-    char err[1024];
-    fb_atomic hist = { 0 };
-    fb_train_log p = { !o->quiet, NULL };
-    if (o->history) fb_train_log_open_history(&p, &hist, o->history);
-    o->t.on_epoch = fb_train_log_epoch;
-    o->t.ctx = &p;
-    size_t *rows = fb_xmalloc((train->n ? train->n : 1) * sizeof(size_t));
-    for (size_t i = 0; i < train->n; i++) rows[i] = i;
-    fb_head h = *hnorm;   /* made with its normalisation; trained in place */
-    fb_train_result res;
-    if (fb_train(&h, train, rows, train->n, nv ? val : NULL, vrows, nv, &o->t, &res, err, sizeof err) != 0) {
-        fb_atomic_abort(&hist);
-        fb_die(FB_EXIT_FAILURE, "%s", err);
-    }
-    fb_train_log_stop(&p, &res, o->t.patience, nv);
-    if (fb_head_note_training(&h, &o->t, o->class_weight, &res, train->n, nv) != 0)
-        fb_die(FB_EXIT_FAILURE, "out of memory");
-    h.reject = o->reject;
-    fb_train_log_save(&h, o->out, o->history, &hist);
-    if (p.verbose) {
-        char arch[256];
-        fb_head_arch_string(&h, arch, sizeof arch);
-        fprintf(stderr, "%s: wrote %s: head %s, %d classes, %zu %s, %d %s", fb_progname(), o->out,
-                arch, h.nclasses, train->n, fb_plural(train->n, "record", "records"), res.epochs_run,
-                fb_plural(res.epochs_run, "epoch", "epochs"));
-        if (nv) fprintf(stderr, ", kept epoch %d (val_loss %.4f)", res.best_epoch, res.best_val_loss);
-        fprintf(stderr, ", %.1fs\n", res.seconds);
-    }
-    *hnorm = h;
-    free(rows);
-}
-
-/* --fine-tune (cmd/common/finetune_run.c): the options both paths share, copied in. */
-static int fine_tune(options *o, int nfiles, char **files)
-{
-    fb_finetune_run_opts *f = &o->ft;
-    f->out = o->out, f->val = o->val, f->history = o->history, f->class_weight = o->class_weight;
-    f->quiet = o->quiet, f->force = o->force, f->threads = o->threads;
-    f->no_reject = o->no_reject, f->reject_subject = o->reject_subject, f->reject_rate = o->reject_rate;
-    f->tune.norm = o->norm, f->tune.solve = o->solve, f->tune.seed = o->t.seed;
-    fb_finetune_run(f, nfiles, files);
-    return 0;
-}
-
 int main(int argc, char **argv)
 {
     fb_set_progname(argv[0]);
     fb_catch_signals();
     fb_handle_help_version(argc, argv, usage);
     fb_tune_blas(argv);   /* may re-execute with OpenBLAS's AVX-512 kernels */
-    options o;
+    fb_train_run_opts o;
     parse_args(argc, argv, &o);
-    if (o.fine_tune) return fine_tune(&o, argc - optind, argv + optind);
+    if (o.fine_tune) {
+        fb_finetune_run(&o, argc - optind, argv + optind);
+        return 0;
+    }
     char err[1024];
     fb_featset train, val = { 0 };
     fb_input in;
@@ -318,17 +217,14 @@ int main(int argc, char **argv)
     /* The head carries its input normalisation: fitted on the training
      * stream, applied here to both streams, and by fb-predict/fb-eval later. */
     fb_head h;
-    if (fb_head_init_for(&h, &train, o.nhidden, o.hidden, (float)o.dropout, o.t.seed) != 0)
-        fb_die(FB_EXIT_FAILURE, "out of memory");
-    if (fb_head_fit_norm(&h, o.norm, train.x, train.n, err, sizeof err) != 0)
+    if (fb_head_init_normalised(&h, &train, o.val ? &val : NULL, o.nhidden, o.hidden, (float)o.dropout,
+                                o.t.seed, o.norm, err, sizeof err) != 0)
         fb_die(FB_EXIT_FAILURE, "%s", err);
-    fb_head_normalise(&h, train.x, train.n);
-    if (o.val) fb_head_normalise(&h, val.x, val.n);
 
     fb_par_init(o.threads);
-    if (o.folds) cross_validate(&train, &o);
-    if (o.out && o.solved) solve_and_save(&h, &train, &val, vrows, nv, &o);
-    else if (o.out) train_and_save(&h, &train, &val, vrows, nv, &o);
+    if (o.folds) fb_train_run_folds(&train, &o);
+    if (o.out && o.solved) fb_train_run_solve(&h, &train, &val, vrows, nv, &o);
+    else if (o.out) fb_train_run_epochs(&h, &train, &val, vrows, nv, &o);
     if (h.reject.n && !o.quiet)   /* after the training lines, as it is saved */
         fprintf(stderr, "unknown test: %d-th nearest of %zu training photos%s, rate %g, cut %.4f "
                 "(held out %s)\n", h.reject.k, h.reject.n, h.reject.n < train.n + nv ? " (a sample)" : "",

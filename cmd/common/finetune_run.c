@@ -17,7 +17,7 @@
 #include <string.h>
 
 static fb_maps *read_maps(fb_featset *ds, FILE *f, const char *name, const fb_stage5 *s5,
-                          const fb_finetune_run_opts *o)
+                          const fb_train_run_opts *o)
 {
     char err[1024];
     fb_maps *m;
@@ -48,7 +48,7 @@ static void load_stage5(fb_stage5 *s5, const char *weights, char **wpath, char *
 /* The validation maps at path, checked against the training stream and
  * relabelled onto its classes; the usable rows into *vrows. */
 static fb_maps *read_val(fb_featset *val, FILE **vf, const fb_featset *train, const fb_stage5 *s5,
-                         const fb_finetune_run_opts *o, size_t **vrows, size_t *nv)
+                         const fb_train_run_opts *o, size_t **vrows, size_t *nv)
 {
     char err[1024];
     if (!(*vf = fopen(o->val, "rb"))) fb_die(FB_EXIT_FAILURE, "%s: %s", o->val, strerror(errno));
@@ -70,7 +70,7 @@ static fb_maps *read_val(fb_featset *val, FILE **vf, const fb_featset *train, co
 
 typedef struct {
     fb_train_log log;
-    const fb_finetune_run_opts *o;
+    const fb_train_run_opts *o;
     size_t n;   /* training records */
 } progress;
 
@@ -80,16 +80,16 @@ static void on_frozen(void *ctx, const fb_frozen *f)
 {
     const progress *p = ctx;
     if (!p->log.verbose) return;
-    fb_train_log_solve(f->h, f->r, &p->o->tune.solve, p->o->class_weight, p->n);
+    fb_train_log_solve(f->h, f->r, &p->o->solve, p->o->class_weight, p->n);
     if (f->has_val) fprintf(stderr, "frozen stage 5, validation: loss %.4f, accuracy %.4f\n", f->val_loss, f->val_acc);
 }
 
-void fb_finetune_run(fb_finetune_run_opts *o, int nfiles, char **files)
+void fb_finetune_run(const fb_train_run_opts *o, int nfiles, char **files)
 {
     char err[1024], checksum[sizeof ((fb_weights *)0)->checksum], *wpath;
     fb_stage5 s5;
     load_stage5(&s5, o->weights, &wpath, checksum);
-    if (o->tune.norm & FB_NORM_SQRT)
+    if (o->norm & FB_NORM_SQRT)
         fb_die(FB_EXIT_USAGE, "--fine-tune: --norm sqrt cannot be fine-tuned through (its slope is infinite at "
                "zero); use l2, std or none");
     openblas_set_num_threads(o->threads);
@@ -117,27 +117,31 @@ void fb_finetune_run(fb_finetune_run_opts *o, int nfiles, char **files)
     fb_atomic hist = { 0 };
     progress p = { { !o->quiet, NULL }, o, train.n };
     if (o->history) fb_train_log_open_history(&p.log, &hist, o->history);
-    o->tune.class_weight = cw;
-    o->tune.on_epoch = on_epoch;
-    o->tune.on_frozen = on_frozen;
-    o->tune.ctx = &p;
+    fb_finetune_opts tune = o->tune;
+    tune.norm = o->norm;
+    tune.solve = o->solve;
+    tune.seed = o->t.seed;
+    tune.class_weight = cw;
+    tune.on_epoch = on_epoch;
+    tune.on_frozen = on_frozen;
+    tune.ctx = &p;
     fb_par_init(o->threads);
     fb_head h;
     fb_solve_result sr;
     fb_train_result res;
-    if (fb_finetune_head(&h, &s5, tm, &train, vm, &val, vrows, nv, &o->tune, &sr, &res, err, sizeof err) != 0) {
+    if (fb_finetune_head(&h, &s5, tm, &train, vm, &val, vrows, nv, &tune, &sr, &res, err, sizeof err) != 0) {
         fb_atomic_abort(&hist);
         fb_die(FB_EXIT_FAILURE, "%s", err);
     }
-    fb_train_log_stop(&p.log, &res, o->tune.patience, nv);
+    fb_train_log_stop(&p.log, &res, tune.patience, nv);
     if (!o->no_reject) {
         int rc = fb_reject_fit_sets(&h.reject, &train, nv ? &val : NULL, vrows, nv, o->reject_rate,
-                                    o->reject_subject, o->tune.seed, err, sizeof err);
+                                    o->reject_subject, tune.seed, err, sizeof err);
         if (rc < 0) fb_die(FB_EXIT_FAILURE, "%s (--no-reject to train without the unknown test)", err);
         if (rc > 0) fb_warn("too few training records for the unknown test; this head will answer one of its "
                             "classes for every record");
     }
-    if (fb_head_note_finetune(&h, &o->tune, o->class_weight, sr.C, &res, train.n, nv) != 0)
+    if (fb_head_note_finetune(&h, &tune, o->class_weight, sr.C, &res, train.n, nv) != 0)
         fb_die(FB_EXIT_FAILURE, "out of memory");
     fb_train_log_save(&h, o->out, o->history, &hist);
     if (p.log.verbose) {

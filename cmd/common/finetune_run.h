@@ -6,20 +6,9 @@
 #ifndef FB_CMD_FINETUNE_RUN_H
 #define FB_CMD_FINETUNE_RUN_H
 
-#include <stddef.h>
-#include "fb/head.h"
-
-typedef struct {
-    const char *out, *val, *history, *weights;
-    const char *class_weight;   /* the spec as given, or NULL */
-    int quiet, force, threads;
-    int no_reject, reject_subject;
-    double reject_rate;
-    size_t max_memory;          /* bytes of maps held in memory */
-    fb_finetune_opts tune;      /* its class_weight and callbacks are set here */
-} fb_finetune_run_opts;
+#include "common/train_run.h"
 
 /* Fine-tunes on the one stream files[0] (none or -: standard input). */
-void fb_finetune_run(fb_finetune_run_opts *o, int nfiles, char **files);
+void fb_finetune_run(const fb_train_run_opts *o, int nfiles, char **files);
 
 #endif
