@@ -141,3 +141,13 @@ setup() {
     [[ "$output" != *"no heatmaps: no heatmaps"* ]]
     grep -q "fine-tuned stage 5" r.html
 }
+
+@test "fb-export refuses a fine-tuned head, saying why and what to do instead" {
+    run fb-export -o "$T/model.onnx" "$d/ft.bin"
+    [ "$status" -eq 1 ]
+    [[ "$output" == *"ft.bin: a head fine-tuned with its own stage 5 (fb-train --fine-tune) cannot be exported yet"* ]]
+    [[ "$output" == *"ImageNet weights plus a head on their features"* ]]
+    [[ "$output" == *"fb-predict or fb-eval on fb-feat --layer stage4 maps"* ]]
+    [[ "$output" == *"train a head without --fine-tune"* ]]
+    [ ! -e "$T/model.onnx" ]
+}
