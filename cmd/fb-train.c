@@ -1,5 +1,7 @@
 /* fb-train: trains a classification head on a feature stream.
- * See man/fb-train.1.  Options, calls into lib/head, and the lines it prints. */
+ * See man/fb-train.1.  Options, reading the training stream, and the path
+ * it takes: cmd/common/train_run.c (--folds, the solved head, epochs) or
+ * cmd/common/finetune_run.c (--fine-tune); the work is lib/head's. */
 #include <errno.h>
 #include <getopt.h>
 #include <stdlib.h>
@@ -190,12 +192,7 @@ int main(int argc, char **argv)
                   "fb-train -o head.bin train.fbt, or fb-feat < images.fbt | fb-train -o head.bin");
     fb_head_input_read_features(&train, in.f, in.name);
     fb_input_close(&in);
-    if (fb_featset_check_trainable(&train, in.name, o.nhidden, err, sizeof err) != 0)
-        fb_die(FB_EXIT_FAILURE, "%s", err);
-    if (fb_class_index(train.classes, train.nclasses, FB_REJECT_CLASS) >= 0)
-        fb_die(FB_EXIT_USAGE, "%s: a class is named '%s'; that name is reserved for the answer "
-               "fb-predict gives a record unlike every class: rename the folder (e.g. 'other')",
-               in.name, FB_REJECT_CLASS);
+    fb_train_run_check(&train, in.name, o.nhidden);
     if (o.folds && fb_folds_check(&train, o.folds, err, sizeof err) != 0)
         fb_die(FB_EXIT_USAGE, "--folds: %s", err);
     size_t *vrows = NULL, nv = o.val ? fb_head_input_read_val(&val, &train, o.val, o.force, &vrows) : 0;
@@ -205,14 +202,7 @@ int main(int argc, char **argv)
     o.t.class_weight = cw;
 
     o.solve.class_weight = cw;
-    if (o.out && !o.no_reject) {
-        int rc = fb_reject_fit_sets(&o.reject, &train, nv ? &val : NULL, vrows, nv, o.reject_rate,
-                                    o.reject_subject, o.t.seed, err, sizeof err);
-        if (rc < 0) fb_die(FB_EXIT_FAILURE, "%s (--no-reject to train without the unknown test)", err);
-        if (rc > 0)   /* a head can still be trained; it cannot say unknown */
-            fb_warn("%zu training records: the unknown test needs more than %d; this head will "
-                    "answer one of its classes for every record", train.n + nv, FB_REJECT_DEFAULT_K);
-    }
+    if (o.out && !o.no_reject) fb_train_run_reject(&o.reject, &train, &val, vrows, nv, &o);
 
     /* The head carries its input normalisation: fitted on the training
      * stream, applied here to both streams, and by fb-predict/fb-eval later. */

@@ -151,3 +151,11 @@ setup() {
     [[ "$output" == *"train a head without --fine-tune"* ]]
     [ ! -e "$T/model.onnx" ]
 }
+
+@test "--fine-tune: a class named 'unknown' is refused with the words fb-train gives on features" {
+    fbt-make -t u8 -d 224x224x3 -n 4 -C unknown,dog -s 23 | fb-feat -j 2 --layer stage4 > "$T/u.s4"
+    run fb-train -q --fine-tune -o "$T/x.bin" "$T/u.s4"
+    [ "$status" -eq 2 ]
+    [[ "$output" == *"named 'unknown'"*"reserved"*"unlike every class"* ]]
+    [ ! -e "$T/x.bin" ]
+}

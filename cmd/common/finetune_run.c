@@ -104,9 +104,7 @@ void fb_finetune_run(const fb_train_run_opts *o, int nfiles, char **files)
         fb_die(FB_EXIT_FAILURE, "%s: the maps were made with weights %s, %s is %s", in.name, crc, wpath,
                checksum);
     free(crc);
-    if (fb_featset_check_trainable(&train, in.name, 0, err, sizeof err) != 0) fb_die(FB_EXIT_FAILURE, "%s", err);
-    if (fb_class_index(train.classes, train.nclasses, FB_REJECT_CLASS) >= 0)
-        fb_die(FB_EXIT_USAGE, "%s: a class is named '%s'; that name is reserved", in.name, FB_REJECT_CLASS);
+    fb_train_run_check(&train, in.name, 0);
     size_t nv = 0, *vrows = NULL;
     FILE *vf = NULL;
     if (o->val) vm = read_val(&val, &vf, &train, &s5, o, &vrows, &nv);
@@ -134,13 +132,7 @@ void fb_finetune_run(const fb_train_run_opts *o, int nfiles, char **files)
         fb_die(FB_EXIT_FAILURE, "%s", err);
     }
     fb_train_log_stop(&p.log, &res, tune.patience, nv);
-    if (!o->no_reject) {
-        int rc = fb_reject_fit_sets(&h.reject, &train, nv ? &val : NULL, vrows, nv, o->reject_rate,
-                                    o->reject_subject, tune.seed, err, sizeof err);
-        if (rc < 0) fb_die(FB_EXIT_FAILURE, "%s (--no-reject to train without the unknown test)", err);
-        if (rc > 0) fb_warn("too few training records for the unknown test; this head will answer one of its "
-                            "classes for every record");
-    }
+    if (!o->no_reject) fb_train_run_reject(&h.reject, &train, &val, vrows, nv, o);
     if (fb_head_note_finetune(&h, &tune, o->class_weight, sr.C, &res, train.n, nv) != 0)
         fb_die(FB_EXIT_FAILURE, "out of memory");
     fb_train_log_save(&h, o->out, o->history, &hist);

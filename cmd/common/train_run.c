@@ -7,6 +7,29 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+void fb_train_run_check(const fb_featset *train, const char *name, int nhidden)
+{
+    char err[1024];
+    if (fb_featset_check_trainable(train, name, nhidden, err, sizeof err) != 0)
+        fb_die(FB_EXIT_FAILURE, "%s", err);
+    if (fb_class_index(train->classes, train->nclasses, FB_REJECT_CLASS) >= 0)
+        fb_die(FB_EXIT_USAGE, "%s: a class is named '%s'; that name is reserved for the answer "
+               "fb-predict gives a record unlike every class: rename the folder (e.g. 'other')",
+               name, FB_REJECT_CLASS);
+}
+
+void fb_train_run_reject(fb_reject *r, const fb_featset *train, const fb_featset *val,
+                         const size_t *vrows, size_t nv, const fb_train_run_opts *o)
+{
+    char err[1024];
+    int rc = fb_reject_fit_sets(r, train, nv ? val : NULL, vrows, nv, o->reject_rate, o->reject_subject,
+                                o->t.seed, err, sizeof err);
+    if (rc < 0) fb_die(FB_EXIT_FAILURE, "%s (--no-reject to train without the unknown test)", err);
+    if (rc > 0)   /* a head can still be trained; it cannot say unknown */
+        fb_warn("%zu training records: the unknown test needs more than %d; this head will "
+                "answer one of its classes for every record", train->n + nv, FB_REJECT_DEFAULT_K);
+}
+
 void fb_train_run_folds(const fb_featset *ds, const fb_train_run_opts *o)
 {
     char err[512];

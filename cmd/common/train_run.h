@@ -28,6 +28,15 @@ typedef struct {
     const char *weights;
 } fb_train_run_opts;
 
+/* The training stream called name, checked: trainable by a head with
+ * nhidden hidden layers (fb_featset_check_trainable) and no class named as
+ * the unknown test answers; or dies saying what to change. */
+void fb_train_run_check(const fb_featset *train, const char *name, int nhidden);
+/* The unknown test fitted into *r (fb_reject_fit_sets: raw features of
+ * train and the validation rows vrows of val, o's rate and subject size);
+ * dies when that fails, warns when there are too few records for it. */
+void fb_train_run_reject(fb_reject *r, const fb_featset *train, const fb_featset *val,
+                         const size_t *vrows, size_t nv, const fb_train_run_opts *o);
 /* --folds K on ds (normalised): each fold's line, the mean and sd. */
 void fb_train_run_folds(const fb_featset *ds, const fb_train_run_opts *o);
 /* h (made for train, normalised) solved on train, saved to o->out. */
