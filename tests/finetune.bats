@@ -109,6 +109,7 @@ setup() {
     run fb-train -j 2 --fine-tune --epochs 1 --batch 4 --max-memory 3 -o "$T/s.bin" < "$d/train.s4"
     [ "$status" -eq 0 ]
     [[ "$output" == *"read from the file each epoch"* ]]
+    [[ "$output" == *"8 records, 1 epoch, "* ]]
     [ -s "$T/s.bin" ]
     run fb-eval "$T/s.bin" < "$d/val.s4"
     [ "$status" -eq 0 ]

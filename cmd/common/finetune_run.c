@@ -137,8 +137,9 @@ void fb_finetune_run(const fb_train_run_opts *o, int nfiles, char **files)
         fb_die(FB_EXIT_FAILURE, "out of memory");
     fb_train_log_save(&h, o->out, o->history, &hist);
     if (p.log.verbose) {
-        fprintf(stderr, "%s: wrote %s: stage 5 fine-tuned with a linear head, %d classes, %zu records, %d epochs",
-                fb_progname(), o->out, h.nclasses, train.n, res.epochs_run);
+        fprintf(stderr, "%s: wrote %s: stage 5 fine-tuned with a linear head, %d classes, %zu records, %d %s",
+                fb_progname(), o->out, h.nclasses, train.n, res.epochs_run,
+                fb_plural(res.epochs_run, "epoch", "epochs"));
         if (nv) fprintf(stderr, ", kept epoch %d (val_loss %.4f)", res.best_epoch, res.best_val_loss);
         fprintf(stderr, ", %.1fs\n", res.seconds);
     }
