@@ -252,6 +252,13 @@ static int export_onnx(const options *o)
     if (o->input) {
         if (fb_head_load(&head, o->input, err, sizeof err)) fb_die(FB_EXIT_FAILURE, "%s", err);
         h = &head;
+        /* the graph is ImageNet's ResNet50 up to its pooled features, then a
+         * head; a fine-tuned head brings a stage 5 of its own to run instead */
+        if (h->stage5.params)
+            fb_die(FB_EXIT_FAILURE, "%s: a head fine-tuned with its own stage 5 (fb-train --fine-tune) cannot be "
+                   "exported yet: the ONNX model is ResNet50 with its ImageNet weights plus a head on their "
+                   "features, and this head brings a stage 5 of its own. Use it with fb-predict or fb-eval on "
+                   "fb-feat --layer stage4 maps; to export, train a head without --fine-tune", o->input);
     }
     if (fb_export_onnx(&net, h, o->layer, o->output, err, sizeof err)) {
         if (h) fb_die(FB_EXIT_FAILURE, "%s with %s: %s", o->output, o->input, err);

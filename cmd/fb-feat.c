@@ -4,6 +4,7 @@
  * bounded by one batch whatever the number of images. */
 #include "common/common.h"
 #include "common/feat_print.h"
+#include "common/feat_stream.h"
 #include "common/input.h"
 #include "common/layer.h"
 #include "fb/backbone.h"
@@ -123,48 +124,6 @@ static void check_input(const fb_header *h, const char *name)
                FB_RESNET_SIDE);
 }
 
-/* The output header: input classes and provenance, plus where the numbers came from. */
-static fb_writer *open_output(FILE *out, const char *out_name, const fb_header *in, const options *o,
-                              const fb_weights *w)
-{
-    uint32_t dims[1] = {o->layer == FB_LAYER_FEATURES ? FB_RESNET_FEATURES : FB_RESNET_CLASSES};
-    fb_header h;
-    if (o->layer == FB_LAYER_STAGE4) {   /* 14 x 14 x 1024, cell-major, channels contiguous */
-        uint32_t map[3] = {FB_STAGE4_SIDE, FB_STAGE4_SIDE, FB_STAGE4_CHANNELS};
-        fb_header_init(&h, FB_F32, 3, map);
-    } else {
-        fb_header_init(&h, FB_F32, 1, dims);
-    }
-    for (int i = 0; i < in->nclasses; i++)
-        if (fb_header_add_class(&h, in->classes[i]) < 0) fb_die(FB_EXIT_FAILURE, "out of memory");
-    /* Everything upstream said stays; these keys describe this stage. */
-    free(h.provenance);
-    h.provenance = fb_xstrdup(in->provenance ? in->provenance : "");
-    if (fb_prov_set(&h.provenance, "backbone", "keras-resnet50-imagenet") ||
-        fb_prov_set(&h.provenance, "weights_crc32", w->checksum) ||
-        fb_prov_set(&h.provenance, "feat_output", fb_layer_name(o->layer)))
-        fb_die(FB_EXIT_FAILURE, "out of memory");
-    /* Only bf16 says so: an fp32 stream stays byte for byte what earlier
-     * versions wrote, so it still concatenates with them. */
-    if (o->precision != FB_PRECISION_FP32 &&
-        fb_prov_set(&h.provenance, "precision", fb_precision_name(o->precision)))
-        fb_die(FB_EXIT_FAILURE, "out of memory");
-    char err[512];
-    fb_writer *wr = fb_writer_open(out, &h, 0, err, sizeof err);
-    if (!wr) fb_die(FB_EXIT_FAILURE, "%s: %s", out_name, err);
-    fb_header_free(&h);
-    return wr;
-}
-
-/* Classes a later input segment brought are added to the output in the same
- * order, so label indices stay the same. */
-static void sync_classes(fb_writer *wr, const fb_header *in, const char *out_name)
-{
-    while (fb_writer_header(wr)->nclasses < in->nclasses)
-        if (fb_writer_add_class(wr, in->classes[fb_writer_header(wr)->nclasses]) < 0)
-            fb_die(FB_EXIT_FAILURE, "%s: %s", out_name, fb_writer_error(wr));
-}
-
 typedef struct {
     uint8_t *images;              /* batch x 224x224x3 */
     char **ids;
@@ -209,7 +168,7 @@ static void write_batch(const batch *b, const options *o, fb_writer *wr, const f
         }
         /* Finite pixels and checked weights give finite numbers; a NaN here
          * would be a bug or damaged weights, and is never written. */
-        size_t count = o->layer == FB_LAYER_FEATURES && !o->top ? FB_RESNET_FEATURES : FB_RESNET_CLASSES;
+        size_t count = o->top ? FB_RESNET_CLASSES : fb_layer_values(o->layer);
         size_t bad = fb_first_nonfinite(out, count);
         if (bad < count)
             fb_die(FB_EXIT_FAILURE, "%s: output value %zu is %s: the backbone's output is not finite "
@@ -268,7 +227,8 @@ int main(int argc, char **argv)
         atexit(abort_output);   /* any fb_die from here on leaves no half-written file */
         out = out_file.f;
     }
-    fb_writer *wr = o.top ? NULL : open_output(out, out_name, fb_reader_header(r), &o, &w);
+    fb_writer *wr = o.top ? NULL : fb_feat_stream_open(out, out_name, fb_reader_header(r), o.layer,
+                                                      o.precision, &w);
 
     fb_resnet_options ro;
     fb_resnet_options_init(&ro, o.threads);
@@ -298,7 +258,7 @@ int main(int argc, char **argv)
     while (read_batch(r, &b, o.batch) > 0) {
         if (o.layer == FB_LAYER_STAGE4) fb_resnet_run_stage4(runner, b.images, b.n, b.stage4);
         else fb_resnet_run(runner, b.images, b.n, b.features, need_logits ? b.logits : NULL);
-        if (wr) sync_classes(wr, fb_reader_header(r), out_name);
+        if (wr) fb_feat_stream_sync_classes(wr, fb_reader_header(r), out_name);
         write_batch(&b, &o, wr, &w);
         done += (unsigned long)b.n;
         fb_progress_update(&progress, done, 0);

@@ -1,6 +1,7 @@
 /* fb-train: trains a classification head on a feature stream.
- * See man/fb-train.1.  Options, calls into lib/head, and the lines it prints. */
-#include <cblas.h>
+ * See man/fb-train.1.  Options, reading the training stream, and the path
+ * it takes: cmd/common/train_run.c (--folds, the solved head, epochs) or
+ * cmd/common/finetune_run.c (--fine-tune); the work is lib/head's. */
 #include <errno.h>
 #include <getopt.h>
 #include <stdlib.h>
@@ -8,10 +9,10 @@
 #include <unistd.h>
 
 #include "common/common.h"
+#include "common/finetune_run.h"
+#include "common/train_run.h"
 #include "common/head_input.h"
 #include "common/input.h"
-#include "common/train_log.h"
-#include "fb/backbone.h"
 #include "fb/core.h"
 #include "fb/head.h"
 #include "fb/stream.h"
@@ -60,25 +61,7 @@ static const char usage[] =
     "  -q, --quiet              no per-epoch lines\n"
     "      --help, --version\n";
 
-typedef struct {
-    const char *out, *val, *arch, *history, *class_weight;
-    double dropout, reject_rate;
-    int no_reject, reject_subject;
-    int folds, threads, quiet, force;
-    int nhidden, hidden[FB_HEAD_MAX_HIDDEN];
-    int solved;              /* the linear head by L-BFGS (else epochs of adam/sgd) */
-    int norm;                /* FB_NORM_* steps */
-    fb_train_opts t;
-    fb_solve_opts solve;
-    fb_reject reject;        /* fitted before training, handed to the head saved */
-    /* --fine-tune */
-    int fine_tune, batch_set, epochs_set, patience_set, lr_set;
-    double stage_lr;
-    size_t max_memory;       /* bytes */
-    const char *weights;
-} options;
-
-static void parse_args(int argc, char **argv, options *o)
+static void parse_args(int argc, char **argv, fb_train_run_opts *o)
 {
     static const struct option longopts[] = {
         { "output", required_argument, NULL, 'o' }, { "val", required_argument, NULL, 'v' },
@@ -108,7 +91,7 @@ static void parse_args(int argc, char **argv, options *o)
     o->dropout = 0.5;
     o->reject_rate = FB_REJECT_DEFAULT_RATE;
     o->reject_subject = FB_REJECT_SUBJECT_SIZE;
-    o->stage_lr = 1e-4;
+    fb_finetune_opts_default(&o->tune);   /* its own defaults: given options overwrite them */
     o->max_memory = (size_t)2048 << 20;
     /* two threads when there are two CPUs: same bits as one, and the pool
      * sleeps rather than spin when its partner is descheduled */
@@ -139,14 +122,14 @@ static void parse_args(int argc, char **argv, options *o)
             else if (strcmp(optarg, "cv") == 0) o->solve.threshold = FB_THRESHOLD_CV;
             else fb_die(FB_EXIT_USAGE, "--threshold wants none, val or cv, not '%s'", optarg);
             break;
-        case 'l': o->t.lr = fb_opt_double("--lr", optarg, 1e-9, 10); lr_set = 1; break;
+        case 'l': o->t.lr = o->tune.head_lr = fb_opt_double("--lr", optarg, 1e-9, 10); lr_set = 1; break;
         case 'm': o->t.momentum = fb_opt_double("--momentum", optarg, 0, 0.999); break;
-        case 'b': o->t.batch = (int)fb_opt_long("--batch", optarg, 1, 65536); o->batch_set = 1; break;
-        case 'e': o->t.epochs = (int)fb_opt_long("--epochs", optarg, 1, 100000); o->epochs_set = 1; break;
+        case 'b': o->t.batch = o->tune.batch = (int)fb_opt_long("--batch", optarg, 1, 65536); break;
+        case 'e': o->t.epochs = o->tune.epochs = (int)fb_opt_long("--epochs", optarg, 1, 100000); break;
         case 'w': o->t.weight_decay = fb_opt_double("--weight-decay", optarg, 0, 10); break;
-        case 'p': o->t.patience = (int)fb_opt_long("--patience", optarg, 0, 100000); o->patience_set = 1; break;
+        case 'p': o->t.patience = o->tune.patience = (int)fb_opt_long("--patience", optarg, 0, 100000); break;
         case 'F': o->fine_tune = 1; break;
-        case 'S': o->stage_lr = fb_opt_double("--stage-lr", optarg, 1e-9, 10); break;
+        case 'S': o->tune.stage_lr = fb_opt_double("--stage-lr", optarg, 1e-9, 10); break;
         case 'M': o->max_memory = (size_t)fb_opt_long("--max-memory", optarg, 1, 1L << 24) << 20; break;
         case 'W': o->weights = optarg; break;
         case 'c': o->class_weight = optarg; break;
@@ -170,7 +153,6 @@ static void parse_args(int argc, char **argv, options *o)
         fb_die(FB_EXIT_USAGE, "--no-reject stores no unknown test; --reject-rate and --reject-subject "
                "calibrate it");
     if (o->t.opt == FB_OPT_SGD && !lr_set) o->t.lr = 0.01;
-    o->lr_set = lr_set;
     if (o->fine_tune && (o->folds || strcmp(o->arch, "linear") != 0 || optimizer >= 0))
         fb_die(FB_EXIT_USAGE, "--fine-tune trains stage 5 with the linear head by adam; it goes without "
                "--folds, --head and --optimizer");
@@ -191,287 +173,18 @@ static void parse_args(int argc, char **argv, options *o)
     o->solve.seed = o->t.seed;
 }
 
-static void cross_validate(const fb_featset *ds, const options *o)
-{
-    char err[512];
-    double mean, sd;
-    fb_fold *folds = fb_xcalloc((size_t)o->folds, sizeof *folds);
-    int rc = o->solved
-        ? fb_cross_validate_solve(ds, ds->group, o->folds, &o->solve, folds, fb_train_log_fold, NULL, &mean, &sd,
-                                  err, sizeof err)
-        : fb_cross_validate(ds, o->folds, o->nhidden, o->hidden, (float)o->dropout, &o->t, folds,
-                            fb_train_log_fold, NULL, &mean, &sd, err, sizeof err);
-    if (rc != 0) fb_die(FB_EXIT_FAILURE, "%s", err);
-    fprintf(stderr, "%d-fold cross-validation: accuracy %.4f ± %.4f (mean ± sd)\n", o->folds, mean, sd);
-    printf("folds\t%d\naccuracy_mean\t%.6f\naccuracy_sd\t%.6f\n", o->folds, mean, sd);
-    free(folds);
-}
-
-
-static void solve_and_save(fb_head *h, const fb_featset *train, const fb_featset *val,
-                           const size_t *vrows, size_t nv, options *o)
-{
-    char err[1024];
-    fb_solve_result r;
-    if (fb_head_solve(h, train, train->group, val, vrows, nv, &o->solve, &r, err, sizeof err) != 0)
-        fb_die(FB_EXIT_FAILURE, "%s", err);
-    if (!o->quiet) fb_train_log_solve(h, &r, &o->solve, o->class_weight, train->n);
-    if (!o->quiet && nv) {
-        double loss, acc;
-        fb_head_evaluate(h, val, vrows, nv, &loss, &acc);
-        fprintf(stderr, "validation: %zu %s, loss %.4f, accuracy %.4f\n", nv,
-                fb_plural(nv, "record", "records"), loss, acc);
-    }
-    if (fb_head_note_solve(h, &o->solve, o->class_weight, &r, train->n, nv) != 0)
-        fb_die(FB_EXIT_FAILURE, "out of memory");
-    h->reject = o->reject;
-    if (fb_head_save(h, o->out, err, sizeof err) != 0) fb_die(FB_EXIT_FAILURE, "%s", err);
-    if (!o->quiet)
-        fprintf(stderr, "%s: wrote %s: linear head solved, %d classes, %zu %s, %.1fs\n",
-                fb_progname(), o->out, h->nclasses, train->n, fb_plural(train->n, "record", "records"),
-                r.cv_seconds + r.seconds);
-}
-
-/* The head and its --history are one result: both are replaced, or
- * neither (a new history beside an old head would describe another model). */
-static void save_with_history(const fb_head *h, const char *out, const char *history, fb_atomic *hist)
-{
-    char err[1024];
-    unsigned char *buf;
-    size_t len;
-    fb_atomic set[2] = { { 0 }, *hist };
-    if (fb_head_serialize(h, &buf, &len) != 0) {
-        fb_atomic_abort(hist);
-        fb_die(FB_EXIT_FAILURE, "out of memory");
-    }
-    if (fb_atomic_open(&set[0], out) != 0) {
-        int e = errno;
-        fb_atomic_abort(hist);
-        fb_die(FB_EXIT_FAILURE, "%s: %s", out, strerror(e));
-    }
-    /* a failed write shows again at the flush inside the commit */
-    if (fwrite(buf, 1, len, set[0].f) != len) {
-        int e = errno;
-        fb_atomic_abort(&set[0]);
-        fb_atomic_abort(hist);
-        fb_die(FB_EXIT_FAILURE, "%s: %s", out, strerror(e));
-    }
-    free(buf);
-    if (fb_atomic_commit_set(set, 2, err, sizeof err) != 0)
-        fb_die(FB_EXIT_FAILURE, "%s (neither %s nor %s was replaced)", err, out, history);
-    *hist = (fb_atomic){ 0 };
-}
-
-static void train_and_save(fb_head *hnorm, const fb_featset *train, const fb_featset *val,
-                           const size_t *vrows, size_t nv, options *o)
-{
-    char err[1024];
-    fb_atomic hist = { 0 };
-    fb_train_log p = { !o->quiet, NULL };
-    if (o->history) {
-        if (fb_atomic_open(&hist, o->history) != 0)
-            fb_die(FB_EXIT_FAILURE, "%s: %s", o->history, strerror(errno));
-        p.history = hist.f;
-        fprintf(p.history, "epoch\tloss\taccuracy\tval_loss\tval_accuracy\tseconds\n");
-    }
-    o->t.on_epoch = fb_train_log_epoch;
-    o->t.ctx = &p;
-    size_t *rows = fb_xmalloc((train->n ? train->n : 1) * sizeof(size_t));
-    for (size_t i = 0; i < train->n; i++) rows[i] = i;
-    fb_head h = *hnorm;   /* made with its normalisation; trained in place */
-    fb_train_result res;
-    if (fb_train(&h, train, rows, train->n, nv ? val : NULL, vrows, nv, &o->t, &res, err, sizeof err) != 0) {
-        fb_atomic_abort(&hist);
-        fb_die(FB_EXIT_FAILURE, "%s", err);
-    }
-    if (p.verbose && res.stopped_early)
-        fprintf(stderr, "stopping early: val_loss has not improved for %d %s\n", o->t.patience,
-                fb_plural(o->t.patience, "epoch", "epochs"));
-    if (p.verbose && nv && res.best_epoch > 0 && res.best_epoch != res.epochs_run)
-        fprintf(stderr, "restored the weights of epoch %d (val_loss %.4f)\n", res.best_epoch, res.best_val_loss);
-    if (fb_head_note_training(&h, &o->t, o->class_weight, &res, train->n, nv) != 0)
-        fb_die(FB_EXIT_FAILURE, "out of memory");
-    h.reject = o->reject;
-    if (o->history) save_with_history(&h, o->out, o->history, &hist);
-    else if (fb_head_save(&h, o->out, err, sizeof err) != 0) fb_die(FB_EXIT_FAILURE, "%s", err);
-    if (p.verbose) {
-        char arch[256];
-        fb_head_arch_string(&h, arch, sizeof arch);
-        fprintf(stderr, "%s: wrote %s: head %s, %d classes, %zu %s, %d %s", fb_progname(), o->out,
-                arch, h.nclasses, train->n, fb_plural(train->n, "record", "records"), res.epochs_run,
-                fb_plural(res.epochs_run, "epoch", "epochs"));
-        if (nv) fprintf(stderr, ", kept epoch %d (val_loss %.4f)", res.best_epoch, res.best_val_loss);
-        fprintf(stderr, ", %.1fs\n", res.seconds);
-    }
-    *hnorm = h;
-    free(rows);
-}
-
-/* --fine-tune (see fb-train(1), FINE-TUNING): the solved linear head on
- * stage 5's ImageNet features first (fastai's frozen epoch, solved to
- * convergence), then stage 5 and the head together by adam, then the
- * unknown test on the tuned features. */
-static fb_maps *read_maps(fb_featset *ds, FILE *f, const char *name, const fb_stage5 *s5, const options *o)
-{
-    char err[1024];
-    fb_maps *m;
-    if (fb_maps_read(ds, f, name, s5, o->max_memory, &m, err, sizeof err) != 0) fb_die(FB_EXIT_FAILURE, "%s", err);
-    if (!o->quiet)
-        fprintf(stderr, "%s: %zu stage-4 maps (%.0f MB), %s\n", name, ds->n,
-                ds->n * (double)FB_STAGE4_SIZE * sizeof(float) / 1e6,
-                fb_maps_streamed(m) ? "more than --max-memory: read from the file each epoch" : "in memory");
-    return m;
-}
-
-static int fine_tune(options *o, int nfiles, char **files)
-{
-    char err[1024];
-    char *wpath = fb_weights_locate(o->weights, getenv("FB_WEIGHTS"), err, sizeof err);
-    if (!wpath) fb_die(FB_EXIT_FAILURE, "%s", err);
-    fb_weights w;
-    fb_resnet net;
-    fb_stage5 s5;
-    if (fb_weights_load(&w, wpath, err, sizeof err) != 0 || fb_resnet_init(&net, &w, err, sizeof err) != 0 ||
-        fb_stage5_from_resnet(&s5, &net, err, sizeof err) != 0)
-        fb_die(FB_EXIT_FAILURE, "%s", err);
-    char checksum[sizeof w.checksum];   /* stage 5 is copied: the other 100 MB can go */
-    memcpy(checksum, w.checksum, sizeof checksum);
-    fb_weights_free(&w);
-    if (o->norm & FB_NORM_SQRT)
-        fb_die(FB_EXIT_USAGE, "--fine-tune: --norm sqrt cannot be fine-tuned through (its slope is infinite at "
-               "zero); use l2, std or none");
-    openblas_set_num_threads(o->threads);
-    fb_featset train, val = { 0 };
-    /* one stream: maps past --max-memory are read again from it each epoch */
-    if (nfiles > 1) fb_die(FB_EXIT_USAGE, "--fine-tune reads one stream of stage-4 maps, not %d", nfiles);
-    fb_input in;
-    fb_input_open(&in, nfiles, files, "fb-train --fine-tune -o head.bin train4.fbt");
-    fb_maps *tm = read_maps(&train, in.f, in.name, &s5, o), *vm = NULL;
-    char *crc = fb_prov_get(train.provenance, "weights_crc32");
-    if (crc && strcmp(crc, checksum) != 0)
-        fb_die(FB_EXIT_FAILURE, "%s: the maps were made with weights %s, %s is %s", in.name, crc, wpath,
-               checksum);
-    free(crc);
-    if (fb_featset_check_trainable(&train, in.name, 0, err, sizeof err) != 0) fb_die(FB_EXIT_FAILURE, "%s", err);
-    if (fb_class_index(train.classes, train.nclasses, FB_REJECT_CLASS) >= 0)
-        fb_die(FB_EXIT_USAGE, "%s: a class is named '%s'; that name is reserved", in.name, FB_REJECT_CLASS);
-    size_t nv = 0, *vrows = NULL;
-    FILE *vf = NULL;
-    if (o->val) {
-        if (!(vf = fopen(o->val, "rb"))) fb_die(FB_EXIT_FAILURE, "%s: %s", o->val, strerror(errno));
-        vm = read_maps(&val, vf, o->val, &s5, o);
-        if (fb_prov_compare(train.provenance, val.provenance, err, sizeof err) && !o->force)
-            fb_die(FB_EXIT_FAILURE, "%s: made differently from the training stream (%s); --force to use it "
-                   "anyway", o->val, err);
-        size_t unknown, unlabelled;
-        if (fb_featset_relabel(&val, train.classes, train.nclasses, &unknown, &unlabelled) != 0)
-            fb_die(FB_EXIT_FAILURE, "out of memory");
-        if (unknown + unlabelled) fb_warn("%s: %zu records without a training class; not used", o->val,
-                                          unknown + unlabelled);
-        vrows = fb_xmalloc((val.n ? val.n : 1) * sizeof *vrows);
-        for (size_t i = 0; i < val.n; i++)
-            if (val.y[i] >= 0) vrows[nv++] = i;
-    }
-    float *cw = NULL;
-    if (o->class_weight && !(cw = fb_class_weights(o->class_weight, &train, err, sizeof err)))
-        fb_die(FB_EXIT_USAGE, "--class-weight: %s", err);
-
-    /* the frozen phase: the solved head on the ImageNet stage's features */
-    fb_head h;
-    if (fb_head_init_for(&h, &train, 0, NULL, 0, o->t.seed) != 0) fb_die(FB_EXIT_FAILURE, "out of memory");
-    if (fb_head_fit_norm(&h, o->norm, train.x, train.n, err, sizeof err) != 0) fb_die(FB_EXIT_FAILURE, "%s", err);
-    fb_head_normalise(&h, train.x, train.n);
-    if (nv) fb_head_normalise(&h, val.x, val.n);
-    o->solve.class_weight = cw;
-    fb_par_init(o->threads);
-    fb_solve_result sr;
-    if (fb_head_solve(&h, &train, train.group, &val, vrows, nv, &o->solve, &sr, err, sizeof err) != 0)
-        fb_die(FB_EXIT_FAILURE, "%s", err);
-    if (!o->quiet) {
-        fb_train_log_solve(&h, &sr, &o->solve, o->class_weight, train.n);
-        if (nv) {
-            double loss, acc;
-            fb_head_evaluate(&h, &val, vrows, nv, &loss, &acc);
-            fprintf(stderr, "frozen stage 5, validation: loss %.4f, accuracy %.4f\n", loss, acc);
-        }
-    }
-
-    /* stage 5 and the head together */
-    h.stage5 = s5;
-    fb_finetune_opts fo;
-    fb_finetune_opts_default(&fo);
-    if (o->lr_set) fo.head_lr = o->t.lr;
-    fo.stage_lr = o->stage_lr;
-    if (o->batch_set) fo.batch = o->t.batch;
-    if (o->epochs_set) fo.epochs = o->t.epochs;
-    if (o->patience_set) fo.patience = o->t.patience;
-    fo.seed = o->t.seed;
-    fo.class_weight = cw;
-    fb_atomic hist = { 0 };
-    fb_train_log p = { !o->quiet, NULL };
-    if (o->history) {
-        if (fb_atomic_open(&hist, o->history) != 0) fb_die(FB_EXIT_FAILURE, "%s: %s", o->history, strerror(errno));
-        p.history = hist.f;
-        fprintf(p.history, "epoch\tloss\taccuracy\tval_loss\tval_accuracy\tseconds\n");
-    }
-    fo.on_epoch = fb_train_log_epoch;
-    fo.ctx = &p;
-    size_t *rows = fb_xmalloc((train.n ? train.n : 1) * sizeof *rows);
-    for (size_t i = 0; i < train.n; i++) rows[i] = i;
-    fb_train_result res;
-    if (fb_finetune(&h, tm, &train, rows, train.n, vm, &val, vrows, nv, &fo, &res, err, sizeof err) != 0) {
-        fb_atomic_abort(&hist);
-        fb_die(FB_EXIT_FAILURE, "%s", err);
-    }
-    if (p.verbose && res.stopped_early)
-        fprintf(stderr, "stopping early: val_loss has not improved for %d epochs\n", fo.patience);
-    if (p.verbose && nv && res.best_epoch > 0 && res.best_epoch != res.epochs_run)
-        fprintf(stderr, "restored the weights of epoch %d (val_loss %.4f)\n", res.best_epoch, res.best_val_loss);
-
-    /* the unknown test measures distances in the tuned stage's features */
-    if (fb_maps_features(tm, &h.stage5, train.x, err, sizeof err) != 0 ||
-        (nv && fb_maps_features(vm, &h.stage5, val.x, err, sizeof err) != 0))
-        fb_die(FB_EXIT_FAILURE, "%s", err);
-    if (!o->no_reject) {
-        int rc = fb_reject_fit_sets(&h.reject, &train, nv ? &val : NULL, vrows, nv, o->reject_rate,
-                                    o->reject_subject, o->t.seed, err, sizeof err);
-        if (rc < 0) fb_die(FB_EXIT_FAILURE, "%s (--no-reject to train without the unknown test)", err);
-        if (rc > 0) fb_warn("too few training records for the unknown test; this head will answer one of its "
-                            "classes for every record");
-    }
-    if (fb_head_note_finetune(&h, &fo, o->class_weight, sr.C, &res, train.n, nv) != 0)
-        fb_die(FB_EXIT_FAILURE, "out of memory");
-    if (o->history) save_with_history(&h, o->out, o->history, &hist);
-    else if (fb_head_save(&h, o->out, err, sizeof err) != 0) fb_die(FB_EXIT_FAILURE, "%s", err);
-    if (p.verbose) {
-        fprintf(stderr, "%s: wrote %s: stage 5 fine-tuned with a linear head, %d classes, %zu records, %d epochs",
-                fb_progname(), o->out, h.nclasses, train.n, res.epochs_run);
-        if (nv) fprintf(stderr, ", kept epoch %d (val_loss %.4f)", res.best_epoch, res.best_val_loss);
-        fprintf(stderr, ", %.1fs\n", res.seconds);
-    }
-    fb_par_shutdown();
-    fb_maps_free(tm);
-    fb_maps_free(vm);
-    if (vf) fclose(vf);
-    fb_head_free(&h);
-    fb_featset_free(&train);
-    fb_featset_free(&val);
-    free(rows);
-    free(vrows);
-    free(cw);
-    free(wpath);
-    return 0;
-}
-
 int main(int argc, char **argv)
 {
     fb_set_progname(argv[0]);
     fb_catch_signals();
     fb_handle_help_version(argc, argv, usage);
     fb_tune_blas(argv);   /* may re-execute with OpenBLAS's AVX-512 kernels */
-    options o;
+    fb_train_run_opts o;
     parse_args(argc, argv, &o);
-    if (o.fine_tune) return fine_tune(&o, argc - optind, argv + optind);
+    if (o.fine_tune) {
+        fb_finetune_run(&o, argc - optind, argv + optind);
+        return 0;
+    }
     char err[1024];
     fb_featset train, val = { 0 };
     fb_input in;
@@ -479,12 +192,7 @@ int main(int argc, char **argv)
                   "fb-train -o head.bin train.fbt, or fb-feat < images.fbt | fb-train -o head.bin");
     fb_head_input_read_features(&train, in.f, in.name);
     fb_input_close(&in);
-    if (fb_featset_check_trainable(&train, in.name, o.nhidden, err, sizeof err) != 0)
-        fb_die(FB_EXIT_FAILURE, "%s", err);
-    if (fb_class_index(train.classes, train.nclasses, FB_REJECT_CLASS) >= 0)
-        fb_die(FB_EXIT_USAGE, "%s: a class is named '%s'; that name is reserved for the answer "
-               "fb-predict gives a record unlike every class: rename the folder (e.g. 'other')",
-               in.name, FB_REJECT_CLASS);
+    fb_train_run_check(&train, in.name, o.nhidden);
     if (o.folds && fb_folds_check(&train, o.folds, err, sizeof err) != 0)
         fb_die(FB_EXIT_USAGE, "--folds: %s", err);
     size_t *vrows = NULL, nv = o.val ? fb_head_input_read_val(&val, &train, o.val, o.force, &vrows) : 0;
@@ -494,29 +202,19 @@ int main(int argc, char **argv)
     o.t.class_weight = cw;
 
     o.solve.class_weight = cw;
-    if (o.out && !o.no_reject) {
-        int rc = fb_reject_fit_sets(&o.reject, &train, nv ? &val : NULL, vrows, nv, o.reject_rate,
-                                    o.reject_subject, o.t.seed, err, sizeof err);
-        if (rc < 0) fb_die(FB_EXIT_FAILURE, "%s (--no-reject to train without the unknown test)", err);
-        if (rc > 0)   /* a head can still be trained; it cannot say unknown */
-            fb_warn("%zu training records: the unknown test needs more than %d; this head will "
-                    "answer one of its classes for every record", train.n + nv, FB_REJECT_DEFAULT_K);
-    }
+    if (o.out && !o.no_reject) fb_train_run_reject(&o.reject, &train, &val, vrows, nv, &o);
 
     /* The head carries its input normalisation: fitted on the training
      * stream, applied here to both streams, and by fb-predict/fb-eval later. */
     fb_head h;
-    if (fb_head_init_for(&h, &train, o.nhidden, o.hidden, (float)o.dropout, o.t.seed) != 0)
-        fb_die(FB_EXIT_FAILURE, "out of memory");
-    if (fb_head_fit_norm(&h, o.norm, train.x, train.n, err, sizeof err) != 0)
+    if (fb_head_init_normalised(&h, &train, o.val ? &val : NULL, o.nhidden, o.hidden, (float)o.dropout,
+                                o.t.seed, o.norm, err, sizeof err) != 0)
         fb_die(FB_EXIT_FAILURE, "%s", err);
-    fb_head_normalise(&h, train.x, train.n);
-    if (o.val) fb_head_normalise(&h, val.x, val.n);
 
     fb_par_init(o.threads);
-    if (o.folds) cross_validate(&train, &o);
-    if (o.out && o.solved) solve_and_save(&h, &train, &val, vrows, nv, &o);
-    else if (o.out) train_and_save(&h, &train, &val, vrows, nv, &o);
+    if (o.folds) fb_train_run_folds(&train, &o);
+    if (o.out && o.solved) fb_train_run_solve(&h, &train, &val, vrows, nv, &o);
+    else if (o.out) fb_train_run_epochs(&h, &train, &val, vrows, nv, &o);
     if (h.reject.n && !o.quiet)   /* after the training lines, as it is saved */
         fprintf(stderr, "unknown test: %d-th nearest of %zu training photos%s, rate %g, cut %.4f "
                 "(held out %s)\n", h.reject.k, h.reject.n, h.reject.n < train.n + nv ? " (a sample)" : "",

@@ -109,6 +109,7 @@ setup() {
     run fb-train -j 2 --fine-tune --epochs 1 --batch 4 --max-memory 3 -o "$T/s.bin" < "$d/train.s4"
     [ "$status" -eq 0 ]
     [[ "$output" == *"read from the file each epoch"* ]]
+    [[ "$output" == *"8 records, 1 epoch, "* ]]
     [ -s "$T/s.bin" ]
     run fb-eval "$T/s.bin" < "$d/val.s4"
     [ "$status" -eq 0 ]
@@ -140,4 +141,22 @@ setup() {
     [[ "$output" == *"no heatmaps: the head carries its own fine-tuned stage 5"* ]]
     [[ "$output" != *"no heatmaps: no heatmaps"* ]]
     grep -q "fine-tuned stage 5" r.html
+}
+
+@test "fb-export refuses a fine-tuned head, saying why and what to do instead" {
+    run fb-export -o "$T/model.onnx" "$d/ft.bin"
+    [ "$status" -eq 1 ]
+    [[ "$output" == *"ft.bin: a head fine-tuned with its own stage 5 (fb-train --fine-tune) cannot be exported yet"* ]]
+    [[ "$output" == *"ImageNet weights plus a head on their features"* ]]
+    [[ "$output" == *"fb-predict or fb-eval on fb-feat --layer stage4 maps"* ]]
+    [[ "$output" == *"train a head without --fine-tune"* ]]
+    [ ! -e "$T/model.onnx" ]
+}
+
+@test "--fine-tune: a class named 'unknown' is refused with the words fb-train gives on features" {
+    fbt-make -t u8 -d 224x224x3 -n 4 -C unknown,dog -s 23 | fb-feat -j 2 --layer stage4 > "$T/u.s4"
+    run fb-train -q --fine-tune -o "$T/x.bin" "$T/u.s4"
+    [ "$status" -eq 2 ]
+    [[ "$output" == *"named 'unknown'"*"reserved"*"unlike every class"* ]]
+    [ ! -e "$T/x.bin" ]
 }

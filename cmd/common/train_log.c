@@ -2,7 +2,10 @@
 #include "common/train_log.h"
 #include "common/common.h"
 
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 void fb_train_log_epoch(void *ctx, const fb_epoch *e)
 {
@@ -18,6 +21,54 @@ void fb_train_log_epoch(void *ctx, const fb_epoch *e)
         else fprintf(p->history, "nan\tnan");
         fprintf(p->history, "\t%.3f\n", e->seconds);
     }
+}
+
+void fb_train_log_open_history(fb_train_log *p, fb_atomic *hist, const char *path)
+{
+    if (fb_atomic_open(hist, path) != 0) fb_die(FB_EXIT_FAILURE, "%s: %s", path, strerror(errno));
+    p->history = hist->f;
+    fprintf(p->history, "epoch\tloss\taccuracy\tval_loss\tval_accuracy\tseconds\n");
+}
+
+void fb_train_log_stop(const fb_train_log *p, const fb_train_result *res, int patience, size_t nv)
+{
+    if (p->verbose && res->stopped_early)
+        fprintf(stderr, "stopping early: val_loss has not improved for %d %s\n", patience,
+                fb_plural(patience, "epoch", "epochs"));
+    if (p->verbose && nv && res->best_epoch > 0 && res->best_epoch != res->epochs_run)
+        fprintf(stderr, "restored the weights of epoch %d (val_loss %.4f)\n", res->best_epoch, res->best_val_loss);
+}
+
+void fb_train_log_save(const fb_head *h, const char *out, const char *history, fb_atomic *hist)
+{
+    char err[1024];
+    if (!history) {
+        if (fb_head_save(h, out, err, sizeof err) != 0) fb_die(FB_EXIT_FAILURE, "%s", err);
+        return;
+    }
+    unsigned char *buf;
+    size_t len;
+    fb_atomic set[2] = { { 0 }, *hist };
+    if (fb_head_serialize(h, &buf, &len) != 0) {
+        fb_atomic_abort(hist);
+        fb_die(FB_EXIT_FAILURE, "out of memory");
+    }
+    if (fb_atomic_open(&set[0], out) != 0) {
+        int e = errno;
+        fb_atomic_abort(hist);
+        fb_die(FB_EXIT_FAILURE, "%s: %s", out, strerror(e));
+    }
+    /* a failed write shows again at the flush inside the commit */
+    if (fwrite(buf, 1, len, set[0].f) != len) {
+        int e = errno;
+        fb_atomic_abort(&set[0]);
+        fb_atomic_abort(hist);
+        fb_die(FB_EXIT_FAILURE, "%s: %s", out, strerror(e));
+    }
+    free(buf);
+    if (fb_atomic_commit_set(set, 2, err, sizeof err) != 0)
+        fb_die(FB_EXIT_FAILURE, "%s (neither %s nor %s was replaced)", err, out, history);
+    *hist = (fb_atomic){ 0 };
 }
 
 void fb_train_log_fold(void *ctx, int f, int k, const fb_fold *r)

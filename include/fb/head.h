@@ -345,6 +345,13 @@ typedef struct {
  * memory. */
 int  fb_head_init_for(fb_head *h, const fb_featset *ds, int nhidden, const int *hidden,
                       float dropout, uint64_t seed);
+/* fb_head_init_for on train, then the input normalisation the head carries
+ * (steps norm, FB_NORM_*) fitted on train's raw features and applied in
+ * place to train->x and, when val is not NULL, to val->x (fb-predict and
+ * fb-eval apply it to theirs later).  0 ok; -1 with a message (h freed). */
+int  fb_head_init_normalised(fb_head *h, fb_featset *train, fb_featset *val, int nhidden,
+                             const int *hidden, float dropout, uint64_t seed, int norm,
+                             char *err, size_t errlen);
 /* Trains h (already initialised and weights set) on rows idx[0..n) of train;
  * validation on rows vidx[0..nv) of val (val may be NULL).  Labels must be
  * head class indices.  With validation, h ends holding the weights of the
@@ -359,70 +366,6 @@ int  fb_train(fb_head *h, const fb_featset *train, const size_t *idx, size_t n,
  * dropout, optimizer, ..., val_loss; see man/fb-train.1); class_weight is the
  * spec as given, or NULL.  0 ok, -1 no memory. */
 int  fb_head_note_training(fb_head *h, const fb_train_opts *o, const char *class_weight,
-                           const fb_train_result *res, size_t n, size_t nv);
-
-/* =================================================== fine-tuning stage 5 */
-
-/* fb-train --fine-tune (lib/head/finetune.c): ResNet50's stage 5
- * (fb_stage5, lib/backbone/stage5.c) trained together with a linear head
- * on stage-4 maps (`fb-feat --layer stage4`, 14x14x1024 float32, 784 KiB
- * per record).  The head keeps its normalisation (l2 and/or std; not sqrt,
- * whose slope is infinite at the zeros a ReLU makes) fixed; the stage's
- * BatchNorm stays folded (inference mode).  Adam, the stage at a lower
- * rate than the head. */
-
-/* 0 when h describes stage-4 maps; -1 with a message naming `name` and
- * saying what to run (a feature stream: fb-feat --layer stage4). */
-int  fb_stage4_check(const fb_header *h, const char *name, char *err, size_t errlen);
-
-/* A stage-4 stream kept for passes: in memory, or re-read from its file. */
-typedef struct fb_maps fb_maps;
-/* Reads the stage-4 stream f (called `name`) into *ds: every record's id,
- * label and group, and as its features the pooled output of s5 on its map
- * (what a head on top of s5 reads), computed as the records arrive.  With
- * keep, the maps are kept for fb_finetune: in memory while they fit in
- * max_bytes, else read again from f each pass (f must then be a file that
- * can seek, and stay open).  Without keep, memory is one batch of maps.
- * 0 ok; -1 with a message in err. */
-int  fb_maps_read(fb_featset *ds, FILE *f, const char *name, const fb_stage5 *s5, size_t max_bytes,
-                  fb_maps **keep, char *err, size_t errlen);
-void fb_maps_free(fb_maps *m);
-size_t fb_maps_count(const fb_maps *m);
-int  fb_maps_streamed(const fb_maps *m);   /* 1: read from the file each pass */
-/* out [n][4f] = the pooled output of s5 on every map, in stream order. */
-int  fb_maps_features(fb_maps *m, const fb_stage5 *s5, float *out, char *err, size_t errlen);
-
-typedef struct {
-    double head_lr, stage_lr;     /* Adam's rates (1e-3, 1e-4) */
-    int batch, epochs, patience;  /* 16, 5, 2 (0: never stop early) */
-    uint64_t seed;
-    const float *class_weight;    /* [nclasses] or NULL */
-    void (*on_epoch)(void *ctx, const fb_epoch *e);
-    void *ctx;
-} fb_finetune_opts;
-
-void fb_finetune_opts_default(fb_finetune_opts *o);
-
-/* The head's loss on raw pooled features feat [n][in_dim] with labels y:
- * the class-weighted mean cross-entropy after h's normalisation.  With
- * dfeat (not NULL): dfeat [n][in_dim] = its gradient by feat, and gparams
- * [nparams] += by the head's parameters.  *correct (may be NULL) +=
- * records fb_head_decide answers right.  NaN when out of memory. */
-double fb_finetune_head_loss(const fb_head *h, const float *feat, const int *y, const float *cw, int n,
-                             float *dfeat, float *gparams, size_t *correct);
-
-/* Trains h->stage5 and h's linear layer together on the maps of rows
- * rows[0..n) of train, labelled by tlab->y (head classes); validation on
- * vrows[0..nv) of val labelled by vlab->y (val may be NULL when nv is 0).
- * With validation, h ends with the epoch of the lowest validation loss.
- * 0 ok; -1 with a message in err. */
-int  fb_finetune(fb_head *h, fb_maps *train, const fb_featset *tlab, const size_t *rows, size_t n,
-                 fb_maps *val, const fb_featset *vlab, const size_t *vrows, size_t nv,
-                 const fb_finetune_opts *o, fb_train_result *res, char *err, size_t errlen);
-
-/* The training notes of a fine-tuned head; C is the strength of the solved
- * head it started from. */
-int  fb_head_note_finetune(fb_head *h, const fb_finetune_opts *o, const char *class_weight, double C,
                            const fb_train_result *res, size_t n, size_t nv);
 
 /* ================================================ the solved linear head */
@@ -469,6 +412,101 @@ int  fb_head_solve(fb_head *h, const fb_featset *ds, const uint32_t *group, cons
 /* The training notes of a solved head (fb_head_note_training's counterpart). */
 int  fb_head_note_solve(fb_head *h, const fb_solve_opts *o, const char *class_weight,
                         const fb_solve_result *r, size_t n, size_t nv);
+
+/* =================================================== fine-tuning stage 5 */
+
+/* fb-train --fine-tune (lib/head/finetune.c): ResNet50's stage 5
+ * (fb_stage5, lib/backbone/stage5.c) trained together with a linear head
+ * on stage-4 maps (`fb-feat --layer stage4`, 14x14x1024 float32, 784 KiB
+ * per record).  The head keeps its normalisation (l2 and/or std; not sqrt,
+ * whose slope is infinite at the zeros a ReLU makes) fixed; the stage's
+ * BatchNorm stays folded (inference mode).  Adam, the stage at a lower
+ * rate than the head. */
+
+/* 0 when h describes stage-4 maps; -1 with a message naming `name` and
+ * saying what to run (a feature stream: fb-feat --layer stage4). */
+int  fb_stage4_check(const fb_header *h, const char *name, char *err, size_t errlen);
+
+/* A stage-4 stream kept for passes: in memory, or re-read from its file. */
+typedef struct fb_maps fb_maps;
+/* Reads the stage-4 stream f (called `name`) into *ds: every record's id,
+ * label and group, and as its features the pooled output of s5 on its map
+ * (what a head on top of s5 reads), computed as the records arrive.  With
+ * keep, the maps are kept for fb_finetune: in memory while they fit in
+ * max_bytes, else read again from f each pass (f must then be a file that
+ * can seek, and stay open).  Without keep, memory is one batch of maps.
+ * 0 ok; -1 with a message in err. */
+int  fb_maps_read(fb_featset *ds, FILE *f, const char *name, const fb_stage5 *s5, size_t max_bytes,
+                  fb_maps **keep, char *err, size_t errlen);
+void fb_maps_free(fb_maps *m);
+size_t fb_maps_count(const fb_maps *m);
+int  fb_maps_streamed(const fb_maps *m);   /* 1: read from the file each pass */
+/* out [n][4f] = the pooled output of s5 on every map, in stream order. */
+int  fb_maps_features(fb_maps *m, const fb_stage5 *s5, float *out, char *err, size_t errlen);
+
+/* What the frozen phase of fb_finetune_head did; handed to
+ * fb_finetune_opts.on_frozen before the first epoch. */
+typedef struct {
+    const fb_head *h;             /* the solved head, its stage 5 still ImageNet's */
+    const fb_solve_result *r;
+    int has_val;
+    double val_loss, val_acc;     /* when has_val: on the validation rows */
+} fb_frozen;
+
+typedef struct {
+    double head_lr, stage_lr;     /* Adam's rates (1e-3, 1e-4) */
+    int batch, epochs, patience;  /* 16, 5, 2 (0: never stop early) */
+    uint64_t seed;
+    const float *class_weight;    /* [nclasses] or NULL; both phases */
+    /* fb_finetune_head only: the head's normalisation (FB_NORM_*, default
+     * l2; not sqrt) and how the frozen phase solves it (its class_weight
+     * is the one above) */
+    int norm;
+    fb_solve_opts solve;
+    /* called after every epoch, and after the frozen phase; or NULL */
+    void (*on_epoch)(void *ctx, const fb_epoch *e);
+    void (*on_frozen)(void *ctx, const fb_frozen *f);
+    void *ctx;
+} fb_finetune_opts;
+
+void fb_finetune_opts_default(fb_finetune_opts *o);
+
+/* The head's loss on raw pooled features feat [n][in_dim] with labels y:
+ * the class-weighted mean cross-entropy after h's normalisation.  With
+ * dfeat (not NULL): dfeat [n][in_dim] = its gradient by feat, and gparams
+ * [nparams] += by the head's parameters.  *correct (may be NULL) +=
+ * records fb_head_decide answers right.  NaN when out of memory. */
+double fb_finetune_head_loss(const fb_head *h, const float *feat, const int *y, const float *cw, int n,
+                             float *dfeat, float *gparams, size_t *correct);
+
+/* Trains h->stage5 and h's linear layer together on the maps of rows
+ * rows[0..n) of train, labelled by tlab->y (head classes); validation on
+ * vrows[0..nv) of val labelled by vlab->y (val may be NULL when nv is 0).
+ * With validation, h ends with the epoch of the lowest validation loss.
+ * 0 ok; -1 with a message in err. */
+int  fb_finetune(fb_head *h, fb_maps *train, const fb_featset *tlab, const size_t *rows, size_t n,
+                 fb_maps *val, const fb_featset *vlab, const size_t *vrows, size_t nv,
+                 const fb_finetune_opts *o, fb_train_result *res, char *err, size_t errlen);
+
+/* fb-train --fine-tune's sequence (fb-train(1), FINE-TUNING) on the maps
+ * of fb_maps_read (train with every record, val with the rows vrows[0..nv)
+ * relabelled onto train's classes; vm and val may be NULL when nv is 0):
+ * the frozen phase -- a linear head for train, normalised by o->norm
+ * (fb_head_init_normalised), solved by fb_head_solve on the features of
+ * ImageNet's stage 5 s5 (fastai's frozen epoch, solved to convergence) --
+ * then s5, taken over by h, trained with the head by fb_finetune.  Last,
+ * train->x and (with nv) val->x become the raw pooled features of the tuned
+ * stage: what the unknown test (fb_reject_fit_sets) measures.  *sr is the
+ * frozen phase's solve, *res the epochs'.  0 ok; -1 with a message in err
+ * (h and s5 freed). */
+int  fb_finetune_head(fb_head *h, fb_stage5 *s5, fb_maps *tm, fb_featset *train, fb_maps *vm,
+                      fb_featset *val, const size_t *vrows, size_t nv, const fb_finetune_opts *o,
+                      fb_solve_result *sr, fb_train_result *res, char *err, size_t errlen);
+
+/* The training notes of a fine-tuned head; C is the strength of the solved
+ * head it started from. */
+int  fb_head_note_finetune(fb_head *h, const fb_finetune_opts *o, const char *class_weight, double C,
+                           const fb_train_result *res, size_t n, size_t nv);
 
 /* ==================================================== applying a head */
 

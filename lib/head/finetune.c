@@ -271,6 +271,8 @@ void fb_finetune_opts_default(fb_finetune_opts *o)
     o->epochs = 5;
     o->patience = 2;
     o->seed = 1;
+    o->norm = FB_NORM_L2;
+    fb_solve_opts_default(&o->solve);
 }
 
 typedef struct {
@@ -487,6 +489,51 @@ int fb_maps_features(fb_maps *m, const fb_stage5 *s5, float *out, char *err, siz
     }
     int rc = maps_pass(m, chunk_features, &p, err, errlen);
     fb_stage5_work_free(p.wk);
+    return rc;
+}
+
+/* ------------------------------------------------------------ the sequence */
+
+int fb_finetune_head(fb_head *h, fb_stage5 *s5, fb_maps *tm, fb_featset *train, fb_maps *vm,
+                     fb_featset *val, const size_t *vrows, size_t nv, const fb_finetune_opts *o,
+                     fb_solve_result *sr, fb_train_result *res, char *err, size_t errlen)
+{
+    /* the frozen phase: the solved head on the ImageNet stage's features */
+    if (fb_head_init_normalised(h, train, nv ? val : NULL, 0, NULL, 0, o->seed, o->norm, err, errlen) != 0) {
+        fb_stage5_free(s5);
+        return -1;
+    }
+    fb_solve_opts so = o->solve;
+    so.class_weight = o->class_weight;
+    if (fb_head_solve(h, train, train->group, val, vrows, nv, &so, sr, err, errlen) != 0) {
+        fb_stage5_free(s5);
+        fb_head_free(h);
+        return -1;
+    }
+    if (o->on_frozen) {
+        fb_frozen f = { h, sr, nv > 0, 0, 0 };
+        if (nv) fb_head_evaluate(h, val, vrows, nv, &f.val_loss, &f.val_acc);
+        o->on_frozen(o->ctx, &f);
+    }
+
+    /* stage 5 and the head together */
+    h->stage5 = *s5;
+    memset(s5, 0, sizeof *s5);
+    size_t *rows = malloc((train->n ? train->n : 1) * sizeof *rows);
+    if (!rows) {
+        snprintf(err, errlen, "out of memory");
+        fb_head_free(h);
+        return -1;
+    }
+    for (size_t i = 0; i < train->n; i++) rows[i] = i;
+    int rc = fb_finetune(h, tm, train, rows, train->n, vm, val, vrows, nv, o, res, err, errlen);
+    free(rows);
+
+    /* the unknown test measures distances in the tuned stage's features */
+    if (rc == 0 && (fb_maps_features(tm, &h->stage5, train->x, err, errlen) != 0 ||
+                    (nv && fb_maps_features(vm, &h->stage5, val->x, err, errlen) != 0)))
+        rc = -1;
+    if (rc != 0) fb_head_free(h);
     return rc;
 }
 

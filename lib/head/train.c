@@ -216,6 +216,23 @@ done:
     return rc ? -1 : 0;
 }
 
+int fb_head_init_normalised(fb_head *h, fb_featset *train, fb_featset *val, int nhidden,
+                            const int *hidden, float dropout, uint64_t seed, int norm,
+                            char *err, size_t errlen)
+{
+    if (fb_head_init_for(h, train, nhidden, hidden, dropout, seed) != 0) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    if (fb_head_fit_norm(h, norm, train->x, train->n, err, errlen) != 0) {
+        fb_head_free(h);
+        return -1;
+    }
+    fb_head_normalise(h, train->x, train->n);
+    if (val) fb_head_normalise(h, val->x, val->n);
+    return 0;
+}
+
 /* ------------------------------------------------------------- notes */
 
 int fb_head_note_training(fb_head *h, const fb_train_opts *o, const char *class_weight,
