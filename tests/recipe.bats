@@ -88,7 +88,7 @@ make_photos() {
 
 @test "every message names its tool" {
     cd "$BATS_TEST_TMPDIR"
-    for t in "$FB_ROOT"/build/bin/fb-*; do
+    for t in "$FB_BUILD"/bin/fb-*; do
         name=$(basename "$t")
         run "$t" --no-such-option
         [ "$status" -eq 2 ]

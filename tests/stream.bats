@@ -98,7 +98,7 @@ setup() { cd "$BATS_TEST_TMPDIR"; }
 }
 
 @test "every tool answers --help and --version" {
-    for t in "$FB_ROOT"/build/bin/fb-*; do
+    for t in "$FB_BUILD"/bin/fb-*; do
         run "$t" --version
         [ "$status" -eq 0 ]
         [[ "$output" == "$(basename "$t") (fb) "* ]]
