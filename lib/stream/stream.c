@@ -181,6 +181,7 @@ static int key_matters(const char *key)
     static const char *const keys[] = {
         "backbone", "weights_crc32", "feat_output",                       /* fb-feat */
         "resize", "size", "kernel", "background", "colour", "layout",     /* fb-prep */
+        "reencode",   /* fb-prep --reencode: JPEG artefacts the head learnt, or did not */
         NULL
     };
     for (int i = 0; keys[i]; i++)
