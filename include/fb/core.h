@@ -30,9 +30,9 @@ double fb_now(void);
 /* Atomic output file: write to a temporary file beside `path`, then rename.
  * fb_atomic_commit renames (after fsync); fb_atomic_abort removes the temp.
  * A crash never leaves a half-written file where a good one was.  The temp
- * is named PATH.tmp<pid>-<host>.XXXXXX; fb_atomic_open first removes what
- * writers of PATH killed by SIGKILL left (their pid no longer alive, on this
- * host), and nothing else (see lib/core/files.c). */
+ * is named PATH.tmp<pid>-<host>.XXXXXX; the first fb_atomic_open into a
+ * folder removes what writers killed by SIGKILL left there (named so, their
+ * pid no longer alive, on this host), and nothing else (lib/core/files.c). */
 typedef struct {
     FILE *f;
     char *path, *tmp;
@@ -47,7 +47,7 @@ void fb_atomic_abort(fb_atomic *a);
  * disk is all old or all new.  SIGINT, SIGTERM and SIGHUP are held back
  * during the renames.  SIGKILL cannot be: during the renames each member has
  * a TEMP.old (its old file) or TEMP.none (there was none), and the next
- * fb_atomic_open of any member puts the set in that folder back to all old
+ * process's fb_atomic_open into that folder puts the set back to all old
  * (some temp not yet renamed) or leaves it all new (every temp renamed), and
  * removes the leftovers.  (A set spread over two folders is made whole per
  * folder.)  Always ends every a[i].  0 ok; -1 with "path: reason" in err. */

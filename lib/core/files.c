@@ -62,9 +62,9 @@ void fb_atomic_unlink_pending(void)
  *     FILE.tmp<pid>-<host>.XXXXXX        the temp (mkstemp's six characters)
  *     FILE.tmp<pid>-<host>.XXXXXX.old    during a set's commit: the old FILE
  *     FILE.tmp<pid>-<host>.XXXXXX.none   during a set's commit: there was none
- * and the next writer of FILE (fb_atomic_open) removes the leftovers of
- * writers on this host whose pid is no longer alive (kill(pid, 0) fails
- * with ESRCH).  It never touches a name the rule did not make, a live
+ * and the next writer into FILE's folder (fb_atomic_open) removes the
+ * leftovers of writers on this host whose pid is no longer alive (kill(pid,
+ * 0) fails with ESRCH).  It never touches a name the rule did not make, a live
  * writer's files (or those of a process that reused its pid: they stay),
  * or another host's (a folder shared over the network).  Containers that
  * share a folder and a host name but not their pids should not write the
@@ -178,15 +178,28 @@ static void recover_dead_writer(const char *dir, long pid, const char *host)
     free(mine);
 }
 
-/* Before writing path: the leftovers of dead writers of path (and the rest
- * of their sets in its folder) are recovered.  Best effort: a folder that
- * cannot be read is left as it is. */
+/* Before the first write into a folder: the leftovers of every dead writer
+ * in it are recovered (all are named by the rule; which file they were for
+ * does not matter).  Once per folder and process, so that writing many
+ * files into one folder (fb-info --png) reads it once, not once a file.
+ * Best effort: a folder that cannot be read is left as it is. */
 static void clean_leftovers(const char *path, const char *host)
 {
+    static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+    static char *cleaned[64];
+    static int ncleaned;
     const char *base;
     char *dir = split_path(path, &base);
     if (!dir) return;
-    size_t blen = strlen(base);
+    pthread_mutex_lock(&lock);
+    int seen_dir = 0;
+    for (int i = 0; i < ncleaned && !seen_dir; i++) seen_dir = strcmp(cleaned[i], dir) == 0;
+    if (!seen_dir && ncleaned < 64) cleaned[ncleaned++] = strdup(dir);   /* kept for the process */
+    pthread_mutex_unlock(&lock);
+    if (seen_dir) {
+        free(dir);
+        return;
+    }
     long done[16];
     int ndone = 0;
     DIR *d = opendir(dir);
@@ -194,7 +207,7 @@ static void clean_leftovers(const char *path, const char *host)
     while (d && (e = readdir(d))) {
         size_t b, t;
         long pid = leftover_pid(e->d_name, host, &b, &t);
-        if (!pid || b != blen || strncmp(e->d_name, base, blen) != 0 || !pid_dead(pid)) continue;
+        if (!pid || !pid_dead(pid)) continue;
         int seen = 0;
         for (int i = 0; i < ndone; i++) seen |= done[i] == pid;
         if (seen || ndone == 16) continue;

@@ -13,7 +13,8 @@
 #include "check.h"
 #include "fb/core.h"
 
-static char dir[] = "/tmp/fb-test-atomic-XXXXXX";
+static char top[64] = "/tmp/fb-test-atomic-XXXXXX";
+static char dir[200];     /* the folder of the current case: a new one each (clear) */
 static char host[40];
 
 /* The host part of the naming rule, as files.c makes it. */
@@ -96,15 +97,17 @@ static int count_entries(void)
     return n;
 }
 
+/* A new, empty folder for the next case: a process cleans a folder once,
+ * before its first write there. */
 static void clear(void)
 {
-    char cmd[600];
-    snprintf(cmd, sizeof cmd, "rm -f %s/* %s/.[!.]*", dir, dir);
-    if (system(cmd) != 0) printf("# could not clear %s\n", dir);
+    static int k;
+    snprintf(dir, sizeof dir, "%s/case%d", top, k++);
+    if (mkdir(dir, 0777) != 0) printf("# could not make %s\n", dir);
 }
 
-/* A dead writer's temps go, a live one's stay, and nothing not named by
- * the rule (or another file's, or another host's) is touched. */
+/* A dead writer's temps go (whichever file they were for), a live one's
+ * stay, and nothing not named by the rule, or another host's, is touched. */
 static void test_dead_temps_removed(void)
 {
     clear();
@@ -120,7 +123,8 @@ static void test_dead_temps_removed(void)
     char no_x6[256];
     snprintf(no_x6, sizeof no_x6, "head.bin.tmp%ld-%s.Ab12C", dead, host);
     put(no_x6, "five characters");
-    put(temp("other.bin", dead_pid(), "Ab12Cd", ""), "another file's");
+    long dead_other = dead_pid();
+    put(temp("other.bin", dead_other, "Ab12Cd", ""), "another file's");
     put("head.bin.tmp", "plain");
     CHECK(write_file("head.bin", "new") == 0 && strcmp(get("head.bin"), "new") == 0, "the next write of head.bin");
     CHECK(!exists(temp("head.bin", dead, "Ab12Cd", "")) && !exists(temp("head.bin", dead, "Zz99zz", ".old")),
@@ -128,9 +132,12 @@ static void test_dead_temps_removed(void)
     CHECK(strcmp(get(temp("head.bin", live, "Qw34Er", "")), "live") == 0, "a live writer's temp stays");
     CHECK(exists("head.bin.tmpAb12Cd") && exists(other_host) && exists(no_x6) && exists("head.bin.tmp"),
           "names outside the rule, and another host's, stay");
-    CHECK(count_entries() == 7, "7 entries left (head.bin, the live temp, 5 others): %d", count_entries());
-    CHECK(write_file("other.bin", "x") == 0 && count_entries() == 7,
-          "the next write of other.bin removes its dead temp: %d entries", count_entries());
+    CHECK(!exists(temp("other.bin", dead_other, "Ab12Cd", "")), "another file's dead temp is gone too");
+    int left = count_entries();
+    CHECK(left == 6, "6 entries left (head.bin, the live temp, 4 others): %d", left);
+    put(temp("head.bin", dead, "Ab12Cd", ""), "died later");
+    CHECK(write_file("head.bin", "again") == 0 && exists(temp("head.bin", dead, "Ab12Cd", "")),
+          "the folder is cleaned once a process: a second write there reads it no more");
 }
 
 /* A set (train, val, test) cut off by SIGKILL at each step of its commit,
@@ -202,12 +209,13 @@ static void test_commit_set_names(void)
 
 int main(void)
 {
-    if (!mkdtemp(dir)) SKIP_ALL("cannot make a temporary folder");
+    if (!mkdtemp(top)) SKIP_ALL("cannot make a temporary folder");
     host_tag();
     test_dead_temps_removed();
     test_set_interrupted();
     test_commit_set_names();
-    clear();
-    rmdir(dir);
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", top);
+    if (system(cmd) != 0) printf("# could not remove %s\n", top);
     return check_done();
 }
