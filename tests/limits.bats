@@ -45,7 +45,7 @@ setup() { cd "$BATS_TEST_TMPDIR"; }
     fbt-make -d 4 -n 2 -C a,b > s.fbt
     run env FB_LIMITS=classes=0 fb-info s.fbt
     [ "$status" -eq 2 ]
-    [[ "$output" == *"FB_LIMITS=classes=0: classes=0: classes is a whole number from 1 to 1073741824 (K, M and G multiply by 2^10, 2^20, 2^30; default 1000000)"* ]]
+    [[ "$output" == *"fb-info: FB_LIMITS: classes=0: classes is a whole number from 1 to 1073741824 (K, M and G multiply by 2^10, 2^20, 2^30; default 1000000)"* ]]
     run env FB_LIMITS=id=64K fb-train -o h.bin s.fbt
     [ "$status" -eq 2 ]
     [[ "$output" == *"id is a whole number from 1 to 65535"* ]]

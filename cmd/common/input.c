@@ -69,7 +69,7 @@ void fb_input_limits(void)
     fb_stream_limits lim = fb_stream_limits_default();
     char err[512];
     if (fb_stream_limits_parse(spec, &lim, err, sizeof err) != 0)
-        fb_die(FB_EXIT_USAGE, "FB_LIMITS=%s: %s (see fb-stream(5))", spec, err);
+        fb_die(FB_EXIT_USAGE, "FB_LIMITS: %s (see fb-stream(5))", err);
     fb_stream_set_limits(&lim);
 }
 
