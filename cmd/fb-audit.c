@@ -4,6 +4,7 @@
 #include "common/audit_report.h"
 #include "common/json.h"
 #include "common/common.h"
+#include "common/input.h"
 #include "fb/audit.h"
 #include "fb/head.h"
 #include "fb/report.h"
@@ -236,6 +237,7 @@ int main(int argc, char **argv)
     fb_handle_help_version(argc, argv, usage);
     options opt;
     parse_args(argc, argv, &opt);
+    if (opt.features) fb_input_limits();   /* the stream limits of FB_LIMITS */
     char err[512];
 
     fb_dataset ds;

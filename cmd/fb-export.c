@@ -209,6 +209,7 @@ static int export_tsv(const options *o)
 
 static int from_npy(options *o)
 {
+    fb_input_limits();   /* the stream written is within FB_LIMITS */
     char *beside = NULL;
     const char *labels = o->labels;
     struct stat st;

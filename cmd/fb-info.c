@@ -205,6 +205,7 @@ int main(int argc, char **argv)
     if ((pics.dir || pics.sheet) && fb_photo_vips_start(argv[0], err, sizeof err))
         fb_die(FB_EXIT_FAILURE, "%s", err);
     int failed = 0;
+    fb_input_limits();
     /* each FILE is described on its own (as wc counts each file) */
     static const char tty_usage[] = "fb-info images.fbt, or fb-prep ... | fb-info";
     if (optind == argc) {

@@ -1,6 +1,7 @@
 /* fb-split: class-per-folder photo tree -> train/val/test lists, stratified,
  * seeded, with duplicate and near-duplicate photos kept in one split. */
 #include "common/common.h"
+#include "common/input.h"
 #include "fb/dataset.h"
 
 #include <errno.h>
@@ -134,6 +135,7 @@ static int read_keys(const fb_dataset *ds, int with_phash, const fb_decode_limit
 static void join_by_features(fb_groups *g, const fb_photo_key *keys, size_t n, const options *o)
 {
     size_t rows;
+    fb_input_limits();   /* the stream limits of FB_LIMITS */
     int rc = fb_same_photo_join_features(g, keys, n, o->features, o->cosine, &rows, &notes);
     if (rc < 0) fb_die(FB_EXIT_FAILURE, "out of memory");
     if (rc > 0) fb_die(FB_EXIT_FAILURE, "nothing written: %s is not a usable feature stream", o->features);

@@ -319,3 +319,26 @@ PY
     [ "$status" -eq 0 ]
     [ "$output" = "100" ]    # nothing on stderr: the tools end by SIGPIPE, quietly
 }
+
+# The host part of a temp's name, as lib/core/files.c makes it.
+host_tag() { hostname | tr -c 'A-Za-z0-9\n' '_' | cut -c1-32; }
+
+@test "SIGKILL's leftovers: the next run removes a dead writer's temps, never a live one's" {
+    h=$(host_tag)
+    sh -c 'exit 0' & dead=$!
+    wait $dead
+    mkdir out
+    printf 'a\told\n' > out/train.tsv
+    : > "out/train.tsv.tmp$dead-$h.Ab12Cd"
+    : > "out/val.tsv.tmp$dead-$h.Xy34Zw"
+    ln out/train.tsv "out/train.tsv.tmp$dead-$h.Ab12Cd.old"
+    : > "out/test.tsv.tmp$$-$h.Qq11Qq"        # this shell: alive
+    : > out/train.tsv.tmpAb12Cd                # not named by the rule
+    run fb-split --no-near-dups -o out "$F/d"
+    [ "$status" -eq 0 ]
+    [ "$(ls -A out | grep -c tmp)" -eq 2 ]
+    [ ! -e "out/train.tsv.tmp$dead-$h.Ab12Cd" ] && [ ! -e "out/val.tsv.tmp$dead-$h.Xy34Zw" ]
+    [ ! -e "out/train.tsv.tmp$dead-$h.Ab12Cd.old" ]
+    [ -e "out/test.tsv.tmp$$-$h.Qq11Qq" ] && [ -e out/train.tsv.tmpAb12Cd ]
+    [ "$(cat out/*.tsv | wc -l)" -eq 120 ]
+}

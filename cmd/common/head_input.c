@@ -11,6 +11,7 @@
 void fb_head_input_read_features(fb_featset *ds, FILE *in, const char *name)
 {
     char err[1024];
+    fb_input_limits();
     fb_reader *r = fb_reader_open(in, name, err, sizeof err);
     if (!r) fb_die(FB_EXIT_FAILURE, "%s", err);
     fb_input_expect(fb_reader_header(r), name, FB_KIND_FEATURES);
@@ -37,6 +38,7 @@ void fb_head_input_read(fb_featset *ds, FILE *in, const char *name, const fb_hea
                         const char *head_path, int force, const char *to_do, const char *doing)
 {
     char err[1024];
+    fb_input_limits();
     /* A fine-tuned head reads stage-4 maps through its own stage 5. */
     if (h->stage5.params) {
         if (fb_maps_read(ds, in, name, &h->stage5, 0, NULL, err, sizeof err) != 0)

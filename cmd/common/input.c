@@ -59,8 +59,23 @@ static FILE *chain_open(chain *c)
 /* ---- streams as arguments ---- */
 static int is_stdin(const char *path) { return strcmp(path, "-") == 0; }
 
+void fb_input_limits(void)
+{
+    static int done;
+    if (done) return;
+    done = 1;
+    const char *spec = getenv("FB_LIMITS");
+    if (!spec) return;
+    fb_stream_limits lim = fb_stream_limits_default();
+    char err[512];
+    if (fb_stream_limits_parse(spec, &lim, err, sizeof err) != 0)
+        fb_die(FB_EXIT_USAGE, "FB_LIMITS: %s (see fb-stream(5))", err);
+    fb_stream_set_limits(&lim);
+}
+
 void fb_input_refuse_tty(const char *usage)
 {
+    fb_input_limits();
     if (isatty(STDIN_FILENO))
         fb_die(FB_EXIT_USAGE, "standard input is a terminal, not an fb stream; try: %s", usage);
 }
@@ -85,6 +100,7 @@ static void input_name(fb_input *in, int n, char *const *paths)
 void fb_input_open(fb_input *in, int n, char *const *paths, const char *usage)
 {
     static char *const dash[] = { "-" };
+    fb_input_limits();
     if (n == 0) {
         n = 1;
         paths = dash;

@@ -28,6 +28,16 @@ void fb_input_close(fb_input *in);
  * files one by one (fb-info). */
 void fb_input_refuse_tty(const char *usage);
 
+/* ---- limits ----
+ * The stream limits of this process (fb_stream_set_limits) from the
+ * environment variable FB_LIMITS, e.g. "classes=5M,id=1024": one setting for
+ * a whole pipeline (man/fb-stream.5).  The one place a tool takes them from:
+ * fb_input_open, fb_input_refuse_tty and the head tools' stream readers call
+ * it; a tool that opens streams another way calls it before the first.  Reads
+ * the variable once; a bad value is a usage error (exit 2) naming the key and
+ * its range. */
+void fb_input_limits(void);
+
 /* ---- what a stream holds, and who reads it ---- */
 typedef enum { FB_KIND_IMAGES, FB_KIND_FEATURES, FB_KIND_STAGE4, FB_KIND_OTHER } fb_stream_kind;
 

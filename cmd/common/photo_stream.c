@@ -1,6 +1,7 @@
 /* fb-prep's stream header (photo_stream.h). */
 #include "common/photo_stream.h"
 #include "common/common.h"
+#include "common/input.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,6 +48,7 @@ static void set_provenance(fb_header *h, const fb_prep_opts *o)
 
 void fb_prep_stream_header(fb_header *h, const fb_prep_opts *o, char *const *labels, size_t n)
 {
+    fb_input_limits();   /* the writer writes nothing FB_LIMITS's readers refuse */
     uint32_t dims[3] = { (uint32_t)o->size, (uint32_t)o->size, 3 };
     fb_header_init(h, FB_U8, 3, dims);
     add_classes(h, labels, n);

@@ -29,7 +29,10 @@ double fb_now(void);
 
 /* Atomic output file: write to a temporary file beside `path`, then rename.
  * fb_atomic_commit renames (after fsync); fb_atomic_abort removes the temp.
- * A crash never leaves a half-written file where a good one was. */
+ * A crash never leaves a half-written file where a good one was.  The temp
+ * is named PATH.tmp<pid>-<host>.XXXXXX; the first fb_atomic_open into a
+ * folder removes what writers killed by SIGKILL left there (named so, their
+ * pid no longer alive, on this host), and nothing else (lib/core/files.c). */
 typedef struct {
     FILE *f;
     char *path, *tmp;
@@ -42,8 +45,12 @@ void fb_atomic_abort(fb_atomic *a);
  * before the first rename, and when a rename fails the files already
  * renamed are put back as they were (the old file, or none), so the set on
  * disk is all old or all new.  SIGINT, SIGTERM and SIGHUP are held back
- * during the renames.  Always ends every a[i].  0 ok; -1 with "path:
- * reason" in err. */
+ * during the renames.  SIGKILL cannot be: during the renames each member has
+ * a TEMP.old (its old file) or TEMP.none (there was none), and the next
+ * process's fb_atomic_open into that folder puts the set back to all old
+ * (some temp not yet renamed) or leaves it all new (every temp renamed), and
+ * removes the leftovers.  (A set spread over two folders is made whole per
+ * folder.)  Always ends every a[i].  0 ok; -1 with "path: reason" in err. */
 int  fb_atomic_commit_set(fb_atomic *a, int n, char *err, size_t errlen);
 
 /* Removes the temp file of every fb_atomic write in progress; for a tool's

@@ -5,7 +5,7 @@
  * that the second segment is compatible (same element type, shape and
  * provenance) and merges class tables by name.  The byte layout is specified
  * in man/fb-stream.5; everything here reads and writes strictly sequentially
- * with memory bounded by one record.
+ * with memory bounded by one record and the limits below.
  */
 #ifndef FB_STREAM_H
 #define FB_STREAM_H
@@ -75,6 +75,32 @@ int    fb_prov_compare(const char *trained, const char *stream, char *msg, size_
  * finite: the one check every float that enters or leaves a tool passes. */
 size_t fb_first_nonfinite(const float *v, size_t n);
 
+/* ---- limits ----
+ * What a reader accepts and a writer writes (man/fb-stream.5, LIMITS).  A
+ * stream over a limit is refused with a message that names the limit; the
+ * defaults are far above what fb's tools write.  Tools set them from
+ * FB_LIMITS (cmd/common/input.c); lib never reads the environment. */
+typedef struct {
+    uint64_t record;       /* elements per record            default 2^28 */
+    uint64_t classes;      /* names in a class table          default 1,000,000 */
+    uint64_t name;         /* bytes of a class name           default 65,535 */
+    uint64_t id;           /* bytes of a record id            default 65,535 */
+    uint64_t provenance;   /* bytes of provenance text        default 1 MiB */
+} fb_stream_limits;
+
+/* The defaults: what every reader accepted before limits were options. */
+fb_stream_limits fb_stream_limits_default(void);
+/* The limits of fb_reader_open and of every writer in this process: the
+ * defaults until fb_stream_set_limits, which a program calls once, before
+ * it opens a stream (not thread-safe against readers being opened). */
+const fb_stream_limits *fb_stream_limits_current(void);
+void   fb_stream_set_limits(const fb_stream_limits *lim);
+/* Parses "key=N,key=N" (keys record, classes, name, id, provenance; N a
+ * whole number, optionally with K, M or G = 2^10, 2^20, 2^30) into *lim,
+ * changing only the keys named.  0 ok; -1 with a message naming the key and
+ * its allowed range in err.  "" changes nothing. */
+int    fb_stream_limits_parse(const char *spec, fb_stream_limits *lim, char *err, size_t errlen);
+
 /* ---- reading ---- */
 typedef struct fb_reader fb_reader;
 
@@ -82,6 +108,9 @@ typedef struct fb_reader fb_reader;
  * messages ("-" or "stdin" for standard input).  Returns NULL and writes a
  * message into err when the stream cannot be read at all. */
 fb_reader *fb_reader_open(FILE *f, const char *name, char *err, size_t errlen);
+/* The same with this reader's own limits (copied) instead of the process's. */
+fb_reader *fb_reader_open_limited(FILE *f, const char *name, const fb_stream_limits *lim,
+                                  char *err, size_t errlen);
 /* The merged header: classes grow as later segments add names; existing
  * indices never change. */
 const fb_header *fb_reader_header(const fb_reader *r);

@@ -112,10 +112,92 @@ static int add_item(fb_dataset *ds, size_t *cap, char *path, int label, int spli
     return 0;
 }
 
+/* Every folder a scan enters, by (st_dev, st_ino) -- what a folder is, not
+ * how it was reached -- with the path it was first reached by.  A top-level
+ * class folder may be a symbolic link (photos/lucy -> ~/Pictures/lucy), so
+ * the same folder can be reached twice (photos/b -> a; photos/all -> .):
+ * its photos would be listed twice, under two labels.  Such a folder is an
+ * error naming both paths, never entered again. */
+typedef struct {
+    struct seen_dir { dev_t dev; ino_t ino; char *path; } *v;
+    size_t n, cap;
+} seen_dirs;
+
+static void seen_free(seen_dirs *s)
+{
+    for (size_t i = 0; i < s->n; i++) free(s->v[i].path);
+    free(s->v);
+}
+
+/* The path by which the folder st was first entered, or NULL. */
+static const char *seen_path(const seen_dirs *s, const struct stat *st)
+{
+    for (size_t i = 0; i < s->n; i++)
+        if (s->v[i].dev == st->st_dev && s->v[i].ino == st->st_ino) return s->v[i].path;
+    return NULL;
+}
+
+/* Records folder st, reached as path; -1 when out of memory. */
+static int seen_add(seen_dirs *s, const struct stat *st, const char *path)
+{
+    if (s->n == s->cap) {
+        size_t cap = s->cap ? 2 * s->cap : 64;
+        struct seen_dir *v = realloc(s->v, cap * sizeof *v);
+        if (!v) return -1;
+        s->v = v;
+        s->cap = cap;
+    }
+    char *copy = strdup(path);
+    if (!copy) return -1;
+    s->v[s->n++] = (struct seen_dir){ st->st_dev, st->st_ino, copy };
+    return 0;
+}
+
+/* 1 when folder st is root or holds it (root/.., root/../.., ... up to /):
+ * a class folder that is the tree's own root or above it would list every
+ * class again.  -1 when out of memory. */
+static int holds_root(const char *root, const struct stat *st)
+{
+    size_t len = strlen(root);
+    char *up = malloc(len + 1 + 3 * 64 + 1);
+    if (!up) return -1;
+    memcpy(up, root, len + 1);
+    struct stat at, prev = { 0 };
+    int found = 0;
+    for (int level = 0; level < 64 && !found; level++) {
+        if (stat(up, &at) != 0) break;
+        if (level > 0 && at.st_dev == prev.st_dev && at.st_ino == prev.st_ino) break;   /* / */
+        found = at.st_dev == st->st_dev && at.st_ino == st->st_ino;
+        prev = at;
+        strcat(up, "/..");
+    }
+    free(up);
+    return found;
+}
+
+/* Checks that folder st, reached as path, has not been entered before (the
+ * tree root included) and records it.  0: enter it; 1: a problem, noted;
+ * -1: out of memory. */
+static int enter_dir(seen_dirs *seen, const struct stat *st, const char *path, const fb_notes *notes)
+{
+    const char *first = seen_path(seen, st);
+    if (first && seen->n > 0 && first == seen->v[0].path) {
+        fb_note(notes, "%s: the same folder as %s (a symlink loop); a photo would be listed twice",
+                path, first);
+        return 1;
+    }
+    if (first) {
+        fb_note(notes, "%s: the same folder as %s (a symbolic link); a photo would be listed twice",
+                path, first);
+        return 1;
+    }
+    return seen_add(seen, st, path) ? -1 : 0;
+}
+
 /* Adds the files below dir to class `label`; returns the number of
  * problems, or -1 when out of memory. */
 static int scan_class_dir(fb_dataset *ds, size_t *cap, const char *dir, int label,
-                          int all_files, int depth, const fb_notes *notes)
+                          int all_files, int depth, seen_dirs *seen, const fb_notes *notes)
 {
     size_t n;
     int oom;
@@ -137,8 +219,11 @@ static int scan_class_dir(fb_dataset *ds, size_t *cap, const char *dir, int labe
              * Links to files are files. */
             fb_note(notes, "%s: a symbolic link to a folder, not followed", path);
         } else if (S_ISDIR(st.st_mode)) {
-            if (depth < MAX_DEPTH) {
-                int more = scan_class_dir(ds, cap, path, label, all_files, depth + 1, notes);
+            int entered = depth < MAX_DEPTH ? enter_dir(seen, &st, path, notes) : 0;
+            if (entered != 0) {
+                problems = entered < 0 ? -1 : problems + 1;
+            } else if (depth < MAX_DEPTH) {
+                int more = scan_class_dir(ds, cap, path, label, all_files, depth + 1, seen, notes);
                 problems = more < 0 ? -1 : problems + more;
             } else {
                 fb_note(notes, "%s: folders nested more than %d deep are ignored", path, MAX_DEPTH);
@@ -160,6 +245,18 @@ static int scan_class_dir(fb_dataset *ds, size_t *cap, const char *dir, int labe
     return problems;
 }
 
+/* A top-level class folder, st reached as path (followed when it is a
+ * symbolic link): entered once, and never when it is the root dir or a
+ * folder above it.  0: scan it; 1: a problem, noted; -1: out of memory. */
+static int class_dir_entered(seen_dirs *seen, const struct stat *st, const char *dir, const char *path,
+                             const fb_notes *notes)
+{
+    int above = seen_path(seen, st) ? 0 : holds_root(dir, st);
+    if (above > 0)
+        fb_note(notes, "%s: holds %s itself (a symlink loop); a photo would be listed twice", path, dir);
+    return above != 0 ? above : enter_dir(seen, st, path, notes);
+}
+
 int fb_dataset_scan(fb_dataset *ds, const char *dir, int all_files, const fb_notes *notes)
 {
     memset(ds, 0, sizeof *ds);
@@ -175,9 +272,19 @@ int fb_dataset_scan(fb_dataset *ds, const char *dir, int all_files, const fb_not
     char *first_not_folder = NULL;    /* named when it is the only one */
     ds->classes = malloc((n ? n : 1) * sizeof *ds->classes);
     if (!ds->classes) problems = -1;
+    /* The root is the first folder entered: a class that is the root again
+     * (photos/all -> .) is a loop.  Its path as given, without trailing
+     * slashes, as the classes' paths are joined. */
+    seen_dirs seen = { 0 };
+    struct stat root_st;
+    char *root = join_path(dir, "");
+    if (root && strlen(root) > 1) root[strlen(root) - 1] = 0;
+    if (!root || (stat(dir, &root_st) == 0 && seen_add(&seen, &root_st, root) != 0)) problems = -1;
+    free(root);
     for (size_t i = 0; i < n && problems >= 0; i++) {
         char *path = join_path(dir, names[i]);
         struct stat st;
+        int entered;
         if (!path) {
             problems = -1;
             break;
@@ -188,12 +295,14 @@ int fb_dataset_scan(fb_dataset *ds, const char *dir, int all_files, const fb_not
             if (not_folders++ == 0) { first_not_folder = path; path = NULL; }
         } else if (strpbrk(names[i], "\t\n\r")) {
             fb_note(notes, "%s: class name contains a tab or newline, ignored", path);
+        } else if ((entered = class_dir_entered(&seen, &st, dir, path, notes)) != 0) {
+            problems = entered < 0 ? -1 : problems + 1;
         } else if (!(ds->classes[ds->nclasses] = strdup(names[i]))) {
             problems = -1;
         } else {
             int label = ds->nclasses++;
             size_t before = ds->nitems;
-            int more = scan_class_dir(ds, &cap, path, label, all_files, 1, notes);
+            int more = scan_class_dir(ds, &cap, path, label, all_files, 1, &seen, notes);
             problems = more < 0 ? -1 : problems + more;
             if (more >= 0 && ds->nitems == before) {
                 fb_note(notes, "%s: class '%s' has no image files", path, names[i]);
@@ -217,6 +326,7 @@ int fb_dataset_scan(fb_dataset *ds, const char *dir, int all_files, const fb_not
         problems++;
     }
     if (problems < 0) fb_note(notes, "out of memory");
+    seen_free(&seen);
     free_names(names, n);
     return problems;
 }

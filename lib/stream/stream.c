@@ -14,16 +14,121 @@
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
 
 static const unsigned char MAGIC[8] = {0x89, 'F', 'B', 'T', '\r', '\n', 0x1a, '\n'};
 enum { TAG_RECORD = 'R', TAG_END = 'E', FLAG_ZLIB = 1, FLAG_GROUP = 2 };
-/* Sanity limits: a damaged length field must not make us allocate gigabytes. */
-#define MAX_CLASSES    1000000u
-#define MAX_PROVENANCE (1u << 20)
-#define MAX_ELEMENTS   (1u << 28)
+
+/* ---------- limits ----------
+ * A damaged length field must not make a reader allocate gigabytes, and a
+ * stream far beyond anything fb writes is more likely damaged than meant; but
+ * a real data set may need more (a million-class table, a long id), so each
+ * limit is an option (FB_LIMITS, read by the tools) with a default and a
+ * range.  The upper ends are what the format and memory allow: record payloads
+ * have a u32 length (2^29 float32 elements = 2 GiB), names and ids a u16 one. */
+typedef struct {
+    const char *key;
+    size_t offset;              /* of the field in fb_stream_limits */
+    uint64_t def, lo, hi;
+} limit_spec;
+
+static const limit_spec LIMITS[] = {
+    { "record",     offsetof(fb_stream_limits, record),     1u << 28, 1, 1u << 29 },
+    { "classes",    offsetof(fb_stream_limits, classes),    1000000,  1, 1u << 30 },
+    { "name",       offsetof(fb_stream_limits, name),       65535,    1, 65535 },
+    { "id",         offsetof(fb_stream_limits, id),         65535,    1, 65535 },
+    { "provenance", offsetof(fb_stream_limits, provenance), 1u << 20, 1, 1u << 30 },
+};
+enum { NLIMITS = sizeof LIMITS / sizeof LIMITS[0] };
+
+static uint64_t *limit_field(fb_stream_limits *lim, const limit_spec *k)
+{
+    return (uint64_t *)((char *)lim + k->offset);
+}
+
+fb_stream_limits fb_stream_limits_default(void)
+{
+    fb_stream_limits lim;
+    for (int i = 0; i < NLIMITS; i++) *limit_field(&lim, &LIMITS[i]) = LIMITS[i].def;
+    return lim;
+}
+
+static fb_stream_limits process_limits;
+static int process_limits_set;
+
+const fb_stream_limits *fb_stream_limits_current(void)
+{
+    if (!process_limits_set) {
+        process_limits = fb_stream_limits_default();
+        process_limits_set = 1;
+    }
+    return &process_limits;
+}
+
+void fb_stream_set_limits(const fb_stream_limits *lim)
+{
+    process_limits = *lim;
+    process_limits_set = 1;
+}
+
+/* "5M" -> 5 * 2^20 into *v; 0 ok, -1 not a whole number or beyond u64. */
+static int parse_count(const char *s, size_t len, uint64_t *v)
+{
+    uint64_t n = 0, scale = 1;
+    size_t i = 0;
+    if (len == 0) return -1;
+    for (; i < len && s[i] >= '0' && s[i] <= '9'; i++) {
+        if (n > (UINT64_MAX - 9) / 10) return -1;
+        n = n * 10 + (uint64_t)(s[i] - '0');
+    }
+    if (i == 0) return -1;
+    if (i + 1 == len) {
+        char c = s[i];
+        scale = c == 'K' || c == 'k' ? 1u << 10 : c == 'M' || c == 'm' ? 1u << 20
+              : c == 'G' || c == 'g' ? 1u << 30 : 0;
+        if (!scale) return -1;
+        i++;
+    }
+    if (i != len || n > UINT64_MAX / scale) return -1;
+    *v = n * scale;
+    return 0;
+}
+
+int fb_stream_limits_parse(const char *spec, fb_stream_limits *lim, char *err, size_t errlen)
+{
+    fb_stream_limits out = *lim;
+    const char *p = spec ? spec : "";
+    while (*p) {
+        size_t len = strcspn(p, ","), klen = strcspn(p, "=,");
+        const limit_spec *k = NULL;
+        for (int i = 0; i < NLIMITS && !k; i++)
+            if (strlen(LIMITS[i].key) == klen && strncmp(p, LIMITS[i].key, klen) == 0) k = &LIMITS[i];
+        if (!k) {
+            snprintf(err, errlen, "'%.*s' is not a limit: the keys are record, classes, name, id "
+                     "and provenance, as in classes=5M,id=1024", (int)(len < 64 ? len : 64), p);
+            return -1;
+        }
+        uint64_t v;
+        if (klen >= len || parse_count(p + klen + 1, len - klen - 1, &v) || v < k->lo || v > k->hi) {
+            snprintf(err, errlen, "%.*s: %s is a whole number from %llu to %llu (K, M and G "
+                     "multiply by 2^10, 2^20, 2^30; default %llu)", (int)(len < 64 ? len : 64), p,
+                     k->key, (unsigned long long)k->lo, (unsigned long long)k->hi,
+                     (unsigned long long)k->def);
+            return -1;
+        }
+        *limit_field(&out, k) = v;
+        p += len;
+        if (*p == ',') p++;
+    }
+    *lim = out;
+    return 0;
+}
+
+/* The end of every "over the limit" message, reader's and writer's alike. */
+#define RAISE_FMT " over the limit of %llu (raise it with FB_LIMITS=%s=N; see fb-stream(5))"
 
 /* ---------- headers ---------- */
 
@@ -181,6 +286,7 @@ static int key_matters(const char *key)
     static const char *const keys[] = {
         "backbone", "weights_crc32", "feat_output",                       /* fb-feat */
         "resize", "size", "kernel", "background", "colour", "layout",     /* fb-prep */
+        "reencode",   /* fb-prep --reencode: JPEG artefacts the head learnt, or did not */
         NULL
     };
     for (int i = 0; keys[i]; i++)
@@ -303,6 +409,7 @@ struct fb_reader {
     unsigned char *data;     /* decoded payload */
     size_t data_cap;
     char *id;
+    fb_stream_limits lim;
     char err[512];
 };
 
@@ -404,19 +511,32 @@ static int read_header_body(fb_reader *r)
     if (rank < 1 || rank > FB_MAX_RANK) return rerr(r, "corrupt stream header: rank %u", rank);
     if (rd(r, 4 * rank, "the stream header")) return -1;
     uint32_t dims[FB_MAX_RANK];
-    uint64_t count = 1;
+    uint64_t count = 1;   /* stops growing past the limit (<= 2^29 * 2^32): no overflow */
+    int partial = 0;      /* count is then a lower bound */
     for (unsigned i = 0; i < rank; i++) {
         dims[i] = (uint32_t)get_uint(last(r, 4 * (rank - i)), 4);
-        count *= dims[i] ? dims[i] : (uint64_t)MAX_ELEMENTS + 1;
-        if (count > MAX_ELEMENTS) return rerr(r, "corrupt stream header: tensor shape too large");
+        if (dims[i] == 0) return rerr(r, "corrupt stream header: dimension %u is 0", i + 1);
+        if (count <= r->lim.record) count *= dims[i];
+        else partial = 1;
     }
     fb_header_init(h, dtype, rank, dims);
+    if (count > r->lim.record) {
+        char shape[96];
+        shape_str(h, shape, sizeof shape);
+        return rerr(r, "records of %s (%s%llu elements)," RAISE_FMT, shape,
+                    partial ? "more than " : "", (unsigned long long)count,
+                    (unsigned long long)r->lim.record, "record");
+    }
     if (rd(r, 4, "the class table")) return -1;
     uint32_t nclasses = (uint32_t)get_uint(last(r, 4), 4);
-    if (nclasses > MAX_CLASSES) return rerr(r, "corrupt stream header: %u classes", nclasses);
+    if (nclasses > r->lim.classes)
+        return rerr(r, "%u classes," RAISE_FMT, nclasses, (unsigned long long)r->lim.classes, "classes");
     for (uint32_t i = 0; i < nclasses; i++) {
         if (rd(r, 2, "the class table")) return -1;
         size_t len = (size_t)get_uint(last(r, 2), 2);
+        if (len > r->lim.name)
+            return rerr(r, "class %u's name is %zu bytes," RAISE_FMT, i + 1, len,
+                        (unsigned long long)r->lim.name, "name");
         if (rd(r, len, "the class table")) return -1;
         char *name = strndup((const char *)last(r, len), len);
         if (!name) return rerr(r, "out of memory");
@@ -426,7 +546,9 @@ static int read_header_body(fb_reader *r)
     }
     if (rd(r, 4, "the provenance")) return -1;
     uint32_t plen = (uint32_t)get_uint(last(r, 4), 4);
-    if (plen > MAX_PROVENANCE) return rerr(r, "corrupt stream header: provenance too long");
+    if (plen > r->lim.provenance)
+        return rerr(r, "provenance of %u bytes," RAISE_FMT, plen, (unsigned long long)r->lim.provenance,
+                    "provenance");
     if (rd(r, plen, "the provenance")) return -1;
     if (!(h->provenance = strndup((const char *)last(r, plen), plen)))
         return rerr(r, "out of memory");
@@ -461,6 +583,10 @@ static int adopt_segment(fb_reader *r)
     for (int i = 0; i < h->nclasses; i++)
         if ((r->label_map[i] = fb_header_add_class(m, h->classes[i])) < 0)
             return rerr(r, "out of memory");
+    /* concatenated segments, each within the limit, may not be together */
+    if ((uint64_t)m->nclasses > r->lim.classes)
+        return rerr(r, "%d classes in segments 1 to %d together," RAISE_FMT, m->nclasses, r->segment,
+                    (unsigned long long)r->lim.classes, "classes");
     r->seg_records = 0;
     return 0;
 }
@@ -483,6 +609,12 @@ static int read_segment(fb_reader *r)
 
 fb_reader *fb_reader_open(FILE *f, const char *name, char *err, size_t errlen)
 {
+    return fb_reader_open_limited(f, name, fb_stream_limits_current(), err, errlen);
+}
+
+fb_reader *fb_reader_open_limited(FILE *f, const char *name, const fb_stream_limits *lim,
+                                  char *err, size_t errlen)
+{
     fb_reader *r = calloc(1, sizeof *r);
     if (!r || !(r->name = strdup(!name || strcmp(name, "-") == 0 ? "stdin" : name))) {
         snprintf(err, errlen, "out of memory");
@@ -490,6 +622,7 @@ fb_reader *fb_reader_open(FILE *f, const char *name, char *err, size_t errlen)
         return NULL;
     }
     r->f = f;
+    r->lim = *lim;
     int rc = rd(r, 1, "the stream header");
     if (rc == 1) rerr(r, "empty input: not an fb stream");
     if (rc != 0 || read_segment(r) != 0) {
@@ -572,6 +705,9 @@ static int read_record(fb_reader *r, fb_record *rec)
     if (flags & ~(FLAG_ZLIB | FLAG_GROUP) || paylen > compressBound(max))
         return rerr(r, "corrupt stream: bad record header (segment %d, record %llu)", r->segment,
                     (unsigned long long)r->seg_records + 1);
+    if (idlen > r->lim.id)
+        return rerr(r, "record %llu's id is %zu bytes," RAISE_FMT, (unsigned long long)r->total_records + 1,
+                    idlen, (unsigned long long)r->lim.id, "id");
     uint32_t group = FB_NO_GROUP;
     size_t fixed = 12;
     if (flags & FLAG_GROUP) {
@@ -666,11 +802,41 @@ static int flush_out(fb_writer *w)
     return 0;
 }
 
+/* A writer writes nothing a reader with the same limits would refuse: the
+ * limits are one setting for a whole pipeline. */
+static int header_over_limit(fb_writer *w)
+{
+    const fb_header *h = &w->h;
+    const fb_stream_limits *lim = fb_stream_limits_current();
+    const char *prov = h->provenance ? h->provenance : "";
+    unsigned long long count = fb_header_count(h);
+    if (count > lim->record)
+        snprintf(w->err, sizeof w->err, "records of %llu elements," RAISE_FMT, count,
+                 (unsigned long long)lim->record, "record");
+    else if ((uint64_t)h->nclasses > lim->classes)
+        snprintf(w->err, sizeof w->err, "%d classes," RAISE_FMT, h->nclasses,
+                 (unsigned long long)lim->classes, "classes");
+    else if (strlen(prov) > lim->provenance)
+        snprintf(w->err, sizeof w->err, "provenance of %zu bytes," RAISE_FMT, strlen(prov),
+                 (unsigned long long)lim->provenance, "provenance");
+    else {
+        for (int i = 0; i < h->nclasses; i++)
+            if (strlen(h->classes[i]) > lim->name) {
+                snprintf(w->err, sizeof w->err, "class name '%.40s...' is %zu bytes," RAISE_FMT,
+                         h->classes[i], strlen(h->classes[i]), (unsigned long long)lim->name, "name");
+                return -1;
+            }
+        return 0;
+    }
+    return -1;
+}
+
 static int write_header(fb_writer *w)
 {
     const fb_header *h = &w->h;
     buf *b = &w->out;
     const char *prov = h->provenance ? h->provenance : "";
+    if (header_over_limit(w)) return -1;
     b->len = 0;
     int bad = buf_put(b, MAGIC, sizeof MAGIC) || buf_uint(b, FB_STREAM_VERSION, 2) ||
               buf_u8(b, h->dtype) || buf_u8(b, h->rank);
@@ -757,7 +923,11 @@ int fb_writer_put_grouped(fb_writer *w, const char *id, int32_t label, uint32_t 
 {
     if (!w->header_written && write_header(w)) return -1;
     size_t idlen = strlen(id), n = fb_header_count(&w->h) * fb_dtype_size(w->h.dtype);
-    if (idlen > 0xffff) { errno = 0; return werr(w, "record id longer than 65535 bytes"); }
+    if (idlen > fb_stream_limits_current()->id) {
+        snprintf(w->err, sizeof w->err, "record id '%.40s...' is %zu bytes," RAISE_FMT, id, idlen,
+                 (unsigned long long)fb_stream_limits_current()->id, "id");
+        return -1;
+    }
     if (label != FB_NO_LABEL && (label < 0 || label >= w->h.nclasses)) {
         errno = 0;
         return werr(w, "record label outside the class table");

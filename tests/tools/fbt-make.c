@@ -3,7 +3,8 @@
  *            [-s SEED | -r RAWFILE]
  * Record i is labelled class i % nclasses (no label when -C is empty) and has
  * id "rec<i>"; values are pseudo-random from the seed, or read in order from
- * RAWFILE (raw little-endian elements, e.g. ../shared/reference/inputs.u8). */
+ * RAWFILE (raw little-endian elements, e.g. ../shared/reference/inputs.u8).
+ * FB_LIMITS applies as to the tools (a larger record needs record=N). */
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -11,10 +12,12 @@
 #include "fb/core.h"
 #include "fb/stream.h"
 #include "common/common.h"
+#include "common/input.h"
 
 int main(int argc, char **argv)
 {
     fb_set_progname(argv[0]);
+    fb_input_limits();   /* FB_LIMITS, as the tools' writers take it */
     fb_dtype dtype = FB_F32;
     uint32_t dims[FB_MAX_RANK] = {4};
     int rank = 1, n = 3, compress = 0, c;
@@ -55,7 +58,7 @@ int main(int argc, char **argv)
     fb_writer *w = fb_writer_open(stdout, &h, compress, err, sizeof err);
     if (!w) fb_die(1, "%s", err);
     size_t count = fb_header_count(&h);
-    unsigned char *data = fb_xmalloc(count * 4);
+    unsigned char *data = fb_xmalloc(n > 0 ? count * 4 : 1);   /* -n 0: a header alone */
     fb_rng rng;
     fb_rng_seed(&rng, seed);
     for (int i = 0; i < n; i++) {

@@ -358,8 +358,30 @@ static void test_non_finite(void)
     }
 }
 
+/* fb-prep --reencode changes the pixels every feature is made from: a head
+ * trained on re-encoded photos is told when a stream was made without it, and
+ * the reverse, as for the other keys fb-prep writes. */
+static void test_prov_compare_reencode(void)
+{
+    const char *plain = "prep=fb-prep 0.1.0\nresize=squash\nsize=224x224\n";
+    const char *reenc = "prep=fb-prep 0.1.0\nresize=squash\nsize=224x224\nreencode=75:224\n";
+    const char *other = "prep=fb-prep 0.1.0\nresize=squash\nsize=224x224\nreencode=90:224\n";
+    char msg[512];
+    int n = fb_prov_compare(reenc, plain, msg, sizeof msg);
+    CHECK(n == 1 && strstr(msg, "reencode: trained on '75:224', stream has none"),
+          "a head trained on re-encoded photos, a plain stream: %d difference: %s", n, msg);
+    n = fb_prov_compare(plain, reenc, msg, sizeof msg);
+    CHECK(n == 1 && strstr(msg, "reencode: trained on none, stream has '75:224'"),
+          "a plain head, a re-encoded stream: %d difference: %s", n, msg);
+    n = fb_prov_compare(reenc, other, msg, sizeof msg);
+    CHECK(n == 1 && strstr(msg, "reencode: trained on '75:224', stream has '90:224'"),
+          "another quality: %d difference: %s", n, msg);
+    CHECK(fb_prov_compare(reenc, reenc, msg, sizeof msg) == 0, "the same re-encoding: no difference");
+}
+
 int main(void)
 {
+    test_prov_compare_reencode();
     test_non_finite();
     test_large_class_table();
     test_groups();
