@@ -180,7 +180,7 @@ typedef struct {
     int shortcut;              /* the shortcut test found a strong one */
     int input_problems;        /* the folder, lists or feature stream had problems */
     int status;                /* FB_AUDIT_* */
-    char words[40];            /* "LEAK SHORTCUT UNUSABLE-FILES", or "clean" */
+    char words[64];            /* "LEAK SHORTCUT UNUSABLE-FILES INPUT-PROBLEMS", or "clean" */
 } fb_audit_verdict;
 
 /* The verdict on an analysis.  input_problems: the number of problems met

@@ -210,6 +210,9 @@ fb_audit_verdict fb_audit_judge(const fb_audit_file *files, size_t n,
     if (v.leaks) strcat(v.words, " LEAK");
     if (v.shortcut) strcat(v.words, " SHORTCUT");
     if (v.unusable) strcat(v.words, " UNUSABLE-FILES");
+    /* A tree or list the audit could not read whole (a symlink loop, an
+     * unreadable folder, bad features) is not clean, whatever it did read. */
+    if (input_problems) strcat(v.words, " INPUT-PROBLEMS");
     if (v.words[0]) memmove(v.words, v.words + 1, strlen(v.words));
     else strcpy(v.words, "clean");
     return v;

@@ -117,13 +117,14 @@ static void test_verdict(void)
     static const struct { int leak, strong, unusable, input; int status; const char *words; } t[] = {
         { 0, 0, 0, 0, 0, "clean" },
         { 0, 0, 1, 0, 1, "UNUSABLE-FILES" },
-        { 0, 0, 0, 1, 1, "clean" },
+        { 0, 0, 0, 1, 1, "INPUT-PROBLEMS" },
         { 1, 0, 0, 0, 3, "LEAK" },
-        { 1, 0, 1, 1, 3, "LEAK UNUSABLE-FILES" },
+        { 1, 0, 1, 1, 3, "LEAK UNUSABLE-FILES INPUT-PROBLEMS" },
         { 0, 1, 0, 0, 4, "SHORTCUT" },
         { 0, 1, 1, 0, 4, "SHORTCUT UNUSABLE-FILES" },
         { 1, 1, 0, 0, 5, "LEAK SHORTCUT" },
         { 1, 1, 1, 0, 5, "LEAK SHORTCUT UNUSABLE-FILES" },
+        { 1, 1, 1, 1, 5, "LEAK SHORTCUT UNUSABLE-FILES INPUT-PROBLEMS" },
     };
     for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
         fb_audit_verdict v = judge(t[i].leak, t[i].strong, t[i].unusable, t[i].input, 0);
