@@ -90,17 +90,20 @@ done:
 
 /* The image fb_photo_open_checked loaded (shrunk on load towards GRAY),
  * squashed to GRAYxGRAY, EXIF orientation applied, as grayscale doubles.
- * The resize pulls every pixel through the loader, so damage fb-prep
- * refuses fails here too.  0 ok, -1 with the reason in libvips' error
- * buffer. */
+ * 0 ok, -1 with the reason in libvips' error buffer. */
 static int gray_of_image(VipsImage *loaded, double *out)
 {
-    VipsImage *squashed = NULL, *small = NULL, *upright = NULL;
+    VipsImage *decoded = NULL, *squashed = NULL, *small = NULL, *upright = NULL;
     int rc = -1;
+    /* Decoded whole first, as fb-prep decodes it: vips_resize reads its
+     * input through a line cache that turns a loader's error (a JPEG cut
+     * in its scan data) into a warning and grey rows, and the hash of a
+     * photo fb-prep refuses would come out as if it were fine. */
+    if (!(decoded = vips_image_copy_memory(loaded))) goto done;
     /* Lanczos3 from the shrunk image, as vips_thumbnail did before: the
      * hashes of normal photos stay as they were. */
-    if (vips_resize(loaded, &squashed, (double)GRAY / loaded->Xsize, "vscale",
-                    (double)GRAY / loaded->Ysize, NULL)) goto done;
+    if (vips_resize(decoded, &squashed, (double)GRAY / decoded->Xsize, "vscale",
+                    (double)GRAY / decoded->Ysize, NULL)) goto done;
     /* Into memory before turning: a turn reads out of order, which the
      * sequential loader refuses; squashing first is exact for a square. */
     if (!(small = vips_image_copy_memory(squashed))) goto done;
@@ -110,6 +113,7 @@ done:
     if (upright) g_object_unref(upright);
     if (small) g_object_unref(small);
     if (squashed) g_object_unref(squashed);
+    if (decoded) g_object_unref(decoded);
     return rc;
 }
 
