@@ -99,8 +99,9 @@ int fb_prep_format_accepted(fb_image_format f);
 const char *fb_prep_accepted_list(void);
 
 /* Short format name ("jpeg", "png", "webp", "tiff", "gif", "heif") when the
- * file's first bytes are an accepted format (fb_prep_sniff) and an allowed
- * libvips loader takes it, else NULL.  Needs fb_photo_vips_start. */
+ * file's first bytes are an accepted format (fb_prep_sniff), else NULL: the
+ * first bytes alone decide, as for fb-prep, whose loader for that format
+ * then opens it. */
 const char *fb_photo_format(const char *path);
 
 /* ---- libvips set-up ---- */
@@ -273,8 +274,8 @@ typedef struct {
  * fails the file.  In this process: tools run it in decoder processes. */
 int fb_phash_file(const char *path, double max_pixels, fb_phash *hash, char *err, size_t errlen);
 /* The same from the file's bytes in memory (the fuzz target's way in): the
- * first bytes must be an accepted format (fb_prep_sniff); no pixel limit of
- * its own, so callers check the header's size first. */
+ * first bytes must be an accepted format (fb_prep_sniff); the default pixel
+ * limit, FB_PHOTO_MAX_PIXELS. */
 int fb_phash_buffer(const void *data, size_t len, fb_phash *hash, char *err, size_t errlen);
 /* Hashes of 128x128 grayscale pixels (row-major, any scale). */
 void fb_phash_from_gray128(const double *gray, fb_phash *hash);

@@ -113,8 +113,15 @@ void fb_audit_inspect(fb_audit_file *f, double max_pixels)
                     "(JPEG, PNG, WebP, TIFF, GIF, HEIF)");
         return;
     }
-    /* Header only: libvips reads pixels lazily. */
-    VipsImage *img = vips_image_new_from_file(f->path, "access", VIPS_ACCESS_SEQUENTIAL, NULL);
+    /* Header only: libvips reads pixels lazily.  By the loader of the
+     * format fb_photo_format named ("tiffload", ...), as fb-prep loads it:
+     * vips_image_new_from_file would ask vips_foreign_find_load, which
+     * picks OpenSlide for a TIFF slide and ImageMagick for an AVIF
+     * sequence, both blocked. */
+    char loader[32];
+    snprintf(loader, sizeof loader, "%sload", f->format);
+    VipsImage *img = NULL;
+    if (vips_call(loader, f->path, &img, "access", VIPS_ACCESS_SEQUENTIAL, NULL)) img = NULL;
     if (!img) {
         take_vips_error(f->problem, sizeof f->problem, "cannot read header: ");
         f->state = FB_FILE_UNREADABLE;

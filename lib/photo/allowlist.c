@@ -17,18 +17,18 @@
 #include <vips/vips.h>
 
 /* One row per accepted format: the sniffed format, the libvips loader
- * family left unblocked (every variant: file, buffer, source), the file
- * loader vips_foreign_find_load names, and the short name reports use. */
+ * family left unblocked (every variant: file, buffer, source), and the
+ * short name reports use. */
 static const struct {
     fb_image_format format;
-    const char *family, *file_loader, *name;
+    const char *family, *name;
 } allowed[] = {
-    { FB_FMT_JPEG, "VipsForeignLoadJpeg", "VipsForeignLoadJpegFile", "jpeg" },
-    { FB_FMT_PNG, "VipsForeignLoadPng", "VipsForeignLoadPngFile", "png" },
-    { FB_FMT_WEBP, "VipsForeignLoadWebp", "VipsForeignLoadWebpFile", "webp" },
-    { FB_FMT_TIFF, "VipsForeignLoadTiff", "VipsForeignLoadTiffFile", "tiff" },
-    { FB_FMT_GIF, "VipsForeignLoadNsgif", "VipsForeignLoadNsgifFile", "gif" },
-    { FB_FMT_HEIF, "VipsForeignLoadHeif", "VipsForeignLoadHeifFile", "heif" },
+    { FB_FMT_JPEG, "VipsForeignLoadJpeg", "jpeg" },
+    { FB_FMT_PNG, "VipsForeignLoadPng", "png" },
+    { FB_FMT_WEBP, "VipsForeignLoadWebp", "webp" },
+    { FB_FMT_TIFF, "VipsForeignLoadTiff", "tiff" },
+    { FB_FMT_GIF, "VipsForeignLoadNsgif", "gif" },
+    { FB_FMT_HEIF, "VipsForeignLoadHeif", "heif" },
 };
 enum { NALLOWED = sizeof allowed / sizeof allowed[0] };
 
@@ -46,25 +46,21 @@ const char *fb_prep_accepted_list(void)
 
 const char *fb_photo_format(const char *path)
 {
-    /* The first bytes decide, before libvips sees the file: asking libvips
-     * which loader fits runs every loader's sniffer, and the SVG one hangs
-     * on a truncated SVGZ. */
+    /* The first bytes decide, and libvips is not asked: asking it which
+     * loader fits runs every loader's sniffer (the SVG one hangs on a
+     * truncated SVGZ), and may name a loader off the allowlist (OpenSlide
+     * for a TIFF slide, ...) for a file fb-prep reads with the format's own
+     * loader.  fb-prep, fb-audit and fb-split open the file by this format
+     * (fb_photo_open_checked), so they agree on what is a photo. */
     unsigned char head[64];
     char why[200];
     FILE *f = fb_open_regular(path, why, sizeof why);
     if (!f) return NULL;
     size_t n = fread(head, 1, sizeof head, f);
     fclose(f);
-    if (!fb_prep_format_accepted(fb_prep_sniff(head, n))) return NULL;
-    /* An accepted magic number: the photo loaders outrank SVG, ImageMagick
-     * and the rest, so this search stops at one of them. */
-    const char *loader = vips_foreign_find_load(path);
-    if (!loader) {
-        vips_error_clear();
-        return NULL;
-    }
+    fb_image_format format = fb_prep_sniff(head, n);
     for (int i = 0; i < NALLOWED; i++)
-        if (strcmp(loader, allowed[i].file_loader) == 0) return allowed[i].name;
+        if (allowed[i].format == format) return allowed[i].name;
     return NULL;
 }
 

@@ -1,5 +1,6 @@
 /* The perceptual hash of an image (fb/photo.h). */
 #include "fb/photo.h"
+#include "prep.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -51,8 +52,8 @@ uint64_t fb_phash_pixels(const double pixels[32 * 32])
 /* Side of the grayscale thumbnail every hash is computed from. */
 #define GRAY 128
 
-/* GRAYxGRAY grayscale doubles from a GRAYxGRAY thumbnail.  0 ok, -1 with
- * the reason in libvips' error buffer. */
+/* GRAYxGRAY grayscale doubles from a GRAYxGRAY image.  0 ok, -1 with the
+ * reason in libvips' error buffer. */
 static int gray_of_thumb(VipsImage *thumb, double *out)
 {
     VipsImage *flat = NULL, *gray = NULL, *dbl = NULL;
@@ -60,8 +61,9 @@ static int gray_of_thumb(VipsImage *thumb, double *out)
     VipsImage *in = thumb;
     if (vips_image_hasalpha(in)) {
         /* Transparent areas count as white, the way most viewers show them. */
-        VipsArrayDouble *white = vips_array_double_newv(1, 255.0);
-        int bad = vips_flatten(in, &flat, "background", white, NULL);
+        double max = in->BandFmt == VIPS_FORMAT_USHORT ? 65535.0 : 255.0;
+        VipsArrayDouble *white = vips_array_double_newv(1, max);
+        int bad = vips_flatten(in, &flat, "background", white, "max_alpha", max, NULL);
         vips_area_unref(VIPS_AREA(white));
         if (bad) goto done;
         in = flat;
@@ -86,36 +88,62 @@ done:
     return rc;
 }
 
-/* Moves libvips' error text into err (one line) and clears it. */
-static int vips_failure(char *err, size_t errlen)
+/* The image fb_photo_open_checked loaded (shrunk on load towards GRAY),
+ * squashed to GRAYxGRAY, EXIF orientation applied, as grayscale doubles.
+ * 0 ok, -1 with the reason in libvips' error buffer. */
+static int gray_of_image(VipsImage *loaded, double *out)
 {
-    const char *msg = vips_error_buffer();
-    snprintf(err, errlen, "%s", *msg ? msg : "cannot decode");
-    /* vips messages end in a newline; ours must not. */
-    size_t len = strlen(err);
-    while (len && (err[len - 1] == '\n' || err[len - 1] == ' ')) err[--len] = 0;
-    for (char *p = err; *p; p++) if (*p == '\n') *p = ' ';
-    vips_error_clear();
-    return -1;
+    VipsImage *decoded = NULL, *squashed = NULL, *small = NULL, *upright = NULL;
+    int rc = -1;
+    /* Decoded whole first, as fb-prep decodes it: vips_resize reads its
+     * input through a line cache that turns a loader's error (a JPEG cut
+     * in its scan data) into a warning and grey rows, and the hash of a
+     * photo fb-prep refuses would come out as if it were fine. */
+    if (!(decoded = vips_image_copy_memory(loaded))) goto done;
+    /* Lanczos3 from the shrunk image, as vips_thumbnail did before: the
+     * hashes of normal photos stay as they were. */
+    if (vips_resize(decoded, &squashed, (double)GRAY / decoded->Xsize, "vscale",
+                    (double)GRAY / decoded->Ysize, NULL)) goto done;
+    /* Into memory before turning: a turn reads out of order, which the
+     * sequential loader refuses; squashing first is exact for a square. */
+    if (!(small = vips_image_copy_memory(squashed))) goto done;
+    if (vips_autorot(small, &upright, NULL)) goto done;
+    rc = gray_of_thumb(upright, out);
+done:
+    if (upright) g_object_unref(upright);
+    if (small) g_object_unref(small);
+    if (squashed) g_object_unref(squashed);
+    if (decoded) g_object_unref(decoded);
+    return rc;
 }
 
-/* GRAYxGRAY grayscale doubles from an image file (path) or from its bytes
- * (data, len), EXIF orientation applied. */
-static int load_gray(const char *path, const void *data, size_t len, int jpeg, double *out, char *err,
-                     size_t errlen)
+/* Hashes of the file's bytes (buf, len), opened as fb-prep opens them
+ * (fb_photo_open_checked); path, when known, lets TIFF load from the
+ * file.  0 ok, -1 with err set. */
+static int hash_bytes(const char *path, const void *buf, size_t len, double max_pixels, fb_phash *hash,
+                      char *err, size_t errlen)
 {
-    VipsImage *thumb = NULL;
-    /* vips_thumbnail shrinks on load (fast for big JPEGs) and autorotates.
-     * Damaged data fails the file as in fb-prep (lib/photo/prep.c: for
-     * JPEG, a libjpeg warning), rather than hashing grey fill. */
-    VipsFailOn fail = jpeg ? VIPS_FAIL_ON_WARNING : VIPS_FAIL_ON_ERROR;
-    int bad = path ? vips_thumbnail(path, &thumb, GRAY, "height", GRAY, "size", VIPS_SIZE_FORCE,
-                                    "fail_on", fail, NULL)
-                   : vips_thumbnail_buffer((void *)data, len, &thumb, GRAY, "height", GRAY, "size",
-                                           VIPS_SIZE_FORCE, "fail_on", fail, NULL);
-    if (!bad) bad = gray_of_thumb(thumb, out);
-    if (thumb) g_object_unref(thumb);
-    return bad ? vips_failure(err, errlen) : 0;
+    if (!fb_prep_format_accepted(fb_prep_sniff(buf, len))) {
+        snprintf(err, errlen, "not an image fb can read");
+        return -1;
+    }
+    fb_prep_opts o;
+    fb_prep_opts_default(&o);
+    o.size = GRAY;   /* squash to GRAYxGRAY: shrink on load as far as that allows */
+    o.max_pixels = max_pixels;
+    VipsImage *loaded = fb_photo_open_checked(path, buf, len, &o, err, errlen);
+    if (!loaded) return -1;
+    double *gray = malloc(GRAY * GRAY * sizeof *gray);
+    int rc = -1;
+    if (!gray) snprintf(err, errlen, "out of memory");
+    else if (gray_of_image(loaded, gray) != 0) fb_photo_take_vips_error(err, errlen, "cannot decode");
+    else {
+        fb_phash_from_gray128(gray, hash);
+        rc = 0;
+    }
+    free(gray);
+    g_object_unref(loaded);
+    return rc;
 }
 
 /* Weights of source pixels [k, k+1) covering [a, a + len): area averaging. */
@@ -176,57 +204,21 @@ void fb_phash_from_gray128(const double *gray, fb_phash *hash)
     }
 }
 
-/* The header's size against the pixel limit, before anything is decoded:
- * a 29-byte GIF can declare 65535x65535 (17 GB to decode). */
-static int check_pixels(const char *path, double max_pixels, char *err, size_t errlen)
-{
-    VipsImage *hdr = vips_image_new_from_file(path, "access", VIPS_ACCESS_SEQUENTIAL, NULL);
-    if (!hdr) {
-        const char *msg = vips_error_buffer();
-        snprintf(err, errlen, "cannot read the image header: %.*s", (int)strcspn(msg, "\n"), msg);
-        vips_error_clear();
-        return -1;
-    }
-    double pixels = (double)hdr->Xsize * hdr->Ysize;
-    if (pixels > max_pixels)
-        snprintf(err, errlen, "%dx%d is %.0f megapixels, over the limit of %.0f (--max-pixels)",
-                 hdr->Xsize, hdr->Ysize, pixels / 1e6, max_pixels / 1e6);
-    g_object_unref(hdr);
-    return pixels > max_pixels ? -1 : 0;
-}
-
-static int hash_gray(const char *path, const void *data, size_t len, int jpeg, fb_phash *hash, char *err,
-                     size_t errlen)
-{
-    double *gray = malloc(GRAY * GRAY * sizeof *gray);
-    if (!gray) { snprintf(err, errlen, "out of memory"); return -1; }
-    int rc = load_gray(path, data, len, jpeg, gray, err, errlen);
-    if (rc == 0) fb_phash_from_gray128(gray, hash);
-    free(gray);
-    return rc;
-}
-
 int fb_phash_file(const char *path, double max_pixels, fb_phash *hash, char *err, size_t errlen)
 {
     vips_error_clear();   /* an earlier file's messages are not this one's */
-    const char *format = fb_photo_format(path);
-    if (!format) {
-        snprintf(err, errlen, "not an image fb can read");
-        return -1;
-    }
-    if (check_pixels(path, max_pixels, err, errlen) != 0) return -1;
-    return hash_gray(path, NULL, 0, strcmp(format, "jpeg") == 0, hash, err, errlen);
+    size_t len = 0;
+    char *buf = fb_photo_read_file(path, max_pixels, &len, err, errlen);
+    if (!buf) return -1;
+    int rc = hash_bytes(path, buf, len, max_pixels, hash, err, errlen);
+    free(buf);
+    return rc;
 }
 
 int fb_phash_buffer(const void *data, size_t len, fb_phash *hash, char *err, size_t errlen)
 {
     vips_error_clear();
-    fb_image_format f = fb_prep_sniff(data, len);
-    if (!fb_prep_format_accepted(f)) {
-        snprintf(err, errlen, "not an image fb can read");
-        return -1;
-    }
-    return hash_gray(NULL, data, len, f == FB_FMT_JPEG, hash, err, errlen);
+    return hash_bytes(NULL, data, len, FB_PHOTO_MAX_PIXELS, hash, err, errlen);
 }
 
 int fb_phash_near(const fb_phash *a, const fb_phash *b, int maxdist)

@@ -208,8 +208,9 @@ void fb_photo_take_vips_error(char *err, size_t errlen, const char *fallback)
 
 /* Loads page 0 with the loader for the sniffed format, from the bytes
  * already in memory (cheaper per file than a file source), or from the
- * file for TIFF, which may be large and wants random access.  shrink is an
- * integer shrink-on-load factor for JPEG and WebP. */
+ * file for TIFF, which may be large and wants random access (from the
+ * bytes when there is no path: fb_phash_buffer).  shrink is an integer
+ * shrink-on-load factor for JPEG and WebP. */
 static VipsImage *load(const char *path, const void *buf, size_t len, fb_image_format fmt, int shrink)
 {
     VipsImage *x = NULL;
@@ -233,7 +234,10 @@ static VipsImage *load(const char *path, const void *buf, size_t len, fb_image_f
     case FB_FMT_GIF: rc = vips_gifload_buffer((void *)buf, len, &x, "access", seq, "fail_on", fail, NULL); break;
     case FB_FMT_HEIF: if (fb_photo_need_heif()) break;
         rc = vips_heifload_buffer((void *)buf, len, &x, "access", seq, "fail_on", fail, NULL); break;
-    case FB_FMT_TIFF: rc = vips_tiffload(path, &x, "access", seq, "fail_on", fail, NULL); break;
+    case FB_FMT_TIFF:
+        rc = path ? vips_tiffload(path, &x, "access", seq, "fail_on", fail, NULL)
+                  : vips_tiffload_buffer((void *)buf, len, &x, "access", seq, "fail_on", fail, NULL);
+        break;
     default: vips_error("fb-prep", "no loader"); break;
     }
     return rc ? NULL : x;
@@ -399,10 +403,16 @@ fail:
     return NULL;
 }
 
-/* Checks what the file is and how big it claims to be, and returns the
- * image loaded with the right shrink.  NULL with err set. */
-static VipsImage *open_checked(const char *path, const char *buf, size_t len,
-                               const fb_prep_opts *o, char *err, size_t errlen)
+char *fb_photo_read_file(const char *path, double max_pixels, size_t *len, char *err, size_t errlen)
+{
+    /* 8 bytes a pixel (16-bit RGBA, uncompressed) and room for metadata:
+     * no image within the pixel limit is larger. */
+    size_t max_bytes = (size_t)(8 * max_pixels) + (64u << 20);
+    return read_file(path, max_bytes, len, err, errlen);
+}
+
+VipsImage *fb_photo_open_checked(const char *path, const void *buf, size_t len,
+                                 const fb_prep_opts *o, char *err, size_t errlen)
 {
     fb_image_format fmt = fb_prep_sniff((const unsigned char *)buf, len);
     if (fmt == FB_FMT_EMPTY) {
@@ -556,12 +566,9 @@ int fb_prep_image(const char *path, const fb_prep_opts *o, uint8_t *out, char *e
 {
     size_t len = 0;
     vips_error_clear();   /* warnings about earlier files must not show up here */
-    /* 8 bytes a pixel (16-bit RGBA, uncompressed) and room for metadata:
-     * no image within the pixel limit is larger. */
-    size_t max_bytes = (size_t)(8 * o->max_pixels) + (64u << 20);
-    char *buf = read_file(path, max_bytes, &len, err, errlen);
+    char *buf = fb_photo_read_file(path, o->max_pixels, &len, err, errlen);
     if (!buf) return -1;
-    VipsImage *loaded = open_checked(path, buf, len, o, err, errlen);
+    VipsImage *loaded = fb_photo_open_checked(path, buf, len, o, err, errlen);
     if (!loaded) {
         free(buf);
         return -1;

@@ -153,6 +153,52 @@ static char *slurp(const char *path, size_t *len)
     return buf;
 }
 
+/* The hash opens a photo as fb-prep does (fb_photo_open_checked): what
+ * fb-prep refuses is refused here, from a path and from memory alike. */
+static void check_same_open_as_prep(const char *dir)
+{
+    char why[256] = "", path[300];
+    fb_phash a, b;
+    /* A real-size JPEG cut 90% into its scan data: shrunk on load and
+     * resized, the missing rows used to come out grey and the hash fine. */
+    VipsImage *noise = NULL, *u8 = NULL;
+    void *jpeg = NULL;
+    size_t len = 0;
+    vips_gaussnoise(&noise, 1512, 2688, "seed", 5, "sigma", 30.0, "mean", 128.0, NULL);
+    vips_cast(noise, &u8, VIPS_FORMAT_UCHAR, NULL);
+    vips_jpegsave_buffer(u8, &jpeg, &len, "Q", 85, NULL);
+    CHECK(jpeg && fb_phash_buffer(jpeg, len, &a, why, sizeof why) == 0, "the whole JPEG hashes (%s)", why);
+    size_t cut = len / 10 * 9;
+    CHECK(jpeg && fb_phash_buffer(jpeg, cut, &a, why, sizeof why) == -1 && strstr(why, "Premature end"),
+          "the JPEG cut in its scan data is refused from memory (\"%s\")", why);
+    snprintf(path, sizeof path, "%s/cut.jpg", dir);
+    FILE *f = fopen(path, "wb");
+    if (f) { fwrite(jpeg, 1, cut, f); fclose(f); }
+    CHECK(fb_phash_file(path, FB_PHOTO_MAX_PIXELS, &a, why, sizeof why) == -1 && strstr(why, "Premature end"),
+          "and from its file (\"%s\")", why);
+    g_free(jpeg);
+    /* TIFF loads from the file in fb-prep; from memory it must hash the same. */
+    why[0] = 0;
+    snprintf(path, sizeof path, "%s/p.tif", dir);
+    vips_tiffsave(u8, path, NULL);
+    gchar *tif = NULL;
+    gsize tlen = 0;
+    g_file_get_contents(path, &tif, &tlen, NULL);
+    CHECK(fb_phash_file(path, FB_PHOTO_MAX_PIXELS, &a, why, sizeof why) == 0 && tif &&
+          fb_phash_buffer(tif, tlen, &b, why, sizeof why) == 0 && memcmp(&a, &b, sizeof a) == 0,
+          "a TIFF hashes the same from its file and from memory (%s)", why);
+    g_free(tif);
+    /* The pixel limit holds from memory too: a 35-byte GIF claiming
+     * 65535x65535 is refused by its header, not decoded. */
+    static const unsigned char huge[] =
+        "GIF89a\xff\xff\xff\xff\x80\x00\x00\x00\x00\x00\xff\xff\xff"
+        ",\x00\x00\x00\x00\xff\xff\xff\xff\x00\x02\x02\x44\x01\x00;";
+    CHECK(fb_phash_buffer(huge, sizeof huge - 1, &a, why, sizeof why) == -1 && strstr(why, "megapixels"),
+          "a GIF claiming 65535x65535 is refused by the pixel limit (\"%s\")", why);
+    g_object_unref(u8);
+    g_object_unref(noise);
+}
+
 static void test_files(void)
 {
     char dir[] = "/tmp/fb-phash-XXXXXX";
@@ -187,6 +233,7 @@ static void test_files(void)
     CHECK(fb_phash_buffer("hello", 5, &from_bytes, why, sizeof why) == -1 &&
           strstr(why, "not an image"), "text in memory is not an image (\"%s\")", why);
     free(bytes);
+    check_same_open_as_prep(dir);
     snprintf(path, sizeof path, "%s/n.png", dir);
     vips_pngsave(u8, path, NULL);
     CHECK(fb_jpeg_quality(path) == -1, "a PNG has no JPEG quality");

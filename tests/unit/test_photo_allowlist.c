@@ -67,6 +67,24 @@ static void test_files(void)
     save("a.gif", gif, sizeof gif - 1, path, sizeof path);
     CHECK(fb_photo_format(path) && strcmp(fb_photo_format(path), "gif") == 0, "a 1x1 GIF opens as gif");
 
+    /* The first bytes decide, not libvips: a tiled TIFF whose description
+     * starts "Aperio" is a slide to OpenSlide's sniffer (a blocked loader
+     * vips_foreign_find_load would name), and a TIFF to fb-prep. */
+    snprintf(path, sizeof path, "%s/slide.tif", dir);
+    vips_tiffsave(u8, path, "tile", TRUE, "properties", TRUE, NULL);
+    size_t n = 0;
+    char *bytes = NULL;
+    if (g_file_get_contents(path, &bytes, &n, NULL)) {
+        char *xml = memmem(bytes, n, "<?xml ", 6);
+        if (xml) memcpy(xml, "Aperio", 6);
+        save("slide.tif", bytes, n, path, sizeof path);
+        CHECK(xml != NULL, "the slide's description is in place");
+        g_free(bytes);
+    }
+    const char *slide = fb_photo_format(path);
+    CHECK(slide && strcmp(slide, "tiff") == 0, "a TIFF OpenSlide would claim is a tiff (%s)",
+          slide ? slide : "NULL");
+
     /* Formats libvips itself reads, refused by their bytes ... */
     snprintf(path, sizeof path, "%s/a.ppm", dir);
     vips_ppmsave(u8, path, NULL);
