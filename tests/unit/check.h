@@ -49,23 +49,31 @@ static inline double check_max_abs_diff(const float *a, const float *b, size_t n
     return m;
 }
 
+/* The folder `up` levels above this test binary: 1 its tests/ folder, 2 the
+ * build (build/ or build-asan/), 3 the checkout.  "." when unknown. */
+static inline void check_exe_ancestor(char *out, size_t len, int up)
+{
+    char exe[4096];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n <= 0) { snprintf(out, len, "."); return; }
+    exe[n] = 0;
+    for (int i = 0; i < up; i++) {
+        char *slash = strrchr(exe, '/');
+        if (slash) *slash = 0;
+    }
+    snprintf(out, len, "%s", exe);
+}
+
 /* The backbone's weights for tests that need them: $FB_WEIGHTS, else the
- * weights of the build this test binary belongs to (<build>/tests/test_x ->
- * <build>/share/fb/resnet50.fbw), so make test-asan's build-asan tests its
- * own copy and a fresh clone needs no build/ beside it. */
+ * weights of the build this test binary belongs to, so make test-asan's
+ * build-asan tests its own copy and a fresh clone needs no build/ beside it. */
 static inline void check_weights_path(char *out, size_t len)
 {
     const char *env = getenv("FB_WEIGHTS");
     if (env && *env) { snprintf(out, len, "%s", env); return; }
-    char exe[4096];
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    if (n <= 0) { snprintf(out, len, "build/share/fb/resnet50.fbw"); return; }
-    exe[n] = 0;
-    for (int up = 0; up < 2; up++) {
-        char *slash = strrchr(exe, '/');
-        if (slash) *slash = 0;
-    }
-    snprintf(out, len, "%s/share/fb/resnet50.fbw", exe);
+    char build[4096];
+    check_exe_ancestor(build, sizeof build, 2);
+    snprintf(out, len, "%s/share/fb/resnet50.fbw", build);
 }
 
 #endif

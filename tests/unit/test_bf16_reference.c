@@ -17,19 +17,6 @@
 
 #define N 105
 
-static void repo_root(char *out, size_t len)
-{
-    char exe[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    if (n <= 0) { snprintf(out, len, "."); return; }
-    exe[n] = 0;
-    for (int up = 0; up < 3; up++) {
-        char *slash = strrchr(exe, '/');
-        if (slash) *slash = 0;
-    }
-    snprintf(out, len, "%s", exe);
-}
-
 static void *slurp(const char *path, size_t n)
 {
     FILE *f = fopen(path, "rb");
@@ -101,7 +88,7 @@ static fb_resnet_runner *runner(const fb_resnet *net, fb_resnet_options *o)
 int main(void)
 {
     char root[PATH_MAX], ref[PATH_MAX + 64], path[PATH_MAX + 128], weights_path[PATH_MAX + 64];
-    repo_root(root, sizeof root);
+    check_exe_ancestor(root, sizeof root, 3);   /* the checkout */
     const char *shared = getenv("FB_SHARED");
     if (shared && *shared) snprintf(ref, sizeof ref, "%s/reference", shared);
     else snprintf(ref, sizeof ref, "%s/../shared/reference", root);

@@ -15,20 +15,6 @@
 
 #define N 105
 
-/* The checkout this test binary was built in: <repo>/build/tests/test_x. */
-static void repo_root(char *out, size_t len)
-{
-    char exe[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    if (n <= 0) { snprintf(out, len, "."); return; }
-    exe[n] = 0;
-    for (int up = 0; up < 3; up++) {
-        char *slash = strrchr(exe, '/');
-        if (slash) *slash = 0;
-    }
-    snprintf(out, len, "%s", exe);
-}
-
 /* Reads exactly n bytes of path into a new buffer, or NULL. */
 static void *slurp(const char *path, size_t n)
 {
@@ -79,7 +65,7 @@ int main(int argc, char **argv)
     (void)argc;
     fb_tune_blas(argv);
     char root[PATH_MAX], ref[PATH_MAX + 64], path[PATH_MAX + 128], weights_path[PATH_MAX + 64];
-    repo_root(root, sizeof root);
+    check_exe_ancestor(root, sizeof root, 3);   /* the checkout */
     const char *shared = getenv("FB_SHARED");
     if (shared && *shared) snprintf(ref, sizeof ref, "%s/reference", shared);
     else snprintf(ref, sizeof ref, "%s/../shared/reference", root);
