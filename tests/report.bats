@@ -124,10 +124,11 @@ print(min(rows, key=lambda r: float(r[3]))[0])')
     node_dir=${XDG_CACHE_HOME:-$HOME/.cache}/fb/node/node_modules
     [ -f "$node_dir/playwright-core/package.json" ] || skip "playwright-core is not in $node_dir (scripts/setup-deps)"
     command -v node >/dev/null || skip "node is not installed"
-    fb-report -o "$BATS_TEST_TMPDIR/r.html" --history history.tsv head.bin < test.fbt 2>/dev/null
+    fb-report -o "$BATS_TEST_TMPDIR/r.html" --history history.tsv head.bin < test.fbt 2> report.err
     run env NODE_PATH="$node_dir" timeout 120 node "$FB_ROOT/tests/tools/report-check.js" \
         "$BATS_TEST_TMPDIR/r.html" eval.json "$BATS_TEST_TMPDIR/shot.png"
     echo "$output"
+    cat report.err
     [ "$status" -eq 0 ]
     [[ "$output" == *"filter shown: true"* ]]
     [ -s "$BATS_TEST_TMPDIR/shot.png" ]

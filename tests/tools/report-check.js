@@ -65,12 +65,15 @@ async function main() {
         const records = await page.$$eval('.record.mistake', (rs) => rs.map((r) => ({
             row: r.dataset.row,
             pictures: Array.from(r.querySelectorAll('img')).filter((i) => i.complete && i.naturalWidth > 0).length,
+            alts: Array.from(r.querySelectorAll('img')).map((i) => i.alt).join(', '),
+            notes: Array.from(r.querySelectorAll('.missing, .note')).map((n) => n.textContent.trim()).join(' | '),
             placeholders: r.querySelectorAll('.missing').length })));
         const wantShown = Math.min(expected.misclassified.length, 24);
         if (records.length !== wantShown)
             problems.push(`${records.length} misclassified records shown, want ${wantShown}`);
         for (const r of records)
-            if (r.pictures !== 3) problems.push(`misclassified record ${r.row} has ${r.pictures} pictures, not 3`);
+            if (r.pictures !== 3)
+                problems.push(`misclassified record ${r.row} has ${r.pictures} pictures, not 3 (${r.alts}; ${r.notes})`);
 
         const sortable = flag === '--no-js' ? 'n/a' : await page.$eval('#filter', (f) => !f.hidden);
         await page.screenshot({ path: shot, fullPage: true });
