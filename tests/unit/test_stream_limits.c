@@ -196,6 +196,7 @@ static void test_process_limits(void)
     int rc = fb_writer_put(w, "x", 0, &v);
     CHECK(rc < 0 && strstr(fb_writer_error(w), "4 classes, over the limit of 3 (raise it with FB_LIMITS=classes=N"),
           "a writer refuses 4 classes under a limit of 3: %s", fb_writer_error(w));
+    fb_writer_close(w);   /* frees it; its status is the refusal above */
     fclose(o);
     free(out);
     lim.classes = 4;
@@ -208,6 +209,7 @@ static void test_process_limits(void)
     rc = fb_writer_put(w, "abcd", 0, &v);
     CHECK(rc < 0 && strstr(fb_writer_error(w), "is 4 bytes, over the limit of 3 (raise it with FB_LIMITS=id=N"),
           "and refuses a 4-byte one: %s", fb_writer_error(w));
+    fb_writer_close(w);
     fclose(o);
     free(out);
     fb_header_free(&h);
