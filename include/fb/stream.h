@@ -137,7 +137,9 @@ int    fb_writer_put(fb_writer *w, const char *id, int32_t label, const void *da
  * record is written byte for byte as fb_writer_put writes it). */
 int    fb_writer_put_grouped(fb_writer *w, const char *id, int32_t label, uint32_t group,
                              const void *data);
-/* Writes the end mark and flushes; 0 ok, -1 error (e.g. EPIPE, disk full). */
+/* Writes the end mark and flushes; 0 ok (w is freed), -1 error (e.g. EPIPE,
+ * disk full): w's buffers are freed but the struct is kept so that
+ * fb_writer_error(w) can be read; free(w) when going on. */
 int    fb_writer_close(fb_writer *w);
 const char *fb_writer_error(const fb_writer *w);
 
