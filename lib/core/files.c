@@ -323,6 +323,10 @@ static int keep_old(const fb_atomic *a, char **old)
 
 int fb_atomic_commit_set(fb_atomic *a, int n, char *err, size_t errlen)
 {
+    if (n < 1) {
+        snprintf(err, errlen, "no files to commit");
+        return -1;
+    }
     int rc = 0, bad = -1, e = 0;
     for (int i = 0; i < n && rc == 0; i++)
         if (finish_temp(&a[i]) != 0) { rc = -1; e = errno; bad = i; }
